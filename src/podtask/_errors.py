@@ -1,0 +1,72 @@
+"""One error tree for podtask, sorted by what the caller should do about it.
+
+::
+
+    PodtaskError                 anything podtask raises on purpose
+    ├── SpecError                bad input (task, pod spec, CLI value): fix it and retry; CLI exit 2
+    ├── TaskFailed               the user's code (or the primary container) failed; carries
+    │                            exit code, reason and a log tail; CLI exit 1
+    └── InfrastructureError      the engine, podman or the cluster misbehaved; worth a retry
+        └── EngineUnavailable    the engine cannot run on this machine (podman missing, ...)
+
+Library errors (yaml, protobuf, kubernetes client, OSError) are wrapped at the
+boundary with ``raise ... from exc`` so callers only ever catch this tree.
+"""
+
+from __future__ import annotations
+
+
+class PodtaskError(Exception):
+    """Root of every error podtask raises on purpose."""
+
+
+class SpecError(PodtaskError, ValueError):
+    """Bad input: a task definition, pod spec or CLI value that cannot work.
+
+    ``field`` is the path of the offending field (``spec.containers[1].name``)
+    and ``hint`` says how to fix it; both are part of the message so that a
+    user reading only the CLI output knows where to look.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        self.field = field
+        self.hint = hint
+        self.reason = message
+        text = f"{field}: {message}" if field else message
+        if hint:
+            text = f"{text} ({hint})"
+        super().__init__(text)
+
+
+class TaskFailed(PodtaskError):
+    """The task ran and failed: the user's code raised, or the primary exited non-zero."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int | None = None,
+        reason: str = "Error",
+        log_tail: str = "",
+    ) -> None:
+        self.exit_code = exit_code
+        self.reason = reason
+        self.log_tail = log_tail
+        super().__init__(message)
+
+
+class InfrastructureError(PodtaskError):
+    """Something below the task failed (engine, container runtime, cluster); retryable."""
+
+
+class EngineUnavailable(InfrastructureError):
+    """The chosen engine cannot run here; the message says what to install or enable."""
+
+
+__all__ = [
+    "EngineUnavailable",
+    "InfrastructureError",
+    "PodtaskError",
+    "SpecError",
+    "TaskFailed",
+]

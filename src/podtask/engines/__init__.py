@@ -1,0 +1,1 @@
+"""podtask.engines."""
