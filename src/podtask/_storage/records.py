@@ -1,0 +1,416 @@
+"""Run records in SQLite: what ``podtask runs`` lists and ``podtask status`` shows.
+
+One database file, ``<home>/podtask.db``, shared by every podtask process on
+the machine. WAL mode lets readers proceed while one process writes, a
+generous ``busy_timeout`` makes concurrent writers queue instead of failing
+with "database is locked", and every write is one ``BEGIN IMMEDIATE``
+transaction (taking the write lock up front avoids the deadlock a deferred
+transaction hits when it upgrades from read to write). A writer killed with
+``kill -9`` mid-transaction leaves an uncommitted WAL tail that SQLite
+discards on the next open.
+
+Schema (version 1, stored in ``PRAGMA user_version``)::
+
+    runs                                 one row per run
+      run_id TEXT PRIMARY KEY            DNS-1123 label, also the pod name
+      task, source, engine TEXT          task name, defining file, engine name
+      phase TEXT, reason TEXT, message TEXT
+                                         plain strings; podtask._lifecycle owns their meaning
+      created_at, updated_at REAL        epoch seconds; updated_at set on every write
+      ended_at REAL                      NULL until the run is terminal
+      attempts INTEGER                   attempts started so far
+      owner_pid, owner_start_time INTEGER
+                                         the podtask process driving the run (see procs.py)
+      run_dir TEXT                       absolute path of the run directory
+      exit_code INTEGER                  the primary container's, when known
+      outputs_json TEXT                  the outputs document as JSON text, or NULL
+      index runs_created_at(created_at), runs_phase(phase)
+
+    containers                           one row per container per attempt
+      run_id TEXT -> runs ON DELETE CASCADE, attempt INTEGER, name TEXT
+                                         PRIMARY KEY (run_id, attempt, name)
+      kind TEXT                          "init" | "native-sidecar" | "regular"
+      is_primary INTEGER                 0 / 1
+      started_at, ready_at, finished_at REAL
+      exit_code, signal INTEGER, reason, message TEXT
+
+Schema changes add a step to ``_MIGRATIONS`` and bump the version; a database
+from a newer podtask is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import dataclasses
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podtask._errors import InfrastructureError, SpecError
+from podtask._storage.home import podtask_home
+from podtask._storage.procs import process_alive
+
+TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "LOST"})
+LOST = "LOST"
+LOST_REASON = "PodtaskDied"
+DB_NAME = "podtask.db"
+# Long enough for 100 processes queueing behind each other's short transactions.
+BUSY_TIMEOUT_MS = 60_000
+_LIST_HINT = "run `podtask runs` to list runs"
+
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    run_id           TEXT PRIMARY KEY,
+    task             TEXT NOT NULL,
+    source           TEXT NOT NULL,
+    engine           TEXT NOT NULL,
+    phase            TEXT NOT NULL,
+    reason           TEXT,
+    message          TEXT,
+    created_at       REAL NOT NULL,
+    updated_at       REAL NOT NULL,
+    ended_at         REAL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    owner_pid        INTEGER,
+    owner_start_time INTEGER,
+    run_dir          TEXT NOT NULL,
+    exit_code        INTEGER,
+    outputs_json     TEXT
+);
+CREATE INDEX runs_created_at ON runs (created_at);
+CREATE INDEX runs_phase ON runs (phase);
+CREATE TABLE containers (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    attempt     INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    is_primary  INTEGER NOT NULL,
+    started_at  REAL,
+    ready_at    REAL,
+    finished_at REAL,
+    exit_code   INTEGER,
+    signal      INTEGER,
+    reason      TEXT,
+    message     TEXT,
+    PRIMARY KEY (run_id, attempt, name)
+);
+"""
+
+# _MIGRATIONS[n] takes a database from version n to n + 1.
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(kw_only=True, frozen=True)
+class ContainerRecord:
+    """One container of one attempt, as last recorded."""
+
+    run_id: str
+    attempt: int
+    name: str
+    kind: str  # "init" | "native-sidecar" | "regular"
+    is_primary: bool = False
+    started_at: float | None = None
+    ready_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+@dataclass(kw_only=True, frozen=True)
+class RunRecord:
+    """One run as stored; ``containers`` is filled on reads and ignored by ``create``."""
+
+    run_id: str
+    task: str
+    source: str
+    engine: str
+    phase: str
+    run_dir: str
+    reason: str | None = None
+    message: str | None = None
+    created_at: float = field(default_factory=time.time)
+    updated_at: float | None = None  # None on create means "same as created_at"
+    ended_at: float | None = None
+    attempts: int = 0
+    owner_pid: int | None = None
+    owner_start_time: int | None = None
+    exit_code: int | None = None
+    outputs_json: str | None = None
+    containers: list[ContainerRecord] = field(default_factory=list)
+
+
+_RUN_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(RunRecord) if f.name != "containers"
+)
+_CONTAINER_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ContainerRecord))
+# Columns ``update`` may set: the key is fixed and updated_at is ours.
+_UPDATABLE = frozenset(_RUN_COLUMNS) - {"run_id", "updated_at"}
+_TERMINAL_SQL = ", ".join(f"'{p}'" for p in sorted(TERMINAL_PHASES))
+
+
+def _db_error(exc: sqlite3.Error, path: Path) -> InfrastructureError:
+    return InfrastructureError(f"run database {str(path)!r}: {exc}")
+
+
+class RunStore:
+    """Run records in one SQLite file; safe to share across threads and processes.
+
+    One connection per store, guarded by a lock so threads of one process
+    take turns; other processes wait on SQLite's own lock (busy_timeout).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,  # access is serialised by self._lock
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise InfrastructureError(
+                f"cannot open run database {str(self.path)!r}: {exc}"
+            ) from exc
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: each commit is fsynced, so a finished run's record survives power loss too.
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise _db_error(exc, self.path) from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def in_home(cls, home: Path | None = None) -> RunStore:
+        """The store at ``<home>/podtask.db`` (default: ``podtask_home()``)."""
+        return cls((home if home is not None else podtask_home()) / DB_NAME)
+
+    # -- plumbing ---------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _db_error(exc, self.path) from exc
+            try:
+                yield self._conn
+            except BaseException as exc:
+                self._conn.rollback()
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise _db_error(exc, self.path) from exc
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.rollback()
+                raise _db_error(exc, self.path) from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so a record and its containers come from one snapshot."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN")
+                try:
+                    yield self._conn
+                finally:
+                    self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _db_error(exc, self.path) from exc
+
+    def _migrate(self) -> None:
+        """Create or upgrade the schema, once, even with many processes opening at once."""
+        with self._write() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise InfrastructureError(
+                    f"run database {str(self.path)!r} has schema version {version}, newer than "
+                    f"this podtask understands ({SCHEMA_VERSION}); upgrade podtask"
+                )
+            for step in _MIGRATIONS[version:]:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if version != SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- writes -----------------------------------------------------------
+
+    def create(self, record: RunRecord) -> None:
+        """Insert a new run; ``SpecError`` if the run id is taken."""
+        values = dataclasses.asdict(record)
+        del values["containers"]
+        if values["updated_at"] is None:
+            values["updated_at"] = values["created_at"]
+        columns = ", ".join(_RUN_COLUMNS)
+        params = ", ".join(f":{c}" for c in _RUN_COLUMNS)
+        try:
+            with self._write() as conn:
+                conn.execute(f"INSERT INTO runs ({columns}) VALUES ({params})", values)
+        except sqlite3.IntegrityError as exc:
+            raise SpecError(f"run {record.run_id!r} already exists") from exc
+
+    def update(self, run_id: str, /, **fields: Any) -> None:
+        """Set some columns of run ``run_id`` (exact id) and bump ``updated_at``.
+
+        Unknown column names raise ``TypeError`` like any bad keyword argument;
+        an unknown run raises ``SpecError``.
+        """
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise TypeError(f"RunStore.update() got unknown fields: {', '.join(sorted(unknown))}")
+        values = dict(fields, updated_at=time.time(), run_id=run_id)
+        assignments = ", ".join(f"{c} = :{c}" for c in [*sorted(fields), "updated_at"])
+        try:
+            with self._write() as conn:
+                sql = f"UPDATE runs SET {assignments} WHERE run_id = :run_id"
+                if conn.execute(sql, values).rowcount == 0:
+                    raise SpecError(f"unknown run {run_id!r}", hint=_LIST_HINT)
+        except sqlite3.IntegrityError as exc:  # e.g. NULL in a NOT NULL column
+            raise SpecError(f"invalid update of run {run_id!r}: {exc}") from exc
+
+    def set_container(self, record: ContainerRecord) -> None:
+        """Insert or replace one container's record (keyed by run, attempt and name)."""
+        values = dataclasses.asdict(record)
+        values["is_primary"] = int(record.is_primary)
+        columns = ", ".join(_CONTAINER_COLUMNS)
+        params = ", ".join(f":{c}" for c in _CONTAINER_COLUMNS)
+        keys = {"run_id", "attempt", "name"}
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _CONTAINER_COLUMNS if c not in keys)
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    f"INSERT INTO containers ({columns}) VALUES ({params}) "
+                    f"ON CONFLICT (run_id, attempt, name) DO UPDATE SET {updates}",
+                    values,
+                )
+                conn.execute(
+                    "UPDATE runs SET updated_at = ? WHERE run_id = ?", (time.time(), record.run_id)
+                )
+        except sqlite3.IntegrityError as exc:  # the foreign key: no such run
+            raise SpecError(f"unknown run {record.run_id!r}", hint=_LIST_HINT) from exc
+
+    def reap_lost(self) -> builtins.list[str]:
+        """Mark runs whose podtask process died as LOST; return their ids.
+
+        A run is lost when its phase is not terminal and its owner
+        ``(owner_pid, owner_start_time)`` no longer runs. Runs without an
+        owner pid are left alone: nothing says whether they are orphaned. The
+        update re-checks the phase, so a run that finished between the scan
+        and the write keeps its real ending.
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT run_id, owner_pid, owner_start_time FROM runs "
+                f"WHERE phase NOT IN ({_TERMINAL_SQL}) AND owner_pid IS NOT NULL"
+            ).fetchall()
+        dead = [
+            row["run_id"]
+            for row in rows
+            if not process_alive(int(row["owner_pid"]), int(row["owner_start_time"] or 0))
+        ]
+        reaped: builtins.list[str] = []
+        if not dead:
+            return reaped
+        now = time.time()
+        with self._write() as conn:
+            for run_id in dead:
+                cursor = conn.execute(
+                    "UPDATE runs SET phase = ?, reason = ?, message = ?, ended_at = ?, "
+                    f"updated_at = ? WHERE run_id = ? AND phase NOT IN ({_TERMINAL_SQL})",
+                    (
+                        LOST,
+                        LOST_REASON,
+                        "the podtask process driving this run exited without finishing it",
+                        now,
+                        now,
+                        run_id,
+                    ),
+                )
+                if cursor.rowcount:
+                    reaped.append(run_id)
+        return reaped
+
+    # -- reads ------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run ``run_id``, or the only run whose id starts with it (like git/docker)."""
+        if not run_id:
+            raise SpecError("empty run id", hint=_LIST_HINT)
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                rows = conn.execute(
+                    "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 11",
+                    (len(run_id), run_id),
+                ).fetchall()
+                if not rows:
+                    raise SpecError(f"unknown run {run_id!r}", hint=_LIST_HINT)
+                if len(rows) > 1:
+                    shown = ", ".join(r["run_id"] for r in rows[:10])
+                    more = ", ..." if len(rows) > 10 else ""
+                    raise SpecError(
+                        f"run id prefix {run_id!r} is ambiguous: matches {shown}{more}",
+                        hint="give more characters of the run id",
+                    )
+                row = rows[0]
+            return self._records(conn, [row])[0]
+
+    def list(self, limit: int = 20) -> builtins.list[RunRecord]:
+        """The ``limit`` most recently created runs, newest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (limit,)
+            ).fetchall()
+            return self._records(conn, rows)
+
+    @staticmethod
+    def _records(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> builtins.list[RunRecord]:
+        """Build records for ``rows`` with their containers, in one query for all of them."""
+        ids = [row["run_id"] for row in rows]
+        by_run: dict[str, builtins.list[ContainerRecord]] = {i: [] for i in ids}
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            for c in conn.execute(
+                f"SELECT * FROM containers WHERE run_id IN ({marks}) ORDER BY run_id, attempt, "
+                "CASE kind WHEN 'init' THEN 0 WHEN 'native-sidecar' THEN 0 ELSE 1 END, rowid",
+                ids,
+            ):
+                values = {k: c[k] for k in _CONTAINER_COLUMNS}
+                values["is_primary"] = bool(values["is_primary"])
+                by_run[c["run_id"]].append(ContainerRecord(**values))
+        return [
+            RunRecord(**{k: row[k] for k in _RUN_COLUMNS}, containers=by_run[row["run_id"]])
+            for row in rows
+        ]

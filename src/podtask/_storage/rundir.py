@@ -1,0 +1,169 @@
+"""The per-run directory: every file a run reads or leaves behind, at a fixed path.
+
+::
+
+    <home>/runs/<run_id>/
+    ├── task.json          the compiled task template
+    ├── pod.yaml           the rendered pod manifest, as the engine received it
+    ├── inputs.json        the task's inputs (literals), read by the entrypoint
+    ├── outputs/
+    │   ├── outputs.json   written atomically by the entrypoint on success
+    │   └── blobs/         files and directories the outputs point at
+    ├── error.json         the error document, written when the task fails
+    ├── logs/<container>.log   one per container, appended by the engine
+    └── events.jsonl       append-only run events, one JSON object per line
+
+Fixed names let every engine (host processes, podman mounts, a Kubernetes
+volume) and every later ``podtask`` command find the same files without
+consulting the database, so a run stays inspectable even if the db is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podtask._errors import SpecError
+from podtask._storage.atomic import read_json
+from podtask._storage.names import is_dns1123_label
+
+RUNS_DIR = "runs"
+_LIST_HINT = "run `podtask runs` to list runs"
+
+
+def _check_label(value: str, what: str) -> None:
+    """Reject names that could escape the run directory (``..``, ``/``, ``x/../y``)."""
+    if not is_dns1123_label(value):
+        raise SpecError(
+            f"{what} {value!r} is not a valid DNS-1123 label",
+            hint="use at most 63 lowercase letters, digits and '-', starting and ending "
+            "with a letter or digit",
+        )
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths of one run's directory; constructing one touches no files."""
+
+    run_id: str
+    path: Path
+
+    @classmethod
+    def create(cls, home: Path, run_id: str) -> RunDir:
+        """Make a new run directory with its ``outputs/blobs`` and ``logs`` subdirectories.
+
+        Fails if the directory exists: run ids are unique, so an existing one
+        means a bug or a clash, and reusing it could mix two runs' files.
+        """
+        _check_label(run_id, "run id")
+        path = Path(home) / RUNS_DIR / run_id
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError as exc:
+            raise SpecError(f"run directory {str(path)!r} already exists") from exc
+        rundir = cls(run_id=run_id, path=path)
+        rundir.blobs_dir.mkdir(parents=True)
+        rundir.logs_dir.mkdir()
+        return rundir
+
+    @classmethod
+    def open(cls, home: Path, run_id: str) -> RunDir:
+        """Return the existing directory of ``run_id``; ``SpecError`` when there is none."""
+        _check_label(run_id, "run id")
+        path = Path(home) / RUNS_DIR / run_id
+        if not path.is_dir():
+            raise SpecError(
+                f"no run directory for run {run_id!r} under {str(home)!r}", hint=_LIST_HINT
+            )
+        return cls(run_id=run_id, path=path)
+
+    @property
+    def task_json(self) -> Path:
+        return self.path / "task.json"
+
+    @property
+    def pod_yaml(self) -> Path:
+        return self.path / "pod.yaml"
+
+    @property
+    def inputs_json(self) -> Path:
+        return self.path / "inputs.json"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.path / "outputs"
+
+    @property
+    def outputs_json(self) -> Path:
+        return self.outputs_dir / "outputs.json"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.outputs_dir / "blobs"
+
+    @property
+    def error_json(self) -> Path:
+        return self.path / "error.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def events_jsonl(self) -> Path:
+        return self.path / "events.jsonl"
+
+    def log_path(self, container: str) -> Path:
+        """Path of ``container``'s log; the name must be a DNS-1123 label (no path tricks)."""
+        _check_label(container, "container name")
+        return self.logs_dir / f"{container}.log"
+
+    def read_outputs(self) -> Any | None:
+        """The outputs document, or ``None`` when the task wrote none (yet)."""
+        return read_json(self.outputs_json)
+
+    def read_error(self) -> Any | None:
+        """The error document, or ``None`` when the task did not fail (or died silently)."""
+        return read_json(self.error_json)
+
+    def append_event(self, event: Mapping[str, Any]) -> None:
+        """Append one event as a JSON line, stamped with ``time`` unless it has one.
+
+        The whole line goes out in a single ``O_APPEND`` write and is fsynced,
+        so concurrent writers never interleave within a line and a crash can
+        at worst leave a torn last line, which ``read_events`` skips.
+        """
+        record = dict(event)
+        record.setdefault("time", time.time())
+        line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        fd = os.open(self.events_jsonl, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(line)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read_events(self) -> list[dict[str, Any]]:
+        """Every complete event in order; a torn line (from a crash mid-append) is skipped."""
+        try:
+            raw = self.events_jsonl.read_bytes()
+        except FileNotFoundError:
+            return []
+        events: list[dict[str, Any]] = []
+        for line in raw.splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                events.append(obj)
+        return events
