@@ -19,7 +19,9 @@ from podtask._types.model import LiteralType
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
-_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+_DURATION = re.compile(
+    r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
+)
 
 
 def _fail(name: str, t: LiteralType, value: Any, hint: str | None = None) -> SpecError:
@@ -116,7 +118,9 @@ def parse_cli_value(text: str, t: LiteralType, *, name: str) -> Any:
         if k in ("blob", "csv"):
             path = pathlib.Path(text).expanduser()
             if not path.exists():
-                raise SpecError(f"no such file: {text}", field=name, hint="give the path of an existing file")
+                raise SpecError(
+                    f"no such file: {text}", field=name, hint="give the path of an existing file"
+                )
             return path.resolve()
         if k in ("generic", "list"):
             data = json.loads(text)
@@ -143,4 +147,6 @@ def _parse_duration(text: str) -> _dt.timedelta:
     if not m or not any(m.groupdict().values()):
         raise ValueError(text)
     parts = {k: float(v) for k, v in m.groupdict().items() if v}
-    return _dt.timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+    return _dt.timedelta(
+        hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0)
+    )

@@ -38,7 +38,9 @@ class LiteralType:
     def __post_init__(self) -> None:
         if self.kind == "list":
             if self.element is None:
-                raise SpecError("a List type needs an element type", hint="write Types.List(Types.Integer)")
+                raise SpecError(
+                    "a List type needs an element type", hint="write Types.List(Types.Integer)"
+                )
         elif self.kind not in SIMPLE_KINDS:
             raise SpecError(f"unknown type kind {self.kind!r}")
 
@@ -82,7 +84,7 @@ class Types:
     CSV = LiteralType("csv")
 
     @staticmethod
-    def List(element: LiteralType) -> LiteralType:  # noqa: N802 - the seed's spelling
+    def List(element: LiteralType) -> LiteralType:
         if not isinstance(element, LiteralType):
             raise SpecError(
                 f"Types.List needs a Types member, got {element!r}",
@@ -129,5 +131,5 @@ def type_from_hint(hint: Any, *, where: str) -> LiteralType:
     raise SpecError(
         f"{hint!r} is not a supported task type",
         field=where,
-        hint="use str, int, float, bool, datetime, timedelta, dict, pathlib.Path or list[...] of those",
+        hint="use str, int, float, bool, datetime, timedelta, dict, Path or list[...] of them",
     )

@@ -1,1 +1,1 @@
-"""podtask.sdk."""
+"""Seed-compatible names: ``podtask.sdk.tasks`` and ``podtask.sdk.types``."""
