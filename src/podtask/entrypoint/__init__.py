@@ -1,1 +1,62 @@
-"""podtask.entrypoint."""
+"""The in-container entrypoint.
+
+``python -m podtask.entrypoint --task M:N --inputs F --output-prefix D``
+
+``main`` is also called in-process by the local engine's warm fork of the
+primary, so it takes argv and returns an exit code instead of exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from podtask._errors import SpecError
+
+EXIT_OK = 0
+EXIT_TASK_ERROR = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m podtask.entrypoint")
+    p.add_argument("--task", required=True, help="MODULE:NAME of the task")
+    p.add_argument("--inputs", required=True, help="path of inputs.json")
+    p.add_argument("--output-prefix", required=True, help="directory for outputs.json / error.json")
+    p.add_argument(
+        "--source-root",
+        action="append",
+        default=[],
+        help="directory to put on sys.path (also $PODTASK_SOURCE_ROOT, ':'-separated)",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from podtask._authoring import load_task
+    from podtask.entrypoint.runner import run_task, write_error
+
+    roots = [*args.source_root, *filter(None, os.environ.get("PODTASK_SOURCE_ROOT", "").split(":"))]
+    for root in reversed(roots):
+        if root not in sys.path:
+            sys.path.insert(0, root)
+    try:
+        task = load_task(args.task)
+        run_task(task, args.inputs, args.output_prefix)
+    except SpecError as exc:
+        # The task broke its own contract (bad output, missing input): still the user's side.
+        print(f"podtask: {exc}", file=sys.stderr)
+        write_error(args.output_prefix, exc, kind="spec")
+        return EXIT_TASK_ERROR
+    except BaseException as exc:
+        traceback.print_exc()
+        write_error(args.output_prefix, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        return EXIT_TASK_ERROR
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return EXIT_OK
