@@ -1,0 +1,51 @@
+"""Shared CLI plumbing: one mapping from podtask's error tree to exit codes.
+
+``SpecError`` and ``EngineUnavailable`` -> 2 (fix the input or the machine and
+retry; nothing was started), ``TaskFailed`` and other ``InfrastructureError``
+-> 1, Ctrl-C -> 130.  No traceback is shown for errors podtask raised on purpose.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from podtask._errors import EngineUnavailable, InfrastructureError, SpecError, TaskFailed
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn podtask's errors into a one-line message and the documented exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (SpecError, EngineUnavailable) as exc:
+            err(f"error: {exc}")
+            sys.exit(EXIT_USAGE)
+        except TaskFailed as exc:
+            err(f"task failed: {exc}")
+            sys.exit(EXIT_FAILED)
+        except InfrastructureError as exc:
+            err(f"infrastructure error: {exc}")
+            sys.exit(EXIT_FAILED)
+        except KeyboardInterrupt:
+            err("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper  # type: ignore[return-value]

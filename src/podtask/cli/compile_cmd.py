@@ -1,0 +1,64 @@
+"""``podtask compile``: task file -> task template JSON + Pod manifest YAML."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from podtask._authoring import load_tasks
+from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
+from podtask._storage import write_atomic
+from podtask.cli.common import err, handle_errors
+
+
+def compile_file(path: str, task_name: str | None, image: str | None) -> list[CompiledTask]:
+    """Load the file's tasks (or the one named) and compile each; warnings are returned."""
+    ref, tasks = load_tasks(path, task_name)
+    default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
+    return [
+        compile_task(
+            t,
+            image=image,
+            default_image=default,
+            reference=f"{ref.module}:{t.name}",
+            base_dir=ref.path.parent,
+        )
+        for t in tasks
+    ]
+
+
+@click.command("compile")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--task", "task_name", metavar="NAME", help="Compile only this task.")
+@click.option("--image", metavar="IMAGE", help="Image of the primary container (beats the task's).")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Write NAME.task.json and NAME.pod.yaml here instead of printing the manifest.",
+)
+@handle_errors
+def compile_command(
+    file: str, task_name: str | None, image: str | None, output_dir: str | None
+) -> None:
+    """Compile the tasks of FILE into task templates and Pod manifests.
+
+    The primary container's image, command and args are overwritten; resources
+    are replaced when the task declares any; the task's environment is merged
+    over the container's env.  Each overwritten field prints a warning.
+    """
+    compiled = compile_file(file, task_name, image)
+    for c in compiled:
+        for w in c.warnings:
+            err(f"warning: {c.name}: {w}")
+    if output_dir is None:
+        click.echo("---\n".join(to_yaml(c.manifest) for c in compiled), nl=False)
+        return
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for c in compiled:
+        write_atomic(out / f"{c.name}.task.json", to_json(c.template))
+        write_atomic(out / f"{c.name}.pod.yaml", to_yaml(c.manifest))
+        err(f"wrote {out / (c.name + '.task.json')} and {out / (c.name + '.pod.yaml')}")
