@@ -32,7 +32,8 @@ def seed_json() -> dict[str, Any]:
 @pytest.fixture
 def pb() -> ModuleType:
     """k8s-proto's core/v1 module; skipped where protobuf >= 4 makes it unimportable."""
-    return pytest.importorskip("k8s.io.api.core.v1.generated_pb2")
+    module: ModuleType = pytest.importorskip("k8s.io.api.core.v1.generated_pb2")
+    return module
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ class ContainerStatus:
     name: str
     kind: str = REGULAR
     state: str = WAITING
-    reason: str | None = None  # waiting: ContainerCreating, ErrImagePull; terminated: Completed, Error, OOMKilled
+    # waiting: ContainerCreating, ErrImagePull, ...; terminated: Completed, Error, OOMKilled, ...
+    reason: str | None = None
     message: str | None = None
     exit_code: int | None = None
     signal: int | None = None  # the signal that ended it, when known
@@ -95,7 +96,8 @@ class Verdict:
     message: str = ""
     retryable: bool = False  # a retry may succeed (timeouts, OOM, infrastructure)
     system: bool = False  # not the user's fault (preemption, eviction, node shutdown, deleted pod)
-    sidecar_issues: tuple[str, ...] = field(default=())  # e.g. "sidecar 'db' exited 3 before the primary ended"
+    # human sentences, e.g. "sidecar 'db' exited 3 before the primary ended"
+    sidecar_issues: tuple[str, ...] = field(default=())
 
     @property
     def terminal(self) -> bool:
