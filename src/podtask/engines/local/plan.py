@@ -31,7 +31,8 @@ class MountPlan:
 @dataclass(frozen=True)
 class ContainerPlan:
     name: str
-    argv: tuple[str, ...]  # command + args, already $(VAR)-expanded; argv[0] resolved on the host PATH
+    # command + args, already $(VAR)-expanded; argv[0] is looked up on the container's PATH
+    argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...]  # the container's complete environment, in order
     log_path: str  # stdout and stderr both go here (append, line-buffered by the child)
     working_dir: str = ""  # inside the container; "" = "/"

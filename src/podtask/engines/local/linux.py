@@ -1,0 +1,251 @@
+"""Thin ctypes wrappers over the Linux calls the local sandbox needs.
+
+Python 3.10/3.11 have no ``os.unshare``/``os.setns`` and no wrapper at all for
+``mount``, ``umount2``, ``pivot_root`` or ``prctl``; going through libc keeps
+the pod supervisor free of helper binaries (and therefore fast: one exec of
+``unshare(1)`` is the only one per pod). Every wrapper raises ``OSError`` with
+the real errno so callers can report what the kernel refused.
+
+The functions that look up libc are safe to call in a forked child of a
+threaded process (the symbols are resolved once, at import time).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+# pivot_root has no glibc wrapper; the syscall number is per architecture.
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203}
+
+_libc: ctypes.CDLL | None = None
+if sys.platform.startswith("linux"):
+    # CDLL(None): the symbols already loaded into this process, libc included;
+    # no ctypes.util.find_library (which would import subprocess and run ldconfig).
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_char_p,
+    ]
+    _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    _libc.unshare.argtypes = [ctypes.c_int]
+    _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+    _libc.prctl.argtypes = [
+        ctypes.c_int,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+    ]
+    _libc.syscall.restype = ctypes.c_long
+
+
+def _lib() -> ctypes.CDLL:
+    if _libc is None:
+        raise OSError(38, "Linux system calls are not available on " + sys.platform)
+    return _libc
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _b(s: str | None) -> bytes | None:
+    return None if s is None else os.fsencode(s)
+
+
+def unshare(flags: int) -> None:
+    """Move the calling (single-threaded) process into new namespaces."""
+    _check(_lib().unshare(flags), f"unshare({flags:#x})")
+
+
+def setns(fd: int, nstype: int) -> None:
+    """Join the namespace referred to by ``fd`` (an open /proc/PID/ns/* file)."""
+    _check(_lib().setns(fd, nstype), "setns")
+
+
+def mount(
+    source: str | None,
+    target: str,
+    fstype: str | None = None,
+    flags: int = 0,
+    data: str | None = None,
+) -> None:
+    _check(
+        _lib().mount(_b(source), _b(target), _b(fstype), flags, _b(data)),
+        f"mount {source!r} on {target!r} ({fstype or 'bind/remount'})",
+    )
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    _check(_lib().umount2(_b(target), flags), f"umount {target!r}")
+
+
+def pivot_root_supported() -> bool:
+    return os.uname().machine in _SYS_PIVOT_ROOT
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    """``pivot_root(2)``; callers use ``pivot_root(".", ".")`` then detach ``.``."""
+    nr = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    if nr is None:
+        raise OSError(38, "pivot_root: unknown syscall number on " + os.uname().machine)
+    rc = _lib().syscall(nr, _b(new_root), _b(put_old))
+    _check(int(rc), f"pivot_root({new_root!r})")
+
+
+def set_pdeathsig(sig: int) -> None:
+    """Ask the kernel to send ``sig`` when the *thread* that forked us exits."""
+    _check(_lib().prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
+def set_child_subreaper() -> None:
+    """Orphaned descendants get reparented to us (so we can reap them)."""
+    _check(_lib().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+@functools.lru_cache(maxsize=1)
+def namespaces_available() -> str | None:
+    """None when isolated pods can run here, else a reason a user can act on.
+
+    We try the real thing once (an ``unshare`` of pid, net and mount
+    namespaces running ``true``) instead of guessing from capabilities: a
+    container runtime's seccomp profile or a sysctl can forbid what root
+    would normally be allowed. The answer is cached for the process.
+    """
+    if not sys.platform.startswith("linux"):
+        return f"Linux namespaces are not available on {sys.platform}"
+    if os.geteuid() != 0:
+        return "isolated local pods need root (mount, pid and network namespaces)"
+    import subprocess  # lazily: the pod supervisor imports this module and never needs it
+
+    tool = shutil.which("unshare")
+    if tool is None:
+        return "the unshare(1) tool (util-linux) is not installed"
+    try:
+        with open("/proc/filesystems", encoding="ascii") as fh:
+            if "overlay" not in fh.read():
+                return "the kernel has no overlay filesystem (modprobe overlay)"
+        res = subprocess.run(
+            [tool, "--pid", "--net", "--mount", "--fork", "--kill-child", "--mount-proc", "true"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"cannot create namespaces: {exc}"
+    if res.returncode != 0:
+        msg = res.stderr.decode(errors="replace").strip()
+        return f"cannot create namespaces: {msg or f'unshare exited {res.returncode}'}"
+    return None
+
+
+@dataclass(frozen=True)
+class MountInfo:
+    """One line of /proc/self/mountinfo (the fields we use)."""
+
+    mount_id: int
+    parent_id: int
+    root: str  # path inside the mounted filesystem that is mounted here
+    mount_point: str
+    fstype: str
+    source: str
+    super_options: str
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo (octal).
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def read_mountinfo(path: str = "/proc/self/mountinfo") -> list[MountInfo]:
+    """The mount table of the caller's mount namespace, in kernel order (parents first)."""
+    result = []
+    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        for line in fh:
+            pre, sep, post = line.rstrip("\n").partition(" - ")
+            fields, pfields = pre.split(), post.split()
+            if not sep or len(fields) < 5 or len(pfields) < 3:
+                continue
+            result.append(
+                MountInfo(
+                    mount_id=int(fields[0]),
+                    parent_id=int(fields[1]),
+                    root=_unescape(fields[3]),
+                    mount_point=_unescape(fields[4]),
+                    fstype=pfields[0],
+                    source=_unescape(pfields[1]),
+                    super_options=pfields[2],
+                )
+            )
+    return result
+
+
+def resolve_in_root(root: str, path: str, *, max_links: int = 40) -> str:
+    """Host path of ``path`` as seen from a process whose root is ``root``.
+
+    Symlinks met on the way are followed *relative to root* (an absolute link
+    such as ``/var/run -> /run`` stays inside the container's root), which a
+    plain ``os.path.join(root, path)`` would get wrong when we mount onto it.
+    Missing trailing components are kept as they are (the caller creates them).
+    """
+    parts = [p for p in path.split("/") if p and p != "."]
+    resolved: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(root, *resolved, part)
+        if os.path.islink(candidate):
+            links += 1
+            if links > max_links:
+                raise OSError(40, f"too many symlinks resolving {path!r}")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            parts = [p for p in target.split("/") if p and p != "."] + parts
+            continue
+        resolved.append(part)
+    return os.path.join(root, *resolved)

@@ -1,0 +1,126 @@
+"""Single Kubernetes probe attempts (tcpSocket, httpGet, exec) and one-shot exec.
+
+These run inside a helper process that the pod supervisor forks, so that they
+see the pod's network namespace (``127.0.0.1`` is the pod's loopback) and, for
+exec, the container's mount namespace; the supervisor's event loop never
+blocks on a slow probe. Retries, periods and thresholds are the engine's job:
+here is one attempt with one timeout, answering ``(ok, message)`` the way
+the kubelet words it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+_OUTPUT_LIMIT = 64 * 1024  # exec output kept per call (the kubelet keeps 10 KiB of probe output)
+
+
+def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    try:
+        with socket.create_connection((host, port), timeout=max(timeout, 0.001)):
+            return True, ""
+    except OSError as exc:
+        return False, f"dial tcp {host}:{port}: {exc.strerror or exc}"
+
+
+def http_probe(spec: Mapping[str, Any], timeout: float) -> tuple[bool, str]:
+    """httpGet: success is a status in [200, 400), like the kubelet (redirects not followed)."""
+    import http.client  # imported lazily: only pods with httpGet probes pay for it
+
+    host = str(spec.get("host") or "127.0.0.1")
+    port = int(spec["port"])
+    path = str(spec.get("path") or "/")
+    if not path.startswith("/"):
+        path = "/" + path
+    headers = {"User-Agent": "kube-probe/podtask", "Accept": "*/*"}
+    for h in spec.get("httpHeaders") or ():
+        headers[str(h["name"])] = str(h.get("value", ""))
+    conn: http.client.HTTPConnection
+    if str(spec.get("scheme", "HTTP")).upper() == "HTTPS":
+        import ssl
+
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the kubelet does not verify probe certificates
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read(1024).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"Get {host}:{port}{path}: {exc}"
+    finally:
+        conn.close()
+    if 200 <= resp.status < 400:
+        return True, ""
+    return False, f"HTTP probe failed with statuscode: {resp.status} {body[:200]}".rstrip()
+
+
+def run_exec(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str, timeout: float
+) -> tuple[int, str]:
+    """Run argv to completion: (exit code, combined stdout+stderr).
+
+    Exit codes follow the shell's conventions for what did not run: 127 not
+    found, 126 not executable; a timeout kills the whole process group and
+    gives 137 with a message, a signal death ``128 + signal``.
+    """
+    import subprocess  # lazily: only helpers forked from the supervisor need it
+
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd or "/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        return 127, f"exec: {argv[0]!r}: executable file not found in $PATH ({exc.strerror})"
+    except PermissionError as exc:
+        return 126, f"exec: {argv[0]!r}: permission denied ({exc.strerror})"
+    except OSError as exc:
+        return 126, f"exec: {argv[0]!r}: {exc}"
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        text = out[-_OUTPUT_LIMIT:].decode("utf-8", "replace")
+        return 137, text + f"\ncommand timed out after {timeout:g}s"
+    code = proc.returncode
+    if code < 0:
+        code = 128 - code
+    return code, out[-_OUTPUT_LIMIT:].decode("utf-8", "replace")
+
+
+def run_probe(
+    probe: Mapping[str, Any],
+    timeout: float,
+    exec_fn: Callable[[Sequence[str], float], tuple[int, str]],
+) -> tuple[bool, str]:
+    """One attempt of a Kubernetes probe dict (ports already numeric)."""
+    if "exec" in probe:
+        command = list((probe["exec"] or {}).get("command") or ())
+        if not command:
+            return False, "exec probe has no command"
+        code, out = exec_fn(command, timeout)
+        if code == 0:
+            return True, out
+        return False, out or f"command {command!r} exited with {code}"
+    if "tcpSocket" in probe:
+        spec = probe["tcpSocket"]
+        return tcp_probe(str(spec.get("host") or "127.0.0.1"), int(spec["port"]), timeout)
+    if "httpGet" in probe:
+        return http_probe(probe["httpGet"], timeout)
+    return False, f"unsupported probe handler: {sorted(probe)}"
