@@ -1,1 +1,22 @@
-"""podtask._run."""
+"""Run orchestration: retries, timeouts, records and outputs, over any engine."""
+
+from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
+from podtask._run.follow import LogFollower
+from podtask._run.render import LABEL_ATTEMPT, LABEL_RUN, render_manifest
+from podtask._run.result import RunResult, container_json
+from podtask._run.runner import Runner, RunOptions, input_literals
+
+__all__ = [
+    "LABEL_ATTEMPT",
+    "LABEL_RUN",
+    "AttemptContext",
+    "AttemptOutcome",
+    "Engine",
+    "LogFollower",
+    "RunOptions",
+    "RunResult",
+    "Runner",
+    "container_json",
+    "input_literals",
+    "render_manifest",
+]

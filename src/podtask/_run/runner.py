@@ -1,0 +1,280 @@
+"""Run orchestration: compile, record, run attempts on an engine, collect outputs.
+
+Order matters for the "nothing is started on bad input" rule: the task is
+compiled, inputs are checked and the engine's ``prepare`` validates the pod
+*before* the run directory and record exist.  From then on every state change
+is written to the record first, so a crash of podtask leaves a run that
+``podtask runs`` can explain (LOST), never a half-written one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podtask._authoring import Task, load_tasks
+from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
+from podtask._errors import SpecError
+from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
+from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
+from podtask._run.render import render_manifest
+from podtask._run.result import RunResult, container_json
+from podtask._storage import (
+    ContainerRecord,
+    RunDir,
+    RunRecord,
+    RunStore,
+    current_process_identity,
+    new_run_id,
+    podtask_home,
+    read_json,
+    write_atomic,
+    write_json_atomic,
+)
+from podtask._types import from_literal, to_literal
+
+ERROR_FILE = "error.json"
+
+
+@dataclass
+class RunOptions:
+    engine: Engine
+    inputs: Mapping[str, Any] = field(default_factory=dict)  # Python values by input name
+    image: str | None = None
+    grace: float | None = None
+    sidecar_mode: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    notice: Callable[[str], None] = lambda _m: None
+    on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
+    on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
+
+
+def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the given inputs against the interface; defaults fill the gaps."""
+    unknown = sorted(set(values) - {v.name for v in task.interface.inputs})
+    if unknown:
+        names = ", ".join(v.name for v in task.interface.inputs) or "none"
+        raise SpecError(
+            f"{task.name} has no input {unknown[0]!r}", field=unknown[0], hint=f"inputs: {names}"
+        )
+    out: dict[str, Any] = {}
+    for var in task.interface.inputs:
+        if var.name in values:
+            out[var.name] = to_literal(values[var.name], var.type, name=var.name)
+        elif var.has_default:
+            out[var.name] = var.default
+        else:
+            raise SpecError(
+                f"missing input {var.name!r} ({var.type})",
+                field=var.name,
+                hint=f"pass --{var.name.replace('_', '-')} VALUE",
+            )
+    return out
+
+
+def _check_outputs(task: Task, literals: Any) -> dict[str, Any]:
+    if not isinstance(literals, dict):
+        raise SpecError("outputs.json is not a JSON object")
+    for var in task.interface.outputs:
+        if var.name not in literals:
+            raise SpecError(f"output {var.name!r} is missing from outputs.json", field=var.name)
+        from_literal(literals[var.name], var.type, name=var.name)
+    return literals
+
+
+def _primary_exit(containers: tuple[ContainerStatus, ...], primary: str) -> int | None:
+    return next((c.exit_code for c in containers if c.name == primary), None)
+
+
+class Runner:
+    """Runs one task to completion, with retries; one instance per run."""
+
+    def __init__(self, path: str, task_name: str | None, options: RunOptions) -> None:
+        self.options = options
+        self.ref, tasks = load_tasks(path, task_name)
+        if len(tasks) > 1:
+            names = ", ".join(t.name for t in tasks)
+            raise SpecError(
+                f"{path} defines several tasks", field="TASK", hint=f"name one of: {names}"
+            )
+        self.task = tasks[0]
+        default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
+        self.compiled: CompiledTask = compile_task(
+            self.task,
+            image=options.image,
+            default_image=default,
+            reference=f"{self.ref.module}:{self.task.name}",
+            base_dir=self.ref.path.parent,
+        )
+        for w in self.compiled.warnings:
+            options.notice(f"warning: {w}")
+        self.inputs = input_literals(self.task, options.inputs)
+        self.home = podtask_home()
+        self.run_id = new_run_id(self.task.name)
+        self.run_dir = RunDir(run_id=self.run_id, path=self.home / "runs" / self.run_id)
+        self.primary = str(self.compiled.template["primaryContainerName"])
+
+    def _context(self, attempt: int, deadline: float | None) -> AttemptContext:
+        rd = self.run_dir
+        manifest = render_manifest(
+            self.compiled.manifest,
+            run_id=self.run_id,
+            attempt=attempt,
+            inputs=str(rd.inputs_json),
+            output_prefix=str(rd.outputs_dir),
+            primary=self.primary,
+        )
+        o = self.options
+        return AttemptContext(
+            run_id=self.run_id,
+            attempt=attempt,
+            run_dir=rd,
+            manifest=manifest,
+            primary=self.primary,
+            source_root=self.ref.root,
+            inputs_path=rd.inputs_json,
+            output_prefix=rd.outputs_dir,
+            grace_override=o.grace,
+            deadline=deadline,
+            cancel=o.cancel,
+            sidecar_failure=str(self.compiled.template.get("sidecarFailure") or "ignore"),
+            sidecar_mode=o.sidecar_mode or self.compiled.template.get("sidecarMode"),
+            notice=o.notice,
+            on_status=o.on_status,
+            on_event=rd.append_event,
+        )
+
+    def run(self) -> RunResult:
+        engine = self.options.engine
+        engine.prepare(self._context(1, None))  # SpecError here: nothing exists yet
+        rd = RunDir.create(self.home, self.run_id)
+        write_atomic(rd.task_json, to_json(self.compiled.template))
+        write_json_atomic(rd.inputs_json, self.inputs)
+        pid, start = current_process_identity()
+        with RunStore.in_home(self.home) as store:
+            store.create(
+                RunRecord(
+                    run_id=self.run_id,
+                    task=f"{self.ref.module}:{self.task.name}",
+                    source=str(self.ref.path),
+                    engine=engine.name,
+                    phase=TaskPhase.QUEUED.value,
+                    run_dir=str(rd.path),
+                    owner_pid=pid,
+                    owner_start_time=start,
+                )
+            )
+            self.options.on_start(self.run_id, rd)
+            return self._attempts(store, rd)
+
+    def _attempts(self, store: RunStore, rd: RunDir) -> RunResult:
+        retries = self.task.retries
+        timeout = self.task.timeout
+        containers_json: list[dict[str, Any]] = []
+        outcome: AttemptOutcome | None = None
+        verdict: Verdict | None = None
+        outputs: dict[str, Any] | None = None
+        attempt = 0
+        for attempt in range(1, retries + 2):
+            (rd.outputs_dir / ERROR_FILE).unlink(missing_ok=True)
+            ctx = self._context(attempt, time.monotonic() + timeout if timeout else None)
+            write_atomic(rd.pod_yaml, to_yaml(ctx.manifest))
+            store.update(self.run_id, phase=TaskPhase.RUNNING.value, attempts=attempt)
+            rd.append_event({"event": "attempt", "attempt": attempt})
+            outcome = self.options.engine.run_attempt(ctx)
+            verdict = outcome.verdict
+            self._record_containers(store, attempt, outcome)
+            containers_json += [
+                container_json(
+                    c,
+                    attempt=attempt,
+                    primary=self.primary,
+                    stop_signal_at=outcome.stop_signal_at.get(c.name),
+                )
+                for c in outcome.containers
+            ]
+            error_doc = rd.outputs_dir / ERROR_FILE
+            if error_doc.exists():
+                os.replace(error_doc, rd.error_json)
+            if verdict.phase is TaskPhase.SUCCEEDED:
+                try:
+                    outputs = _check_outputs(self.task, read_json(rd.outputs_json) or {})
+                except SpecError as exc:
+                    verdict = Verdict(
+                        TaskPhase.FAILED, "OutputsMissing", f"the primary exited 0 but {exc}"
+                    )
+            if (
+                verdict.phase is not TaskPhase.FAILED
+                or attempt > retries
+                or self.options.cancel.is_set()
+            ):
+                break
+            self.options.notice(f"attempt {attempt} failed ({verdict.reason}); retrying")
+        assert verdict is not None and outcome is not None
+        error = read_json(rd.error_json) if verdict.phase is not TaskPhase.SUCCEEDED else None
+        if verdict.phase is TaskPhase.SUCCEEDED:
+            rd.error_json.unlink(missing_ok=True)
+        message = verdict.message
+        if error and not message:
+            message = str(error.get("message", ""))
+        store.update(
+            self.run_id,
+            phase=verdict.phase.value,
+            reason=verdict.reason,
+            message=message,
+            ended_at=time.time(),
+            exit_code=_primary_exit(outcome.containers, self.primary),
+            outputs_json=to_json(outputs) if outputs is not None else None,
+        )
+        rd.append_event(
+            {
+                "event": "end",
+                "phase": verdict.phase.value,
+                "reason": verdict.reason,
+                "message": message,
+                "sidecar_issues": list(verdict.sidecar_issues),
+            }
+        )
+        return RunResult(
+            run_id=self.run_id,
+            task=f"{self.ref.module}:{self.task.name}",
+            engine=self.options.engine.name,
+            phase=verdict.phase.value,
+            reason=verdict.reason,
+            message=message,
+            attempts=attempt,
+            run_dir=str(rd.path),
+            outputs=outputs,
+            error=error,
+            containers=containers_json,
+            sidecar_issues=list(verdict.sidecar_issues),
+        )
+
+    def _record_containers(self, store: RunStore, attempt: int, outcome: AttemptOutcome) -> None:
+        for c in outcome.containers:
+            store.set_container(
+                ContainerRecord(
+                    run_id=self.run_id,
+                    attempt=attempt,
+                    name=c.name,
+                    kind=c.kind,
+                    is_primary=c.name == self.primary,
+                    started_at=c.started_at,
+                    ready_at=c.ready_at,
+                    finished_at=c.finished_at,
+                    exit_code=c.exit_code,
+                    signal=c.signal,
+                    reason=c.reason,
+                    message=c.message,
+                )
+            )
+
+
+def cleanup_run_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
