@@ -1,1 +1,27 @@
-"""podtask.engines."""
+"""Engines run one attempt's pod: ``local`` (default), and more as they are built.
+
+Each engine module is imported only when chosen, so an engine's dependencies
+(podman CLI, kubernetes client) cost nothing to the others.  This package
+itself imports nothing heavy: the local engine's pod supervisor starts from it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from podtask._run import Engine
+
+ENGINES = ("local",)
+
+
+def get_engine(name: str) -> Engine:
+    if name == "local":
+        from podtask.engines.local.engine import LocalEngine
+
+        return LocalEngine()
+    from podtask._errors import SpecError
+
+    raise SpecError(
+        f"unknown engine {name!r}", field="--engine", hint=f"choose one of: {', '.join(ENGINES)}"
+    )

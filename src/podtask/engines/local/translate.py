@@ -1,0 +1,327 @@
+"""Kubernetes Pod manifest -> ``PodPlan``: the Kubernetes meaning, resolved for one host.
+
+Everything that needs Kubernetes knowledge happens here (env ``valueFrom``,
+``$(VAR)`` expansion, volume types, named probe ports, native sidecars) so the
+pod supervisor only does Linux work.  Anything the local engine cannot honour
+is a ``SpecError`` naming the field and pointing to an engine that can.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podtask._errors import SpecError
+from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
+from podtask._podspec import quantity_to_bytes
+from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+RUN_DIR_VOLUME = "podtask-run-dir"
+NAMESPACE = "default"
+OTHER_ENGINES = "use --engine podman or --engine kubernetes"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container of the pod with what the engine needs beyond its plan."""
+
+    name: str
+    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
+    spec: dict[str, Any] = field(hash=False)
+    where: str  # field path, e.g. spec.initContainers[0]
+
+    def probe(self, kind: str) -> dict[str, Any] | None:
+        p = self.spec.get(kind)
+        return p if isinstance(p, dict) else None
+
+
+def container_infos(spec: dict[str, Any]) -> list[ContainerInfo]:
+    out: list[ContainerInfo] = []
+    for i, c in enumerate(spec.get("initContainers") or []):
+        kind = NATIVE_SIDECAR if c.get("restartPolicy") == "Always" else INIT
+        out.append(ContainerInfo(c["name"], kind, c, f"spec.initContainers[{i}]"))
+    for i, c in enumerate(spec.get("containers") or []):
+        out.append(ContainerInfo(c["name"], REGULAR, c, f"spec.containers[{i}]"))
+    return out
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes ``$(VAR)`` expansion: defined names are replaced, ``$$`` escapes, others stay."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+            continue
+        if text.startswith("$(", i):
+            end = text.find(")", i + 2)
+            if end != -1 and text[i + 2 : end] in env:
+                out.append(env[text[i + 2 : end]])
+                i = end + 1
+                continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _field_ref(path: str, manifest: dict[str, Any], where: str) -> str:
+    meta = manifest.get("metadata", {})
+    simple = {
+        "metadata.name": str(meta.get("name", "")),
+        "metadata.namespace": NAMESPACE,
+        "metadata.uid": str(meta.get("name", "")),
+        "spec.nodeName": socket.gethostname(),
+        "spec.serviceAccountName": "default",
+        "status.podIP": "127.0.0.1",
+        "status.hostIP": "127.0.0.1",
+    }
+    if path in simple:
+        return simple[path]
+    for key in ("labels", "annotations"):
+        prefix = f"metadata.{key}['"
+        if path.startswith(prefix) and path.endswith("']"):
+            return str(meta.get(key, {}).get(path[len(prefix) : -2], ""))
+    raise SpecError(
+        f"fieldRef {path!r} is not supported by the local engine", field=where, hint=OTHER_ENGINES
+    )
+
+
+def _resource_ref(ref: dict[str, Any], container: dict[str, Any], where: str) -> str:
+    section, _, name = str(ref.get("resource", "")).partition(".")
+    value = container.get("resources", {}).get(section, {}).get(name)
+    if value is None:
+        return "0"
+    if name == "memory" or name.endswith("storage"):
+        return str(quantity_to_bytes(value, field=where))
+    return str(value)
+
+
+def resolve_env(
+    c: dict[str, Any], manifest: dict[str, Any], where: str, base: dict[str, str]
+) -> dict[str, str]:
+    """The container's environment in Kubernetes order: base, then its env entries in order."""
+    env = dict(base)
+    if c.get("envFrom"):
+        raise SpecError(
+            "envFrom (ConfigMaps/Secrets) is not supported by the local engine",
+            field=f"{where}.envFrom",
+            hint=OTHER_ENGINES,
+        )
+    for j, e in enumerate(c.get("env") or []):
+        name = e["name"]
+        here = f"{where}.env[{j}]"
+        if "valueFrom" in e:
+            src = e["valueFrom"]
+            if "fieldRef" in src:
+                env[name] = _field_ref(str(src["fieldRef"].get("fieldPath", "")), manifest, here)
+            elif "resourceFieldRef" in src:
+                env[name] = _resource_ref(src["resourceFieldRef"], c, here)
+            else:
+                kind = next(iter(src), "valueFrom")
+                if src.get(kind, {}).get("optional"):
+                    continue
+                raise SpecError(
+                    f"{kind} needs a cluster (ConfigMaps and Secrets do not exist locally)",
+                    field=f"{here}.valueFrom.{kind}",
+                    hint=OTHER_ENGINES,
+                )
+        else:
+            env[name] = expand(str(e.get("value", "")), env)
+    return env
+
+
+def _volumes(spec: dict[str, Any], work_dir: str) -> dict[str, VolumePlan]:
+    out: dict[str, VolumePlan] = {}
+    for i, v in enumerate(spec.get("volumes") or []):
+        name = v["name"]
+        where = f"spec.volumes[{i}]"
+        if "emptyDir" in v:
+            ed = v["emptyDir"] or {}
+            size = ed.get("sizeLimit")
+            out[name] = VolumePlan(
+                name=name,
+                kind="emptyDir",
+                host_path=os.path.join(work_dir, "volumes", name),
+                medium=str(ed.get("medium", "")),
+                size_limit_bytes=quantity_to_bytes(size, field=f"{where}.emptyDir.sizeLimit")
+                if size
+                else None,
+            )
+        elif "hostPath" in v:
+            hp = v["hostPath"]
+            path = str(hp.get("path", ""))
+            kind = hp.get("type", "")
+            p = Path(path)
+            if (
+                kind in ("Directory", "File", "Socket", "CharDevice", "BlockDevice")
+                and not p.exists()
+            ):
+                raise SpecError(
+                    f"hostPath {path} does not exist",
+                    field=f"{where}.hostPath.path",
+                    hint="create it, or use type DirectoryOrCreate",
+                )
+            out[name] = VolumePlan(name=name, kind="hostPath", host_path=path)
+        else:
+            kind = next((k for k in v if k != "name"), "?")
+            raise SpecError(
+                f"{kind} volumes need a cluster; the local engine has emptyDir and hostPath",
+                field=f"{where}.{kind}",
+                hint=OTHER_ENGINES,
+            )
+    return out
+
+
+def create_host_paths(manifest: dict[str, Any]) -> None:
+    """Make the hostPath volumes of type DirectoryOrCreate / FileOrCreate, as the kubelet does."""
+    for v in manifest.get("spec", {}).get("volumes") or []:
+        hp = v.get("hostPath")
+        if not hp:
+            continue
+        p = Path(hp["path"])
+        if hp.get("type") == "DirectoryOrCreate":
+            p.mkdir(parents=True, exist_ok=True)
+        elif hp.get("type") == "FileOrCreate" and not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch()
+
+
+def named_port(info: ContainerInfo, probe: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``probe`` with a named port replaced by its number (podinit wants numbers)."""
+    out = dict(probe)
+    for key in ("httpGet", "tcpSocket", "grpc"):
+        action = probe.get(key)
+        if not isinstance(action, dict) or not isinstance(action.get("port"), str):
+            continue
+        port = action["port"]
+        if port.isdigit():
+            number = int(port)
+        else:
+            match = [p for p in info.spec.get("ports") or [] if p.get("name") == port]
+            if not match:
+                raise SpecError(
+                    f"probe port {port!r} is not a named port of {info.name}",
+                    field=f"{info.where}.ports",
+                    hint="add it to ports or use a number",
+                )
+            number = int(match[0]["containerPort"])
+        out[key] = {**action, "port": number}
+    return out
+
+
+def build_plan(
+    manifest: dict[str, Any],
+    *,
+    run_id: str,
+    primary: str,
+    work_dir: str,
+    log_path: Any,
+    run_dir: Path,
+    extra_env: dict[str, str],
+    isolate: bool,
+    fork_primary: bool = True,
+) -> tuple[PodPlan, list[ContainerInfo]]:
+    """Resolve the manifest into a plan; ``log_path(name)`` gives each container's log file."""
+    spec = manifest.get("spec", {})
+    pod_name = str(manifest.get("metadata", {}).get("name", run_id))
+    infos = container_infos(spec)
+    volumes = _volumes(spec, work_dir)
+    volumes[RUN_DIR_VOLUME] = VolumePlan(
+        name=RUN_DIR_VOLUME, kind="hostPath", host_path=str(run_dir)
+    )
+    plans: list[ContainerPlan] = []
+    base = {"PATH": DEFAULT_PATH, "HOSTNAME": pod_name, "HOME": "/root"}
+    for info in infos:
+        c = info.spec
+        is_primary = info.name == primary and info.kind == REGULAR
+        if is_primary:
+            # The primary runs this interpreter, so it sees the user's code and packages;
+            # it keeps the user's shell environment, as a local run of the function would.
+            env = resolve_env(
+                c,
+                manifest,
+                info.where,
+                {**os.environ, **base, "PATH": os.environ.get("PATH", DEFAULT_PATH)},
+            )
+            env.update(extra_env)
+            args = [expand(a, env) for a in c.get("args") or []]
+            argv = [sys.executable, "-m", "podtask.entrypoint", *args]
+        else:
+            env = resolve_env(c, manifest, info.where, base)
+            command = c.get("command") or []
+            if not command:
+                raise SpecError(
+                    f"container {info.name!r} has no command; the local engine runs commands"
+                    " from the host and cannot use its image's entrypoint",
+                    field=f"{info.where}.command",
+                    hint="set command (and args), or use --engine podman",
+                )
+            argv = [expand(a, env) for a in [*command, *(c.get("args") or [])]]
+        mounts = []
+        for j, m in enumerate(c.get("volumeMounts") or []):
+            if m["name"] not in volumes:
+                raise SpecError(
+                    f"no volume {m['name']!r}", field=f"{info.where}.volumeMounts[{j}].name"
+                )
+            sub = m.get("subPath") or ""
+            if m.get("subPathExpr"):
+                sub = expand(str(m["subPathExpr"]), env)
+            mounts.append(
+                MountPlan(
+                    volume=m["name"],
+                    mount_path=m["mountPath"],
+                    read_only=bool(m.get("readOnly")),
+                    sub_path=sub,
+                )
+            )
+        if is_primary:
+            # Outputs must reach the host: the run directory is bound in at its own path.
+            # (The code is visible through the overlay of the host's files.)
+            mounts.append(MountPlan(volume=RUN_DIR_VOLUME, mount_path=str(run_dir)))
+        limit = (c.get("resources") or {}).get("limits", {}).get("memory")
+        plans.append(
+            ContainerPlan(
+                name=info.name,
+                argv=tuple(argv),
+                env=tuple(env.items()),
+                log_path=str(log_path(info.name)),
+                working_dir=str(c.get("workingDir") or ""),
+                mounts=tuple(mounts),
+                memory_limit_bytes=quantity_to_bytes(
+                    limit, field=f"{info.where}.resources.limits.memory"
+                )
+                if limit is not None
+                else None,
+                fork_entrypoint=is_primary and fork_primary,
+            )
+        )
+    if not isolate:
+        for p in plans:
+            for m in p.mounts:
+                if m.volume == RUN_DIR_VOLUME:
+                    continue
+                vol = volumes[m.volume]
+                target = os.path.join(vol.host_path, m.sub_path) if m.sub_path else vol.host_path
+                if os.path.realpath(m.mount_path) != os.path.realpath(target):
+                    raise SpecError(
+                        f"container {p.name!r} mounts {m.volume!r} at {m.mount_path}, which needs"
+                        " a private mount namespace, and namespaces are not available here",
+                        field="spec.volumes",
+                        hint="run as root on Linux, or use --engine podman",
+                    )
+    plan = PodPlan(
+        run_id=run_id,
+        pod_name=pod_name,
+        namespace=NAMESPACE,
+        work_dir=work_dir,
+        volumes=tuple(volumes.values()),
+        containers=tuple(plans),
+        isolate=isolate,
+    )
+    return plan, infos
