@@ -1,0 +1,176 @@
+"""Text the CLI shows: the live status line, the runs table, ``describe``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+from podtask._lifecycle import ContainerStatus
+from podtask._storage import RunDir, RunRecord
+
+_MARK = {"waiting": "…", "running": "▶", "terminated": "■"}
+
+
+def status_line(statuses: Iterable[ContainerStatus]) -> str:
+    parts = []
+    for s in statuses:
+        text = f"{s.name} {_MARK.get(s.state, '?')}"
+        if s.state == "terminated":
+            text += f" {s.exit_code}"
+        elif s.state == "running" and s.ready:
+            text += " ready"
+        parts.append(text)
+    return "  ".join(parts)
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _rel(ts: float | None, base: float) -> str:
+    return "-" if ts is None else f"+{ts - base:.3f}s"
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in rows
+    )
+
+
+def print_runs(records: list[RunRecord], *, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([_record_json(r) for r in records], sort_keys=True))
+        return
+    if not records:
+        click.echo("no runs yet (start one with: podtask run FILE.py TASK)")
+        return
+    rows = [("RUN ID", "TASK", "ENGINE", "PHASE", "REASON", "STARTED", "DURATION")]
+    for r in records:
+        duration = (
+            f"{(r.ended_at or r.updated_at or r.created_at) - r.created_at:.2f}s"
+            if r.ended_at
+            else "-"
+        )
+        rows.append(
+            (r.run_id, r.task, r.engine, r.phase, r.reason or "-", _when(r.created_at), duration)
+        )
+    click.echo(_table(rows), nl=False)
+
+
+def _record_json(r: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id,
+        "task": r.task,
+        "engine": r.engine,
+        "phase": r.phase,
+        "reason": r.reason,
+        "message": r.message,
+        "created_at": r.created_at,
+        "ended_at": r.ended_at,
+        "attempts": r.attempts,
+        "exit_code": r.exit_code,
+    }
+
+
+def describe_run(record: RunRecord, rd: RunDir) -> str:
+    out: list[str] = []
+    add = out.append
+    base = record.created_at
+    add(f"Run:        {record.run_id}\n")
+    add(f"Task:       {record.task}  ({record.source})\n")
+    add(f"Engine:     {record.engine}\n")
+    add(f"Phase:      {record.phase}\n")
+    add(f"Reason:     {record.reason or '-'}\n")
+    if record.message:
+        add(f"Message:    {record.message}\n")
+    add(f"Attempts:   {record.attempts}\n")
+    add(f"Started:    {_when(record.created_at)}\n")
+    ended = _when(record.ended_at)
+    if record.ended_at:
+        ended += f"  ({record.ended_at - base:.3f}s after start)"
+    add(f"Ended:      {ended}\n")
+    add(f"Run dir:    {record.run_dir}\n")
+    events = rd.read_events()
+    end = next((e for e in reversed(events) if e.get("event") == "end"), None)
+    issues = (end or {}).get("sidecar_issues") or []
+    if issues:
+        add("\nSidecar issues:\n")
+        for issue in issues:
+            add(f"  - {issue}\n")
+    if record.containers:
+        add("\nContainers (times relative to the run's start):\n")
+        stops = {
+            (e.get("container"), e.get("signal")): e.get("time")
+            for e in events
+            if e.get("event") == "stop-signal"
+        }
+        rows = [
+            (
+                "ATTEMPT",
+                "CONTAINER",
+                "KIND",
+                "STARTED",
+                "READY",
+                "FINISHED",
+                "EXIT",
+                "REASON",
+                "STOPPED BY",
+            )
+        ]
+        for c in record.containers:
+            name = c.name + (" (primary)" if c.is_primary else "")
+            stopped = "-"
+            if (c.name, "SIGKILL") in stops:
+                stopped = "SIGKILL (grace ended)"
+            elif (c.name, "SIGTERM") in stops:
+                stopped = "SIGTERM"
+            exit_text = "-" if c.exit_code is None else str(c.exit_code)
+            rows.append(
+                (
+                    str(c.attempt),
+                    name,
+                    c.kind,
+                    _rel(c.started_at, base),
+                    _rel(c.ready_at, base),
+                    _rel(c.finished_at, base),
+                    exit_text,
+                    c.reason or "-",
+                    stopped,
+                )
+            )
+        add("".join("  " + line + "\n" for line in _table(rows).splitlines()))
+    if events:
+        add("\nEvents:\n")
+        for e in events:
+            if e.get("event") in ("end",):
+                continue
+            what = e.get("event", "?")
+            detail = " ".join(
+                f"{k}={e[k]}"
+                for k in ("container", "attempt", "signal", "exit_code", "reason")
+                if e.get(k) is not None
+            )
+            add(f"  {_rel(e.get('time'), base):>10}  {what:<12} {detail}\n")
+    error = rd.read_error()
+    if error:
+        add("\nError:\n")
+        add(f"  {error.get('type', '')}: {error.get('message', '')}\n")
+        tb = str(error.get("traceback", "")).rstrip()
+        if tb:
+            add("".join(f"  | {line}\n" for line in tb.splitlines()))
+    outputs = rd.read_outputs()
+    if outputs:
+        add("\nOutputs:\n")
+        for k, v in outputs.items():
+            add(f"  {k} = {json.dumps(v)}\n")
+    if rd.pod_yaml.exists():
+        add("\nPod (effective manifest):\n")
+        add("".join(f"  {line}\n" for line in rd.pod_yaml.read_text().splitlines()))
+    return "".join(out)
