@@ -74,11 +74,13 @@ def compile_task(
     default_image: str = DEFAULT_IMAGE,
     reference: str | None = None,
     base_dir: Path | None = None,
+    schema_cache_dir: Path | None = None,
 ) -> CompiledTask:
     """Compile ``task``; ``image`` (``--image``) beats the task's image, which beats the default.
 
     ``reference`` is ``MODULE:NAME`` as the entrypoint will import it;
-    ``base_dir`` resolves a relative pod spec YAML path (the task file's dir).
+    ``base_dir`` resolves a relative pod spec YAML path (the task file's dir);
+    ``schema_cache_dir`` remembers manifests that already passed strict validation.
     """
     task.check_complete()
     where = task.name
@@ -165,7 +167,7 @@ def compile_task(
         },
         "spec": copy.deepcopy(spec),
     }
-    checked = schema_validate_pod(manifest)
+    checked = schema_validate_pod(manifest, cache_dir=schema_cache_dir)
     return CompiledTask(
         name=task.name,
         template=template,

@@ -10,8 +10,13 @@ is skipped and the caller is told so by the return value.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.util
+import json
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from podtask._errors import SpecError
@@ -19,12 +24,36 @@ from podtask._errors import SpecError
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?")
 
 
-def schema_validate_pod(manifest: dict[str, Any], *, k8s_version: str = "1.30.0") -> bool:
+def _cache_key(manifest: dict[str, Any], k8s_version: str) -> str | None:
+    """A key for one (manifest, schema version, validator install); None if not installed.
+
+    Found without importing the validator (its import is most of its cost),
+    from where it is installed and when that file last changed.
+    """
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        stamp = os.stat(spec.origin).st_mtime_ns
+    except OSError:
+        return None
+    text = json.dumps([manifest, k8s_version, spec.origin, stamp], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def schema_validate_pod(
+    manifest: dict[str, Any], *, k8s_version: str = "1.30.0", cache_dir: Path | None = None
+) -> bool:
     """Validate ``manifest`` (apiVersion v1, kind Pod); False if kubernetes-validate is missing.
 
     Raises SpecError for the first schema violation, with ``field`` the JSON
-    path of the offending element (``spec.containers[0].bogus``).
+    path of the offending element (``spec.containers[0].bogus``).  With
+    ``cache_dir``, a manifest that passed once is not validated again: the
+    check is deterministic, and skipping it saves ~0.2 s of import per run.
     """
+    key = _cache_key(manifest, k8s_version) if cache_dir is not None else None
+    if key is not None and cache_dir is not None and (cache_dir / key).exists():
+        return True
     try:
         import kubernetes_validate
         from kubernetes_validate import utils as kv_utils
@@ -42,6 +71,12 @@ def schema_validate_pod(manifest: dict[str, Any], *, k8s_version: str = "1.30.0"
     except kubernetes_validate.ValidationError as exc:
         field, message, hint = _describe(exc)
         raise SpecError(message, field=field or None, hint=hint) from exc
+    if key is not None and cache_dir is not None:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            (cache_dir / key).touch()
+        except OSError:
+            pass  # a cache that cannot be written only costs time
     return True
 
 

@@ -34,6 +34,7 @@ from podtask._storage import (
     new_run_id,
     podtask_home,
     read_json,
+    schema_cache,
     write_atomic,
     write_json_atomic,
 )
@@ -111,6 +112,7 @@ class Runner:
             default_image=default,
             reference=f"{self.ref.module}:{self.task.name}",
             base_dir=self.ref.path.parent,
+            schema_cache_dir=schema_cache(),
         )
         for w in self.compiled.warnings:
             options.notice(f"warning: {w}")

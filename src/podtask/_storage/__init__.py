@@ -6,7 +6,7 @@ library, PyYAML and ``podtask._errors``, so every other layer can use it.
 """
 
 from podtask._storage.atomic import dumps_json, read_json, write_atomic, write_json_atomic
-from podtask._storage.home import HOME_ENV, podtask_home
+from podtask._storage.home import HOME_ENV, podtask_home, schema_cache
 from podtask._storage.names import is_dns1123_label, new_run_id, sanitize_task_name
 from podtask._storage.procs import current_process_identity, process_alive
 from podtask._storage.records import (
@@ -40,6 +40,7 @@ __all__ = [
     "process_alive",
     "read_json",
     "sanitize_task_name",
+    "schema_cache",
     "write_atomic",
     "write_json_atomic",
 ]

@@ -37,3 +37,8 @@ def podtask_home() -> Path:
             hint=f"set {HOME_ENV} to a directory",
         )
     return home
+
+
+def schema_cache() -> Path:
+    """Where manifests that passed strict schema validation are remembered."""
+    return podtask_home() / "cache" / "schema"

@@ -9,7 +9,7 @@ import click
 
 from podtask._authoring import load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
-from podtask._storage import write_atomic
+from podtask._storage import schema_cache, write_atomic
 from podtask.cli.common import err, handle_errors
 
 
@@ -24,6 +24,7 @@ def compile_file(path: str, task_name: str | None, image: str | None) -> list[Co
             default_image=default,
             reference=f"{ref.module}:{t.name}",
             base_dir=ref.path.parent,
+            schema_cache_dir=schema_cache(),
         )
         for t in tasks
     ]
