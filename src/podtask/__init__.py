@@ -3,42 +3,58 @@
 The public API is this namespace (``__all__``): the typed decorator ``task``
 with its options ``Pod`` and ``Resources``, the compiler, and the error tree.
 The seed's names live in ``podtask.sdk.tasks`` and ``podtask.sdk.types``.
-Importing podtask loads no heavy library (YAML, protobuf, kubernetes): those
-are imported where they are used.
+
+Every name is loaded on first use (PEP 562), so ``import podtask`` costs
+almost nothing: the local engine's pod supervisor and the in-container
+entrypoint start from this package and should not pay for what they don't use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from podtask._authoring import Pod, Resources, Task, task
-from podtask._errors import (
-    EngineUnavailable,
-    InfrastructureError,
-    PodtaskError,
-    SpecError,
-    TaskFailed,
-)
-from podtask._types import Types
-
 if TYPE_CHECKING:
+    from podtask._authoring import Pod, Resources, Task, task
     from podtask._compile import CompiledTask, compile_task
+    from podtask._errors import (
+        EngineUnavailable,
+        InfrastructureError,
+        PodtaskError,
+        SpecError,
+        TaskFailed,
+    )
+    from podtask._types import Types
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "compile_task": ("podtask._compile", "compile_task"),
-    "CompiledTask": ("podtask._compile", "CompiledTask"),
+    "Pod": "podtask._authoring",
+    "Resources": "podtask._authoring",
+    "Task": "podtask._authoring",
+    "task": "podtask._authoring",
+    "Types": "podtask._types",
+    "compile_task": "podtask._compile",
+    "CompiledTask": "podtask._compile",
+    "EngineUnavailable": "podtask._errors",
+    "InfrastructureError": "podtask._errors",
+    "PodtaskError": "podtask._errors",
+    "SpecError": "podtask._errors",
+    "TaskFailed": "podtask._errors",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'podtask' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'podtask' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [
