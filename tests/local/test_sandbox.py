@@ -1,7 +1,9 @@
 """Real pods through PodSandbox: namespaces, mounts, signals, probes, OOM, no orphans.
 
 Everything here starts real processes; the isolated tests need root and
-Linux namespaces and are skipped with the reason otherwise.
+Linux namespaces and are skipped with the reason otherwise. Every test runs
+twice: with podinit forked from the test process ("warm") and exec'ed as a
+new interpreter ("exec"); see also test_sandbox_warm.py.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from podtask._errors import InfrastructureError
 from podtask.engines.local.cgroups import cgroups_available, find_memory_cgroups
 from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
-from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.sandbox import WARM_ENV, Event, PodSandbox
 
 HERE = Path(__file__).resolve().parent
 PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -90,6 +92,22 @@ def log(tmp: Path, name: str) -> str:
 @pytest.fixture
 def tmp(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
+
+
+@pytest.fixture(autouse=True, params=["warm", "exec"])
+def start_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with warm (forked) and with exec'ed podinits; check each start got it."""
+    mode = str(request.param)
+    monkeypatch.setenv(WARM_ENV, "1" if mode == "warm" else "0")  # also for holder processes
+    real = PodSandbox.start.__func__  # type: ignore[attr-defined]
+
+    def start(cls: type[PodSandbox], p: PodPlan, **kw: Any) -> PodSandbox:
+        sb: PodSandbox = real(cls, p, **kw)
+        assert sb.warm is (mode == "warm")
+        return sb
+
+    monkeypatch.setattr(PodSandbox, "start", classmethod(start))
+    return mode
 
 
 # ----------------------------------------------------------------------------- isolated

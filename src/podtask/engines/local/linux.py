@@ -39,6 +39,7 @@ MS_SLAVE = 1 << 19
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
 
 # pivot_root has no glibc wrapper; the syscall number is per architecture.
@@ -128,6 +129,12 @@ def pivot_root(new_root: str, put_old: str) -> None:
 def set_pdeathsig(sig: int) -> None:
     """Ask the kernel to send ``sig`` when the *thread* that forked us exits."""
     _check(_lib().prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
+def set_process_name(name: str) -> None:
+    """The name ``ps``/``top`` show (``/proc/PID/comm``, at most 15 bytes); best effort."""
+    buf = ctypes.create_string_buffer(os.fsencode(name)[:15])
+    _lib().prctl(PR_SET_NAME, ctypes.cast(buf, ctypes.c_void_p).value or 0, 0, 0, 0)
 
 
 def set_child_subreaper() -> None:

@@ -1,4 +1,9 @@
-"""The pod supervisor: PID 1 of a local pod, run as ``python -m podtask.engines.local.podinit``.
+"""The pod supervisor: PID 1 of a local pod.
+
+It runs either as ``python -m podtask.engines.local.podinit`` or, started
+warm, as :func:`main` called in a fork of podtask itself (see
+``sandbox._warm_child``, which arranges the same fds 0/1/2 first); the
+protocol below is the same for both.
 
 Why a supervisor process at all: the pod's namespaces (pid, net, ipc, uts and
 a mount namespace holding the Memory emptyDirs) need an owner that lives as
