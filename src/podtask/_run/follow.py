@@ -28,6 +28,11 @@ class LogFollower:
         self._thread.start()
         return self
 
+    def start_once(self) -> None:
+        """Start following unless already started (or stopped)."""
+        if not self._thread.is_alive() and not self._stop.is_set() and self._thread.ident is None:
+            self._thread.start()
+
     def stop(self) -> None:
         """Stop following, after emitting everything written so far (incl. unterminated lines)."""
         self._stop.set()

@@ -131,9 +131,14 @@ def run_command(
 
     def on_start(run_id: str, rd: Any) -> None:
         err(f"run {run_id} ({engine} engine)")
-        follower.append(LogFollower(rd.logs_dir, emit_log).start())
+        follower.append(LogFollower(rd.logs_dir, emit_log))
 
     def on_status(statuses: Any) -> None:
+        # The follower's thread starts only once the pod is up: the local engine
+        # forks its pod supervisor from this process, which is safe only while no
+        # other thread runs.
+        for f in follower:
+            f.start_once()
         line = status_line(statuses)
         with lock:
             if line == last_status[0]:
