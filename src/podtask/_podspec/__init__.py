@@ -8,6 +8,7 @@ the bundled Kubernetes schema when kubernetes-validate is installed. None of
 these import protobuf, kubernetes or kubernetes-validate until they need them.
 """
 
+from podtask._podspec.expand import expand
 from podtask._podspec.normalize import NormalizedPod, normalize_pod, normalize_pod_spec
 from podtask._podspec.quantity import parse_quantity, quantity_to_bytes
 from podtask._podspec.schema import schema_validate_pod
@@ -16,6 +17,7 @@ from podtask._podspec.validate import VOLUME_SOURCES, validate_pod_spec
 __all__ = [
     "VOLUME_SOURCES",
     "NormalizedPod",
+    "expand",
     "normalize_pod",
     "normalize_pod_spec",
     "parse_quantity",

@@ -36,6 +36,9 @@ class AttemptContext:
     notice: Callable[[str], None] = lambda _msg: None  # one-line information for the user
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_event: Callable[[dict[str, Any]], None] = lambda _e: None  # container timeline events
+    # Engine-specific options from the CLI (--namespace, --context, --storage, ...),
+    # passed through untouched so that adding an engine option needs no change here.
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def grace(self) -> float:

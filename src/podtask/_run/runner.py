@@ -54,6 +54,7 @@ class RunOptions:
     notice: Callable[[str], None] = lambda _m: None
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
 def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,6 +151,7 @@ class Runner:
             notice=o.notice,
             on_status=o.on_status,
             on_event=rd.append_event,
+            engine_options=dict(o.engine_options),
         )
 
     def run(self) -> RunResult:

@@ -17,7 +17,7 @@ from typing import Any
 
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
-from podtask._podspec import quantity_to_bytes
+from podtask._podspec import expand, quantity_to_bytes
 from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -48,26 +48,6 @@ def container_infos(spec: dict[str, Any]) -> list[ContainerInfo]:
     for i, c in enumerate(spec.get("containers") or []):
         out.append(ContainerInfo(c["name"], REGULAR, c, f"spec.containers[{i}]"))
     return out
-
-
-def expand(text: str, env: dict[str, str]) -> str:
-    """Kubernetes ``$(VAR)`` expansion: defined names are replaced, ``$$`` escapes, others stay."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-            continue
-        if text.startswith("$(", i):
-            end = text.find(")", i + 2)
-            if end != -1 and text[i + 2 : end] in env:
-                out.append(env[text[i + 2 : end]])
-                i = end + 1
-                continue
-        out.append(text[i])
-        i += 1
-    return "".join(out)
 
 
 def _field_ref(path: str, manifest: dict[str, Any], where: str) -> str:
