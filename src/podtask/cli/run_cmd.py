@@ -77,6 +77,15 @@ class _Interrupts:
     "--sidecar-mode", type=click.Choice(["native", "managed"]), help="How sidecars are stopped."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+@click.option("--namespace", metavar="NS", help="[kubernetes] Namespace of the pod.")
+@click.option("--context", "kube_context", metavar="CTX", help="[kubernetes] kubeconfig context.")
+@click.option("--storage", metavar="URL", help="[kubernetes] fsspec URL for inputs/outputs/logs.")
+@click.option("--detach", is_flag=True, help="[kubernetes] Print the run id and return at once.")
+@click.option(
+    "--ship-code/--no-ship-code",
+    default=None,
+    help="[kubernetes] Upload the task's source as a bundle (default when storage is not local).",
+)
 @click.pass_context
 @handle_errors
 def run_command(
@@ -88,6 +97,11 @@ def run_command(
     grace: float | None,
     sidecar_mode: str | None,
     as_json: bool,
+    namespace: str | None,
+    kube_context: str | None,
+    storage: str | None,
+    detach: bool,
+    ship_code: bool | None,
 ) -> None:
     """Run TASK of FILE; task inputs are options: --in1 VALUE.
 
@@ -159,6 +173,17 @@ def run_command(
         notice=err,
         on_status=on_status,
         on_start=on_start,
+        engine_options={
+            k: v
+            for k, v in {
+                "namespace": namespace,
+                "context": kube_context,
+                "storage": storage,
+                "detach": detach or None,
+                "ship_code": ship_code,
+            }.items()
+            if v is not None
+        },
     )
     runner = Runner(file, chosen.name, options)
     with _Interrupts(cancel):

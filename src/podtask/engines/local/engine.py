@@ -335,6 +335,13 @@ class LocalEngine:
         )
 
     def prepare(self, ctx: AttemptContext) -> None:
+        for option in sorted(ctx.engine_options):
+            flag = "--" + option.replace("_", "-")
+            raise SpecError(
+                f"{flag} does not apply to the local engine",
+                field=flag,
+                hint="drop it, or use --engine kubernetes",
+            )
         plan, _ = self._plan(ctx, "/nonexistent-work-dir")
         if self._announced:
             return
