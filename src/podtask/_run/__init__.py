@@ -2,13 +2,22 @@
 
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
 from podtask._run.follow import LogFollower
-from podtask._run.render import LABEL_ATTEMPT, LABEL_RUN, render_manifest
+from podtask._run.render import (
+    LABEL_ATTEMPT,
+    LABEL_RUN,
+    SIDECAR_GRACE_ENV,
+    SIDECAR_MODE_ENV,
+    apply_sidecar_mode,
+    render_manifest,
+)
 from podtask._run.result import RunResult, container_json
 from podtask._run.runner import Runner, RunOptions, input_literals
 
 __all__ = [
     "LABEL_ATTEMPT",
     "LABEL_RUN",
+    "SIDECAR_GRACE_ENV",
+    "SIDECAR_MODE_ENV",
     "AttemptContext",
     "AttemptOutcome",
     "Engine",
@@ -16,6 +25,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "Runner",
+    "apply_sidecar_mode",
     "container_json",
     "input_literals",
     "render_manifest",

@@ -23,7 +23,7 @@ from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json,
 from podtask._errors import SpecError
 from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
-from podtask._run.render import render_manifest
+from podtask._run.render import apply_sidecar_mode, render_manifest
 from podtask._run.result import RunResult, container_json
 from podtask._storage import (
     ContainerRecord,
@@ -134,6 +134,14 @@ class Runner:
             primary=self.primary,
         )
         o = self.options
+        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
+        if mode:
+            grace = (
+                o.grace
+                if o.grace is not None
+                else float(manifest.get("spec", {}).get("terminationGracePeriodSeconds", 30))
+            )
+            manifest = apply_sidecar_mode(manifest, primary=self.primary, mode=mode, grace=grace)
         return AttemptContext(
             run_id=self.run_id,
             attempt=attempt,
@@ -147,7 +155,7 @@ class Runner:
             deadline=deadline,
             cancel=o.cancel,
             sidecar_failure=str(self.compiled.template.get("sidecarFailure") or "ignore"),
-            sidecar_mode=o.sidecar_mode or self.compiled.template.get("sidecarMode"),
+            sidecar_mode=mode,
             notice=o.notice,
             on_status=o.on_status,
             on_event=rd.append_event,
