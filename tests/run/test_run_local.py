@@ -273,3 +273,29 @@ def test_plain_output_streams_prefixed_logs_and_prints_outputs() -> None:
     assert r.returncode == 0, r.stderr
     assert 'out1 = "Hello, you: hi sidecar world"' in r.stdout
     assert "SUCCEEDED" in r.stderr
+
+
+def test_native_sidecar_mode_starts_sidecars_first_and_stops_them_after(mark: str) -> None:
+    rc, doc, err = run_json("sidecar_never_exits", "--sidecar-mode", "native")
+    assert rc == 0, err
+    sidecar = container(doc, "forever")
+    primary = container(doc, "primary")
+    assert sidecar["kind"] == "native-sidecar"
+    assert sidecar["started_at"] <= primary["started_at"]
+    assert sidecar["stop_signal_at"] >= primary["finished_at"]
+    assert doc["sidecar_issues"] == []
+    assert pids_with(mark) == []
+
+
+def test_managed_sidecar_mode_lets_the_primary_stop_its_sidecars(mark: str) -> None:
+    rc, doc, err = run_json("sidecar_never_exits", "--sidecar-mode", "managed")
+    assert rc == 0, err
+    sidecar = container(doc, "forever")
+    primary = container(doc, "primary")
+    # The primary's entrypoint stopped the sidecar before it exited itself: podtask
+    # sent no stop signal, and the sidecar's SIGTERM exit is not counted against the task.
+    assert sidecar["stop_signal_at"] is None
+    assert sidecar["exit_code"] == 143
+    assert sidecar["finished_at"] <= primary["finished_at"]
+    assert doc["phase"] == "SUCCEEDED" and doc["sidecar_issues"] == []
+    assert pids_with(mark) == []

@@ -59,4 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        _stop_sidecars_if_managed()
     return EXIT_OK
+
+
+def _stop_sidecars_if_managed() -> None:
+    """In managed sidecar mode the primary ends the pod's sidecars (outputs are written by now)."""
+    if os.environ.get("PODTASK_SIDECAR_MODE") != "managed":
+        return
+    from podtask.entrypoint.managed import stop_sidecars
+
+    try:
+        grace = float(os.environ.get("PODTASK_SIDECAR_GRACE", "30"))
+    except ValueError:
+        grace = 30.0
+    stop_sidecars(grace)

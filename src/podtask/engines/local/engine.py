@@ -121,6 +121,8 @@ class _Pod:
                 self._set(ev.name, ready=True, ready_at=ev.time)
         elif ev.kind in ("exited", "error"):
             reason = ev.reason or terminated_reason(ev.exit_code, ev.signal, ev.oom)
+            if self._stopped_by_primary(ev):
+                self._set(ev.name, stopped_by_us=True)
             self._set(
                 ev.name,
                 state=TERMINATED,
@@ -136,6 +138,14 @@ class _Pod:
             )
             self._maybe_restart(ev.name, ev.time)
         self.ctx.on_event(event)
+
+    def _stopped_by_primary(self, ev: Event) -> bool:
+        """In managed mode the primary's entrypoint stops the sidecars: that is our stop too."""
+        return (
+            self.ctx.sidecar_mode == "managed"
+            and ev.name != self.ctx.primary
+            and (ev.signal in (signal.SIGTERM, signal.SIGKILL) or ev.exit_code in (143, 137))
+        )
 
     def _probe_for_ready(self, name: str) -> bool:
         return name in self.readiness or name in self.startup
