@@ -141,7 +141,11 @@ def run_command(
         with lock:
             if tty and last_status[0]:
                 sys.stderr.write("\r\033[K")
+                sys.stderr.flush()
             print(f"[{container}] {line}", file=log_out, flush=True)
+            if tty and last_status[0]:
+                sys.stderr.write(last_status[0])
+                sys.stderr.flush()
 
     def on_start(run_id: str, rd: Any) -> None:
         err(f"run {run_id} ({engine} engine)")
