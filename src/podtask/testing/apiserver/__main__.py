@@ -1,0 +1,71 @@
+"""``python -m podtask.testing.apiserver --kubeconfig FILE [--port N] [--version v1.30.0]``.
+
+Serves on 127.0.0.1 until Ctrl-C or SIGTERM, then kills every pod it runs
+and exits; the kubeconfig it writes has one context, ``podtask-test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m podtask.testing.apiserver",
+        description="A test Kubernetes API server for Pods; pods run on podtask's local engine.",
+    )
+    p.add_argument("--kubeconfig", required=True, help="write a kubeconfig for this server here")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    p.add_argument("--version", default="v1.30.0", help="Kubernetes version to report")
+    p.add_argument("--state-dir", default=None, help="pod logs go here (default: a temp dir)")
+    p.add_argument(
+        "--namespace", action="append", default=[], help="create this namespace too (repeatable)"
+    )
+    p.add_argument(
+        "--no-schema-validation",
+        action="store_true",
+        help="skip the check of created pods against the Kubernetes schema",
+    )
+    args = p.parse_args(argv)
+
+    from podtask.testing.apiserver.server import DEFAULT_NAMESPACES, ApiServer
+
+    try:
+        srv = ApiServer(
+            port=args.port,
+            version=args.version,
+            state_dir=args.state_dir,
+            kubeconfig=args.kubeconfig,
+            namespaces=tuple(dict.fromkeys([*DEFAULT_NAMESPACES, *args.namespace])),
+            schema_validation=not args.no_schema_validation,
+        )
+    except (OSError, ValueError) as exc:
+        print(f"podtask apiserver: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    srv.serve_in_background()
+    print(
+        f"podtask test API server {args.version} on {srv.url}; kubeconfig {srv.kubeconfig_path}"
+        " (context podtask-test)",
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

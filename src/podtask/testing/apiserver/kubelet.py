@@ -1,0 +1,626 @@
+"""The "kubelet": each pod the server accepts really runs, on the local engine.
+
+Design: one worker thread per pod drives the local engine's own pod driver
+(``podtask.engines.local.engine._Pod`` over a ``PodSandbox``), which already
+knows Kubernetes' start order (init containers, native sidecars gated by
+their startupProbe, then the regular containers), probes, native-sidecar
+restarts and the graceful stop (regular containers, then native sidecars in
+reverse order, SIGKILL after the grace period). What differs from
+``LocalEngine.run_attempt`` is who decides the end: the local engine ends a
+pod when the podtask *primary* is done; a kubelet ends it when every regular
+container has exited (``restartPolicy: Never``), or when the pod is deleted,
+evicted or over its ``activeDeadlineSeconds``. So this module reuses the
+driver, not ``run_attempt``, and reports what it sees as ``status`` the way a
+kubelet does (phase, conditions, container states).
+
+The worker thread starts the sandbox and lives until it is closed: the
+sandbox's parent-death signal is tied to that thread, so a ``kill -9`` of the
+server takes every pod with it.
+
+Images are never pulled: containers run their command from this host, and a
+container named as the podtask primary (annotation
+``podtask.io/primary-container``, or a command of ``python3 -m
+podtask.entrypoint``) runs this interpreter's entrypoint, as with the local
+engine; its ``--output-prefix`` directory is bound into it so outputs reach
+the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from podtask._errors import InfrastructureError, SpecError
+from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR, RUNNING, TERMINATED, ContainerStatus
+from podtask._run import AttemptContext
+from podtask._storage import RunDir
+from podtask.engines.local.engine import _Pod
+from podtask.engines.local.linux import namespaces_available
+from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
+from podtask.testing.apiserver.podstatus import pod_phase, ts
+
+PRIMARY_ANNOTATION = "podtask.io/primary-container"
+ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
+IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
+BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
+RESTART_BACKOFF_MAX = 10.0
+PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
+
+StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
+PullCheck = Callable[[str, str, str, str], "str | None"]  # ns, pod, container, image -> error
+
+
+class _Sandbox(PodSandbox):
+    """A PodSandbox whose containers can "fail to pull" and whose waits can be interrupted."""
+
+    blocked: Callable[[str], bool] = staticmethod(lambda _name: False)
+
+    def start_container(self, name: str) -> None:
+        if self.blocked(name):
+            return  # the image never arrives: the container stays waiting
+        super().start_container(name)
+
+    def wake(self) -> None:
+        """Make a blocked ``next_event`` return (``_Pod.handle`` ignores unnamed events)."""
+        self._events.put(Event(kind="wake", name="", time=time.time()))
+
+
+def find_primary(pod: dict[str, Any]) -> str:
+    """The container to run as the podtask primary, or "" for none."""
+    containers = pod.get("spec", {}).get("containers") or []
+    named = (pod.get("metadata", {}).get("annotations") or {}).get(PRIMARY_ANNOTATION)
+    for c in containers:
+        if named and c.get("name") == named:
+            return str(named)
+    for c in containers:
+        if list(c.get("command") or [])[:3] == ENTRYPOINT:
+            return str(c["name"])
+    return ""
+
+
+def _output_dir(pod: dict[str, Any], primary: str, fallback: Path) -> Path:
+    """Where the primary writes outputs: bound into it so the host sees them."""
+    for c in pod.get("spec", {}).get("containers") or []:
+        if c.get("name") != primary:
+            continue
+        args = [str(a) for a in c.get("args") or []]
+        for i, a in enumerate(args):
+            value = None
+            if a == "--output-prefix" and i + 1 < len(args):
+                value = args[i + 1]
+            elif a.startswith("--output-prefix="):
+                value = a.split("=", 1)[1]
+            if value and os.path.isabs(value):
+                path = Path(value)
+                path.mkdir(parents=True, exist_ok=True)
+                return path
+    return fallback
+
+
+class PodWorker:
+    """Runs one pod and reports its status; stop it with :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        pod: dict[str, Any],
+        *,
+        log_dir: Path,
+        sink: StatusSink,
+        pull_check: PullCheck,
+        node_name: str,
+        isolate: bool,
+    ) -> None:
+        meta = pod["metadata"]
+        self.namespace = str(meta["namespace"])
+        self.name = str(meta["name"])
+        self.uid = str(meta["uid"])
+        self.manifest = copy.deepcopy(pod)
+        self.spec: dict[str, Any] = self.manifest.get("spec", {})
+        self.infos: list[ContainerInfo] = container_infos(self.spec)
+        self.log_dir = log_dir
+        self.sink = sink
+        self.pull_check = pull_check
+        self.node_name = node_name
+        self.isolate = isolate
+        self.lock = threading.RLock()
+        self.pod: _Pod | None = None
+        self.sb: _Sandbox | None = None
+        self.config_error: str | None = None
+        self.pull_errors: dict[str, tuple[str, float]] = {}  # container -> (message, since)
+        self.term_seen: dict[str, dict[str, Any]] = {}  # last terminated state per container
+        self.last_state: dict[str, dict[str, Any]] = {}
+        self.known_restarts: dict[str, int] = {}
+        self.conditions: dict[str, tuple[str, str]] = {}  # type -> (status, lastTransitionTime)
+        self.start_time: float | None = None
+        self.stop_grace: float | None = None
+        self.stop_reason: tuple[str, str] | None = None  # pod (reason, message) when we kill it
+        self.shutdown = False
+        self.finished = threading.Event()
+        self.terminal = False
+        self.wakeup = threading.Event()
+        self._kill_timer: threading.Timer | None = None
+        self.thread = threading.Thread(
+            target=self._main, name=f"kubelet-{self.namespace}/{self.name}", daemon=True
+        )
+
+    # -- control (any thread) ---------------------------------------------------------
+    def start(self) -> None:
+        self.thread.start()
+
+    def request_stop(
+        self, grace: float, *, reason: tuple[str, str] | None = None, shutdown: bool = False
+    ) -> None:
+        """Kill the pod's containers: SIGTERM now, SIGKILL after ``grace`` seconds."""
+        with self.lock:
+            if reason is not None and self.stop_reason is None:
+                self.stop_reason = reason
+            self.shutdown = self.shutdown or shutdown
+            first = self.stop_grace is None
+            if first or grace < (self.stop_grace or 0):
+                self.stop_grace = grace
+            pod, sb = self.pod, self.sb
+        self.wakeup.set()
+        if sb is not None:
+            sb.wake()
+        if pod is not None and pod.tearing_down and not first:
+            # Already stopping with a longer grace: cut it short, as a second delete does.
+            timer = threading.Timer(grace, self._kill_all)
+            timer.daemon = True
+            with self.lock:
+                if self._kill_timer is not None:
+                    self._kill_timer.cancel()
+                self._kill_timer = timer
+            timer.start()
+
+    def _kill_all(self) -> None:
+        pod, sb = self.pod, self.sb
+        if pod is None or sb is None:
+            return
+        for name in pod.running((INIT, NATIVE_SIDECAR, REGULAR)):
+            with contextlib.suppress(InfrastructureError):
+                sb.signal(name, signal.SIGKILL)
+
+    def log_path(self, container: str) -> Path:
+        return self.log_dir / f"{container}.log"
+
+    def is_running(self, container: str) -> bool:
+        pod = self.pod
+        return (
+            pod is not None
+            and not self.finished.is_set()
+            and pod.status.get(container, ContainerStatus(container)).state == RUNNING
+        )
+
+    # -- the worker thread ----------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # never let a pod take the server down; report it
+            self.config_error = self.config_error or f"kubelet: {exc}"
+            self._publish()
+        finally:
+            with self.lock:
+                if self._kill_timer is not None:
+                    self._kill_timer.cancel()
+            self.finished.set()
+
+    def _run(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.start_time = time.time()
+        self._publish()  # scheduled: PodScheduled, startTime, containers waiting
+        primary = find_primary(self.manifest)
+        work_dir = tempfile.mkdtemp(prefix=f"podtask-apiserver-{self.name[:40]}-")
+        run_dir = _output_dir(self.manifest, primary, self.log_dir)
+        try:
+            plan, _ = build_plan(
+                self.manifest,
+                run_id=self.name,
+                primary=primary,
+                work_dir=work_dir,
+                log_path=self.log_path,
+                run_dir=run_dir,
+                extra_env={},
+                isolate=self.isolate,
+            )
+            plan = dataclasses.replace(plan, namespace=self.namespace)
+        except SpecError as exc:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            self.config_error = str(exc)
+            self._publish()
+            self._wait_for_stop()
+            self._finish()
+            return
+        for info in self.infos:  # containers whose image "cannot be pulled"
+            err = self.pull_check(
+                self.namespace, self.name, info.name, str(info.spec.get("image", ""))
+            )
+            if err is not None:
+                self.pull_errors[info.name] = (err, time.time())
+        try:
+            started = _Sandbox.start(plan)
+        except InfrastructureError as exc:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            self.config_error = str(exc)
+            self._publish()
+            self._wait_for_stop()
+            self._finish()
+            return
+        assert isinstance(started, _Sandbox)  # PodSandbox.start builds ``cls``
+        sb = started
+        sb.blocked = lambda name: name in self.pull_errors
+        ctx = AttemptContext(
+            run_id=self.name,
+            attempt=1,
+            run_dir=RunDir(self.name, run_dir),
+            manifest=self.manifest,
+            primary=primary,
+            source_root=Path.cwd(),
+            inputs_path=Path(os.devnull),
+            output_prefix=run_dir,
+            on_status=lambda _s: self._publish(),
+            on_event=self._on_event,
+        )
+        with sb:
+            with self.lock:
+                self.sb = sb
+                self.pod = _Pod(ctx, sb, self.infos)
+            pod = self.pod
+            self._publish()
+            self._loop(pod, sb)
+            with self.lock:
+                ctx.grace_override = self.stop_grace
+            if self.stop_reason is not None and self.stop_reason[0] == "Evicted":
+                self._publish()
+            pod.teardown(include_primary=True)
+            self.terminal = True
+            self._publish()
+        self._finish()
+
+    def _wait_for_stop(self) -> None:
+        while self.stop_grace is None:
+            self.wakeup.wait(IDLE_TICK)
+            self.wakeup.clear()
+            self._check_deadline()
+
+    def _finish(self) -> None:
+        self.terminal = True
+        self._publish()
+
+    def _check_deadline(self) -> None:
+        limit = self.spec.get("activeDeadlineSeconds")
+        if limit is None or self.start_time is None or self.stop_grace is not None:
+            return
+        if time.time() >= self.start_time + float(limit):
+            grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+            self.request_stop(
+                grace,
+                reason=(
+                    "DeadlineExceeded",
+                    "Pod was active on the node longer than the specified deadline",
+                ),
+            )
+
+    def _loop(self, pod: _Pod, sb: _Sandbox) -> None:
+        policy = self.spec.get("restartPolicy", "Always")
+        while True:
+            self._check_deadline()
+            if self.stop_grace is not None:
+                return
+            now = time.time()
+            pod.advance(now)
+            pod.run_probes(now)
+            busy = bool(pod.startup or pod.readiness or pod.liveness or pod.restart_at)
+            if any(
+                now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
+            ):
+                busy = True
+                self._publish()
+            ev = sb.next_event(timeout=BUSY_TICK if busy else IDLE_TICK)
+            while ev is not None:
+                pod.handle(ev)
+                ev = sb.next_event(timeout=0)
+            if pod.lost is not None:
+                self.config_error = f"the pod supervisor died: {pod.lost}"
+                return
+            st = pod.status
+            regular = [i for i in self.infos if i.kind == REGULAR]
+            if policy == "Never" and any(
+                i.kind == INIT and st[i.name].state == TERMINATED and st[i.name].exit_code != 0
+                for i in self.infos
+            ):
+                return  # a failed init container fails the pod
+            if (
+                policy != "Always"
+                and all(st[i.name].state == TERMINATED for i in regular)
+                and not any(i.name in pod.restart_at for i in regular)
+            ):
+                return  # every regular container has exited: the pod is done
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """Restart regular and init containers per restartPolicy (the engine restarts sidecars)."""
+        if event.get("event") not in ("exited", "error"):
+            return
+        pod = self.pod
+        name = str(event.get("container"))
+        if pod is None or pod.tearing_down or name not in pod.status:
+            return
+        info = next(i for i in self.infos if i.name == name)
+        policy = self.spec.get("restartPolicy", "Always")
+        failed = event.get("exit_code") != 0
+        if info.kind == NATIVE_SIDECAR:
+            return
+        if (policy == "Always" and info.kind == REGULAR) or (policy == "OnFailure" and failed):
+            count = pod.status[name].restart_count
+            pod.restart_at[name] = time.time() + min(RESTART_BACKOFF_MAX, 0.5 * 2**count)
+            self._publish()
+
+    # -- status --------------------------------------------------------------------------
+    def _container(self, info: ContainerInfo, initialized: bool) -> dict[str, Any]:
+        name = info.name
+        pod = self.pod
+        cs = pod.status.get(name) if pod is not None else None
+        if cs is not None and cs.restart_count > self.known_restarts.get(name, 0):
+            self.known_restarts[name] = cs.restart_count
+            if name in self.term_seen:
+                self.last_state[name] = self.term_seen[name]
+        out: dict[str, Any] = {
+            "name": name,
+            "image": str(info.spec.get("image", "")),
+            "imageID": "",
+            "ready": False,
+            "restartCount": cs.restart_count if cs else 0,
+            "started": False,
+            "lastState": {"terminated": self.last_state[name]} if name in self.last_state else {},
+        }
+        cid = f"podtask://{self.uid}-{name}-{cs.restart_count if cs else 0}"
+        waiting: dict[str, Any]
+        if cs is not None and cs.state == RUNNING:
+            out.update(
+                state={"running": {"startedAt": ts(cs.started_at)}},
+                ready=cs.ready,
+                started=pod is not None and name not in pod.startup,
+                containerID=cid,
+                imageID=f"podtask-local://{out['image']}",
+            )
+            return out
+        if cs is not None and cs.state == TERMINATED:
+            term: dict[str, Any] = {
+                "exitCode": cs.exit_code if cs.exit_code is not None else 128,
+                "reason": cs.reason or "Error",
+                "startedAt": ts(cs.started_at or cs.finished_at),
+                "finishedAt": ts(cs.finished_at),
+                "containerID": cid,
+            }
+            if cs.signal:
+                term["signal"] = cs.signal
+            if cs.message:
+                term["message"] = cs.message
+            self.term_seen[name] = term
+            if pod is not None and name in pod.restart_at:
+                out["lastState"] = {"terminated": term}
+                msg = (
+                    f"back-off restarting failed container={name}"
+                    f" pod={self.name}_{self.namespace}({self.uid})"
+                )
+                out["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": msg}}
+                return out
+            out.update(state={"terminated": term}, containerID=cid)
+            out["imageID"] = f"podtask-local://{out['image']}"
+            return out
+        if self.config_error is not None:
+            waiting = {"reason": "CreateContainerConfigError", "message": self.config_error}
+        elif name in self.pull_errors:
+            message, since = self.pull_errors[name]
+            if time.time() - since < PULL_BACKOFF_AFTER:
+                waiting = {"reason": "ErrImagePull", "message": message}
+            else:
+                image = out["image"]
+                waiting = {
+                    "reason": "ImagePullBackOff",
+                    "message": f'Back-off pulling image "{image}"',
+                }
+        elif (info.kind == REGULAR and not initialized) or info.kind != REGULAR:
+            waiting = {"reason": "PodInitializing"}
+        else:
+            waiting = {"reason": "ContainerCreating"}
+        out["state"] = {"waiting": waiting}
+        return out
+
+    def _condition(
+        self, ctype: str, ok: bool, reason: str | None = None, message: str | None = None
+    ) -> dict[str, Any]:
+        status = "True" if ok else "False"
+        prev = self.conditions.get(ctype)
+        when = prev[1] if prev is not None and prev[0] == status else ts()
+        self.conditions[ctype] = (status, when)
+        out: dict[str, Any] = {
+            "type": ctype,
+            "status": status,
+            "lastProbeTime": None,
+            "lastTransitionTime": when,
+        }
+        if reason:
+            out["reason"] = reason
+        if message:
+            out["message"] = message
+        return out
+
+    def build_status(self) -> dict[str, Any]:
+        with self.lock:
+            return self._build_status()
+
+    def _build_status(self) -> dict[str, Any]:
+        pod = self.pod
+        st = pod.status if pod is not None else {}
+        not_init = [
+            i.name
+            for i in self.infos
+            if (
+                i.kind == INIT
+                and not (
+                    st.get(i.name) and st[i.name].state == TERMINATED and st[i.name].exit_code == 0
+                )
+            )
+            or (
+                i.kind == NATIVE_SIDECAR
+                and not (
+                    st.get(i.name)
+                    and st[i.name].state == RUNNING
+                    and pod is not None
+                    and i.name not in pod.startup
+                )
+            )
+        ]
+        initialized = not not_init or any(
+            i.kind == REGULAR and st.get(i.name) and st[i.name].state != "waiting"
+            for i in self.infos
+        )
+        inits = [self._container(i, initialized) for i in self.infos if i.kind != REGULAR]
+        regular = [self._container(i, initialized) for i in self.infos if i.kind == REGULAR]
+        phase = pod_phase(
+            self.spec,
+            {c["name"]: c for c in inits},
+            {c["name"]: c for c in regular},
+            terminal=self.terminal,
+        )
+        reason = message = None
+        if self.stop_reason is not None and self.stop_reason[0] in ("Evicted", "DeadlineExceeded"):
+            reason, message = self.stop_reason
+            if self.terminal:
+                phase = "Failed"
+        done = phase in ("Succeeded", "Failed")
+        unready = [
+            c["name"]
+            for c in [*regular, *(c for c in inits if c["name"] in self._sidecars())]
+            if not c["ready"]
+        ]
+        conds = []
+        if reason == "Evicted":
+            conds.append(self._condition("DisruptionTarget", True, "TerminationByKubelet", message))
+        conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
+        if done:
+            conds.append(self._condition("Initialized", True, "PodCompleted"))
+            conds.append(self._condition("Ready", False, "PodCompleted"))
+            conds.append(self._condition("ContainersReady", False, "PodCompleted"))
+        else:
+            conds.append(
+                self._condition(
+                    "Initialized",
+                    initialized,
+                    None if initialized else "ContainersNotInitialized",
+                    None
+                    if initialized
+                    else f"containers with incomplete status: [{' '.join(not_init)}]",
+                )
+            )
+            why = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
+            conds.append(self._condition("Ready", not unready, why and "ContainersNotReady", why))
+            conds.append(
+                self._condition("ContainersReady", not unready, why and "ContainersNotReady", why)
+            )
+        conds.append(self._condition("PodScheduled", True))
+        status: dict[str, Any] = {
+            "phase": phase,
+            "conditions": conds,
+            "hostIP": "127.0.0.1",
+            "hostIPs": [{"ip": "127.0.0.1"}],
+            "podIP": "127.0.0.1",
+            "podIPs": [{"ip": "127.0.0.1"}],
+            "startTime": ts(self.start_time),
+            "containerStatuses": regular,
+        }
+        if inits:
+            status["initContainerStatuses"] = inits
+        if reason:
+            status["reason"], status["message"] = reason, message
+        return status
+
+    def _sidecars(self) -> set[str]:
+        return {i.name for i in self.infos if i.kind == NATIVE_SIDECAR}
+
+    def _publish(self) -> None:
+        status = self.build_status()
+        if not self.sink(self.namespace, self.name, self.uid, status) and self.stop_grace is None:
+            # The object is gone (deleted with grace 0): stop at once, as the kubelet does.
+            self.request_stop(0.0)
+
+
+class Kubelet:
+    """The node: admits pods, stops them, and tears everything down at the end."""
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        sink: StatusSink,
+        pull_check: PullCheck,
+        node_name: str,
+        on_finished: Callable[[PodWorker], None],
+    ) -> None:
+        self.state_dir = state_dir
+        self.sink = sink
+        self.pull_check = pull_check
+        self.node_name = node_name
+        self.on_finished = on_finished
+        self.isolate = namespaces_available() is None
+        self.workers: dict[str, PodWorker] = {}  # uid -> worker
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def admit(self, pod: dict[str, Any]) -> PodWorker | None:
+        uid = str(pod["metadata"]["uid"])
+        worker = PodWorker(
+            pod,
+            log_dir=self.state_dir / "pods" / uid,
+            sink=self.sink,
+            pull_check=self.pull_check,
+            node_name=self.node_name,
+            isolate=self.isolate,
+        )
+        with self.lock:
+            if self.closed:
+                return None
+            self.workers[uid] = worker
+        worker.thread = threading.Thread(
+            target=self._run_worker, args=(worker,), name=worker.thread.name, daemon=True
+        )
+        worker.start()
+        return worker
+
+    def _run_worker(self, worker: PodWorker) -> None:
+        worker._main()
+        if not worker.shutdown:
+            self.on_finished(worker)
+
+    def worker(self, uid: str) -> PodWorker | None:
+        with self.lock:
+            return self.workers.get(uid)
+
+    def forget(self, uid: str) -> None:
+        """Drop a finished pod's worker and logs (its API object is gone)."""
+        with self.lock:
+            worker = self.workers.pop(uid, None)
+        if worker is not None:
+            shutil.rmtree(worker.log_dir, ignore_errors=True)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Kill every pod (grace 0) and wait until their processes and sandboxes are gone."""
+        with self.lock:
+            self.closed = True
+            workers = list(self.workers.values())
+        for w in workers:
+            w.request_stop(0.0, shutdown=True)
+        deadline = time.monotonic() + timeout
+        for w in workers:
+            w.thread.join(max(0.1, deadline - time.monotonic()))

@@ -1,0 +1,262 @@
+"""What the API server does to a Pod before storing it: validate, then default.
+
+Validation returns every problem at once as 422 causes worded like
+Kubernetes' ``field.ErrorList`` (``metadata.name: Invalid value: ...``), and,
+when ``kubernetes-validate`` is installed, checks the object against the
+bundled schema of the server's version. Unknown fields follow the
+``fieldValidation`` query parameter as a real server does: ``Strict`` is a
+400, ``Warn`` (the default) a ``Warning`` header, ``Ignore`` nothing.
+Defaulting fills what a real server and its admission plugins fill, so a
+client that reads back its pod sees the same shape as on a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from typing import Any
+
+from podtask._errors import SpecError
+from podtask.testing.apiserver.errors import ApiError, bad_request, invalid
+from podtask.testing.apiserver.podstatus import qos_class, ts
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
+SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or"
+    " '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used"
+    " for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and"
+    " must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex"
+    " used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+
+Cause = tuple[str, str, str]  # field, reason, message
+
+
+def is_subdomain(name: str) -> bool:
+    return len(name) <= 253 and bool(_SUBDOMAIN.match(name))
+
+
+def _check_containers(spec: dict[str, Any], causes: list[Cause]) -> None:
+    seen: set[str] = set()
+    for key in ("initContainers", "containers"):
+        items = spec.get(key) or []
+        if not isinstance(items, list):
+            causes.append((f"spec.{key}", "FieldValueInvalid", "Invalid value: must be a list"))
+            continue
+        for i, c in enumerate(items):
+            where = f"spec.{key}[{i}]"
+            if not isinstance(c, dict):
+                causes.append((where, "FieldValueInvalid", "Invalid value: must be an object"))
+                continue
+            name = c.get("name")
+            if not name:
+                causes.append((f"{where}.name", "FieldValueRequired", "Required value"))
+            elif not isinstance(name, str) or len(name) > 63 or not _LABEL.match(name):
+                causes.append(
+                    (f"{where}.name", "FieldValueInvalid", f'Invalid value: "{name}": {LABEL_MSG}')
+                )
+            elif name in seen:
+                causes.append(
+                    (f"{where}.name", "FieldValueDuplicate", f'Duplicate value: "{name}"')
+                )
+            else:
+                seen.add(name)
+            if not c.get("image"):
+                causes.append((f"{where}.image", "FieldValueRequired", "Required value"))
+            policy = c.get("restartPolicy")
+            if policy is not None and (key == "containers" or policy != "Always"):
+                causes.append(
+                    (
+                        f"{where}.restartPolicy",
+                        "FieldValueNotSupported",
+                        f'Unsupported value: "{policy}": supported values: "Always"'
+                        if key == "initContainers"
+                        else "Forbidden: may not be set for non-init containers",
+                    )
+                )
+
+
+def validate_pod(
+    obj: Any, namespace: str, *, k8s_version: str, schema: bool, field_validation: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Check a Pod sent to ``create``; returns it (names resolved) and the warnings."""
+    if not isinstance(obj, dict):
+        raise bad_request("the body of the request was in an unknown format")
+    kind, api = obj.get("kind"), obj.get("apiVersion")
+    if kind not in (None, "Pod") or api not in (None, "v1"):
+        raise bad_request(
+            f"the API version in the data ({api}) does not match the expected API version (v1)"
+            if api not in (None, "v1")
+            else f'Pod in version "v1" cannot be handled as a {kind}'
+        )
+    meta = obj.setdefault("metadata", {})
+    if meta.get("namespace") not in (None, "", namespace):
+        raise bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    warnings: list[str] = []
+    name = meta.get("name") or ""
+    if not name and meta.get("generateName"):
+        name = str(meta["generateName"]) + "".join(
+            secrets.choice(_SUFFIX_ALPHABET) for _ in range(5)
+        )
+        meta["name"] = name
+    causes: list[Cause] = []
+    if not name:
+        causes.append(
+            (
+                "metadata.name",
+                "FieldValueRequired",
+                "Required value: name or generateName is required",
+            )
+        )
+    elif not isinstance(name, str) or not is_subdomain(name):
+        causes.append(
+            ("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')
+        )
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        causes.append(("spec", "FieldValueRequired", "Required value"))
+        spec = {}
+    if not spec.get("containers"):
+        causes.append(("spec.containers", "FieldValueRequired", "Required value"))
+    _check_containers(spec, causes)
+    policy = spec.get("restartPolicy")
+    if policy is not None and policy not in ("Always", "OnFailure", "Never"):
+        causes.append(
+            (
+                "spec.restartPolicy",
+                "FieldValueNotSupported",
+                f'Unsupported value: "{policy}": supported values: "Always", "OnFailure", "Never"',
+            )
+        )
+    deadline = spec.get("activeDeadlineSeconds")
+    if deadline is not None and (not isinstance(deadline, int) or deadline <= 0):
+        causes.append(
+            (
+                "spec.activeDeadlineSeconds",
+                "FieldValueInvalid",
+                f"Invalid value: {deadline}: must be between 1 and 2147483647, inclusive",
+            )
+        )
+    if causes:
+        raise invalid("Pod", str(name), causes)
+    if schema:
+        warnings.extend(_schema(obj, k8s_version, field_validation))
+    return obj, warnings
+
+
+def _schema(obj: dict[str, Any], k8s_version: str, field_validation: str) -> list[str]:
+    from podtask._podspec import schema_validate_pod
+
+    manifest = {**obj, "apiVersion": "v1", "kind": "Pod"}
+    manifest.pop("status", None)
+    meta = dict(manifest.get("metadata") or {})
+    for key in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
+        meta.pop(key, None)
+    manifest["metadata"] = meta
+    try:
+        schema_validate_pod(manifest, k8s_version=k8s_version.lstrip("v"))
+    except SpecError as exc:
+        if exc.reason.startswith("unknown field"):
+            if field_validation == "Strict":
+                raise bad_request(f'strict decoding error: unknown field "{exc.field}"') from exc
+            if field_validation == "Ignore":
+                return []
+            return [f'unknown field "{exc.field}"']
+        if exc.field and exc.field.startswith("k8s_version"):
+            return []  # no schema bundled for this version: skip, as without the package
+        raise invalid(
+            "Pod",
+            str(obj["metadata"].get("name", "")),
+            [(exc.field or "", "FieldValueInvalid", f"Invalid value: {exc.reason}")],
+        ) from exc
+    return []
+
+
+def _image_pull_policy(image: str) -> str:
+    tail = image.rsplit("/", 1)[-1]
+    if "@" in tail:
+        return "IfNotPresent"
+    return "Always" if ":" not in tail or tail.endswith(":latest") else "IfNotPresent"
+
+
+def apply_defaults(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """Fill the fields a real server sets on create (uid, times, spec defaults, Pending)."""
+    meta = obj["metadata"]
+    meta["namespace"] = namespace
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = ts()
+    for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        meta.pop(key, None)
+    spec = obj["spec"]
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount", "default"))
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    for c in [*(spec.get("initContainers") or []), *spec["containers"]]:
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        c.setdefault("imagePullPolicy", _image_pull_policy(str(c.get("image", ""))))
+        c.setdefault("resources", {})
+    obj["apiVersion"], obj["kind"] = "v1", "Pod"
+    obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+    return obj
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch (also used for strategic merge patches of maps)."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def check_update(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Pods are mostly immutable: only labels, annotations and a few spec fields may change."""
+    name = str(old["metadata"]["name"])
+    if not isinstance(new.get("metadata"), dict) or not isinstance(new.get("spec"), dict):
+        raise ApiError(400, "BadRequest", "the patched object is not a Pod")
+    for key in ("name", "namespace", "uid", "creationTimestamp"):
+        if new["metadata"].get(key) != old["metadata"].get(key):
+            raise invalid(
+                "Pod",
+                name,
+                [(f"metadata.{key}", "FieldValueInvalid", "Invalid value: field is immutable")],
+            )
+    mutable = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+    a = {k: v for k, v in old["spec"].items() if k not in mutable}
+    b = {k: v for k, v in new["spec"].items() if k not in mutable}
+    if a != b:
+        raise invalid(
+            "Pod",
+            name,
+            [
+                (
+                    "spec",
+                    "FieldValueForbidden",
+                    "Forbidden: pod updates may not change fields other than"
+                    " `spec.containers[*].image`,`spec.initContainers[*].image`,"
+                    "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing"
+                    " tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1"
+                    " if it was previously negative)",
+                )
+            ],
+        )
