@@ -10,9 +10,9 @@ import urllib.request
 from typing import Any
 
 import pytest
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from kubernetes import client, watch
 from podtask.testing.apiserver import ApiServer
 
 from .conftest import pod, sh

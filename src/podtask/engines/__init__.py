@@ -1,7 +1,7 @@
 """Engines run one attempt's pod: ``local`` (default), and more as they are built.
 
 Each engine module is imported only when chosen, so an engine's dependencies
-(podman CLI, kubernetes client) cost nothing to the others.  This package
+(the podman binary, the kubernetes client) cost nothing to the others.  This package
 itself imports nothing heavy: the local engine's pod supervisor starts from it.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from podtask._run import Engine
 
-ENGINES = ("local",)
+ENGINES = ("local", "podman")
 
 
 def get_engine(name: str) -> Engine:
@@ -20,6 +20,10 @@ def get_engine(name: str) -> Engine:
         from podtask.engines.local.engine import LocalEngine
 
         return LocalEngine()
+    if name == "podman":
+        from podtask.engines.podman.engine import PodmanEngine
+
+        return PodmanEngine()
     from podtask._errors import SpecError
 
     raise SpecError(

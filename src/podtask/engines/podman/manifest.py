@@ -1,0 +1,280 @@
+"""The rendered Pod manifest rewritten into what podman 4.3.1 ``kube play`` honours.
+
+Pure: no podman, no files.  Each rewrite answers a measured gap (see
+docs/notes/podman-kube-play.md):
+
+- init containers and native sidecars become ordinary containers, because
+  podtask starts every container itself in Kubernetes' order (podman would
+  block forever on a native sidecar and deletes init containers' logs);
+- ``restartPolicy: Never`` everywhere (unset means Always in podman);
+- probes are removed (podman ignores or mangles them; podtask runs startup
+  probes itself);
+- ``emptyDir`` becomes a hostPath directory under a per-run directory
+  (podman would share a named volume between runs), on tmpfs for
+  ``medium: Memory``; ``subPath`` becomes its own hostPath (podman ignores it);
+- ``$(VAR)`` is expanded and known ``fieldRef``s become plain values;
+- ``imagePullPolicy: Never``: podtask checks and pulls images before playing,
+  so a missing image fails fast instead of leaving a half-created pod;
+- the primary gets the task's source and run directories at their own paths.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podtask._errors import SpecError
+from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
+from podtask._podspec import expand, quantity_to_bytes
+
+NAMESPACE = "default"
+OTHER_ENGINES = "use --engine kubernetes, which has a cluster"
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+SOURCE_VOLUME = "podtask-source"
+RUN_DIR_VOLUME = "podtask-run-dir"
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container of the pod as the engine starts it."""
+
+    name: str
+    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
+    spec: dict[str, Any] = field(hash=False)  # the user's spec (probes kept)
+    where: str  # field path, e.g. spec.initContainers[0]
+    podman_name: str  # <pod>-<name>, podman's name for it
+
+    def probe(self, kind: str) -> dict[str, Any] | None:
+        p = self.spec.get(kind)
+        return p if isinstance(p, dict) else None
+
+
+@dataclass(frozen=True)
+class PodmanPod:
+    pod_name: str
+    manifest: dict[str, Any] = field(hash=False)  # what ``kube play`` reads
+    containers: tuple[Container, ...]
+    host_dirs: tuple[str, ...]  # directories to create before playing (emptyDirs, subPaths)
+    images: tuple[tuple[str, str, str], ...]  # (image, container, field path), unique images
+
+    def container(self, name: str) -> Container:
+        return next(c for c in self.containers if c.name == name)
+
+
+def _field_ref(path: str, meta: dict[str, Any], where: str) -> str:
+    simple = {
+        "metadata.name": str(meta.get("name", "")),
+        "metadata.namespace": NAMESPACE,
+        "metadata.uid": str(meta.get("name", "")),
+        "spec.serviceAccountName": "default",
+    }
+    if path in simple:
+        return simple[path]
+    for key in ("labels", "annotations"):
+        prefix = f"metadata.{key}['"
+        if path.startswith(prefix) and path.endswith("']"):
+            return str(meta.get(key, {}).get(path[len(prefix) : -2], ""))
+    raise SpecError(
+        f"fieldRef {path!r} is not supported by the podman engine",
+        field=f"{where}.valueFrom.fieldRef.fieldPath",
+        hint="use metadata.name, metadata.namespace, labels or annotations, or " + OTHER_ENGINES,
+    )
+
+
+def _resource_ref(ref: dict[str, Any], c: dict[str, Any], where: str) -> str:
+    section, _, name = str(ref.get("resource", "")).partition(".")
+    value = (c.get("resources") or {}).get(section, {}).get(name)
+    if value is None:
+        return "0"
+    if name == "memory" or name.endswith("storage"):
+        return str(quantity_to_bytes(value, field=where))
+    return str(value)
+
+
+def _env(c: dict[str, Any], meta: dict[str, Any], where: str) -> list[dict[str, str]]:
+    """The container's env as plain name/value pairs, ``$(VAR)`` expanded in Kubernetes order."""
+    if c.get("envFrom"):
+        raise SpecError(
+            "envFrom (ConfigMaps/Secrets) needs a cluster",
+            field=f"{where}.envFrom",
+            hint=OTHER_ENGINES,
+        )
+    known: dict[str, str] = {}
+    out: list[dict[str, str]] = []
+    for j, e in enumerate(c.get("env") or []):
+        here = f"{where}.env[{j}]"
+        name = str(e["name"])
+        src = e.get("valueFrom")
+        if src:
+            if "fieldRef" in src:
+                value = _field_ref(str(src["fieldRef"].get("fieldPath", "")), meta, here)
+            elif "resourceFieldRef" in src:
+                value = _resource_ref(src["resourceFieldRef"], c, here)
+            else:
+                kind = next(iter(src), "valueFrom")
+                if (src.get(kind) or {}).get("optional"):
+                    continue
+                raise SpecError(
+                    f"{kind} needs a cluster (ConfigMaps and Secrets do not exist in podman)",
+                    field=f"{here}.valueFrom.{kind}",
+                    hint=OTHER_ENGINES,
+                )
+        else:
+            value = expand(str(e.get("value", "")), known)
+        known[name] = value
+        out = [x for x in out if x["name"] != name] + [{"name": name, "value": value}]
+    return out
+
+
+def _check_sub_path(sub: str, where: str) -> str:
+    norm = posixpath.normpath(sub)
+    if sub.startswith("/") or norm == ".." or norm.startswith("../"):
+        raise SpecError(
+            f"subPath {sub!r} must be a relative path inside the volume",
+            field=where,
+            hint="drop the leading / and any ..",
+        )
+    return norm
+
+
+def to_podman(
+    manifest: dict[str, Any],
+    *,
+    primary: str,
+    volume_dir: str,
+    memory_dir: str,
+    source_root: Path,
+    run_dir: Path,
+    extra_env: dict[str, str],
+) -> PodmanPod:
+    """Rewrite ``manifest`` for ``podman kube play``; raise SpecError for what cannot work.
+
+    ``volume_dir`` / ``memory_dir`` are this run's directories for emptyDirs (on disk /
+    on tmpfs); the caller creates ``host_dirs`` and removes both afterwards.
+    """
+    out = copy.deepcopy(manifest)
+    meta = out.setdefault("metadata", {})
+    pod_name = str(meta.get("name") or "")
+    spec = out.setdefault("spec", {})
+    spec["restartPolicy"] = "Never"
+    host_dirs: list[str] = []
+
+    volumes: dict[str, dict[str, Any]] = {}
+    new_volumes: list[dict[str, Any]] = []
+    for i, v in enumerate(spec.get("volumes") or []):
+        name = str(v["name"])
+        where = f"spec.volumes[{i}]"
+        if "emptyDir" in v:
+            medium = str((v.get("emptyDir") or {}).get("medium", ""))
+            path = os.path.join(memory_dir if medium == "Memory" else volume_dir, name)
+            host_dirs.append(path)
+            entry = {"name": name, "hostPath": {"path": path, "type": "Directory"}}
+            volumes[name] = {"path": path, "kind": "emptyDir"}
+        elif "hostPath" in v:
+            entry = copy.deepcopy(v)
+            volumes[name] = {"path": str(v["hostPath"].get("path", "")), "kind": "hostPath"}
+        else:
+            kind = next((k for k in v if k != "name"), "?")
+            raise SpecError(
+                f"{kind} volumes need a cluster; the podman engine has emptyDir and hostPath",
+                field=f"{where}.{kind}",
+                hint=OTHER_ENGINES,
+            )
+        new_volumes.append(entry)
+
+    containers: list[Container] = []
+    podman_specs: list[dict[str, Any]] = []
+    images: dict[str, tuple[str, str, str]] = {}
+    sources = [
+        (
+            c,
+            f"spec.initContainers[{i}]",
+            NATIVE_SIDECAR if c.get("restartPolicy") == "Always" else INIT,
+        )
+        for i, c in enumerate(spec.get("initContainers") or [])
+    ] + [(c, f"spec.containers[{i}]", REGULAR) for i, c in enumerate(spec.get("containers") or [])]
+    subs = 0
+    for c, where, kind in sources:
+        name = str(c["name"])
+        user_spec = copy.deepcopy(c)
+        c = copy.deepcopy(c)
+        is_primary = kind == REGULAR and name == primary
+        for key in (*PROBES, "restartPolicy", "lifecycle"):
+            c.pop(key, None)
+        env = _env(c, meta, where)
+        if is_primary:
+            env = [e for e in env if e["name"] not in extra_env]
+            env += [{"name": k, "value": v} for k, v in extra_env.items()]
+        if env:
+            c["env"] = env
+        else:
+            c.pop("env", None)
+        values = {e["name"]: e["value"] for e in env}
+        for key in ("command", "args"):
+            if c.get(key):
+                c[key] = [expand(str(a), values) for a in c[key]]
+        image = str(c.get("image") or "")
+        if not image:
+            raise SpecError(
+                f"container {name!r} has no image", field=f"{where}.image", hint="set image"
+            )
+        images.setdefault(image, (image, name, f"{where}.image"))
+        c["imagePullPolicy"] = "Never"
+        mounts = []
+        for j, m in enumerate(c.get("volumeMounts") or []):
+            mwhere = f"{where}.volumeMounts[{j}]"
+            vol = volumes.get(str(m.get("name")))
+            if vol is None:
+                raise SpecError(f"no volume {m.get('name')!r}", field=f"{mwhere}.name")
+            m = dict(m)
+            sub = str(m.pop("subPath", "") or "")
+            if m.get("subPathExpr"):
+                sub = expand(str(m.pop("subPathExpr")), values)
+            if sub:
+                sub = _check_sub_path(sub, f"{mwhere}.subPath")
+                subs += 1
+                path = os.path.join(vol["path"], sub)
+                vname = f"{m['name']}-sub{subs}"
+                exists = vol["kind"] == "hostPath" and os.path.exists(path)
+                if vol["kind"] == "emptyDir":
+                    host_dirs.append(path)
+                new_volumes.append(
+                    {
+                        "name": vname,
+                        "hostPath": {"path": path, "type": "" if exists else "DirectoryOrCreate"},
+                    }
+                )
+                m["name"] = vname
+            mounts.append(m)
+        if is_primary:
+            taken = {str(m.get("mountPath")) for m in mounts}
+            for vname, path, read_only in (
+                (SOURCE_VOLUME, str(source_root), True),
+                (RUN_DIR_VOLUME, str(run_dir), False),
+            ):
+                if path in taken:
+                    continue
+                taken.add(path)
+                mounts.append({"name": vname, "mountPath": path, "readOnly": read_only})
+                new_volumes.append({"name": vname, "hostPath": {"path": path, "type": "Directory"}})
+        if mounts:
+            c["volumeMounts"] = mounts
+        podman_specs.append(c)
+        containers.append(Container(name, kind, user_spec, where, f"{pod_name}-{name}"))
+    spec.pop("initContainers", None)
+    spec["containers"] = podman_specs
+    if new_volumes:
+        spec["volumes"] = new_volumes
+    if not any(c.kind == REGULAR and c.name == primary for c in containers):
+        raise SpecError(f"no container named {primary!r}", field="spec.containers")
+    return PodmanPod(
+        pod_name=pod_name,
+        manifest=out,
+        containers=tuple(containers),
+        host_dirs=tuple(host_dirs),
+        images=tuple(images.values()),
+    )

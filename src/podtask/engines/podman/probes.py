@@ -1,0 +1,96 @@
+"""Startup probes the podtask way: exec through ``podman exec``, network probes from the host.
+
+A tcpSocket or httpGet probe must reach the pod's ``127.0.0.1``.  Running a
+client inside the container (``podman exec nc``) would depend on what the
+user's image ships, so instead a short-lived thread of podtask joins the pod's
+network namespace (``setns`` on ``/proc/PID/ns/net`` of a container process:
+network namespaces are per thread on Linux) and connects from there.  It
+needs no tool in the image and costs no process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from podtask.engines.podman.cli import Podman
+
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def in_netns(pid: int, fn: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+    """Run ``fn`` on a fresh thread inside the network namespace of process ``pid``."""
+    result: list[tuple[bool, str]] = []
+
+    def target() -> None:
+        try:
+            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+            try:
+                _setns(fd)
+            finally:
+                os.close(fd)
+            result.append(fn())
+        except OSError as exc:
+            result.append((False, f"cannot enter the pod's network namespace: {exc}"))
+
+    t = threading.Thread(target=target, name="podtask-probe", daemon=True)
+    t.start()
+    t.join()
+    return result[0] if result else (False, "probe thread failed")
+
+
+def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    try:
+        with socket.create_connection((host, port), timeout=max(timeout, 0.001)):
+            return True, ""
+    except OSError as exc:
+        return False, f"dial tcp {host}:{port}: {exc.strerror or exc}"
+
+
+def http_probe(spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
+    """httpGet: success is a status in [200, 400), as for the kubelet."""
+    import http.client
+
+    host = str(spec.get("host") or "127.0.0.1")
+    port = int(spec["port"])
+    path = "/" + str(spec.get("path") or "/").lstrip("/")
+    headers = {str(h["name"]): str(h.get("value", "")) for h in spec.get("httpHeaders") or ()}
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "kube-probe/podtask", **headers})
+        status = conn.getresponse().status
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"Get {host}:{port}{path}: {exc}"
+    finally:
+        conn.close()
+    return (True, "") if 200 <= status < 400 else (False, f"HTTP probe failed: {status}")
+
+
+def run_probe(
+    podman: Podman, container: str, pid: int, probe: dict[str, Any], timeout: float
+) -> tuple[bool, str]:
+    """One attempt of a Kubernetes probe (ports numeric) against a running container."""
+    if "exec" in probe:
+        argv = [str(a) for a in (probe["exec"] or {}).get("command") or ()]
+        if not argv:
+            return False, "exec probe has no command"
+        code, out = podman.exec(container, argv, timeout)
+        return (code == 0), out
+    if "tcpSocket" in probe:
+        spec = probe["tcpSocket"]
+        host, port = str(spec.get("host") or "127.0.0.1"), int(spec["port"])
+        return in_netns(pid, lambda: tcp_probe(host, port, timeout))
+    if "httpGet" in probe:
+        return in_netns(pid, lambda: http_probe(probe["httpGet"], timeout))
+    return False, f"unsupported probe handler: {sorted(probe)}"

@@ -1,0 +1,90 @@
+"""The engines the conformance suite runs on, and why one is skipped on this machine.
+
+Adding an engine is one line in ``ENGINES``: its name, a function that says
+why it cannot run here (or None), and its pytest marks.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+PYTHON_IMAGE = "localhost/podtask-python:latest"
+BUSYBOX_IMAGE = "localhost/podtask-busybox:latest"
+SETUP = "run `.ci/setup-podman.sh --images`"
+
+
+@functools.cache
+def local_problem() -> str | None:
+    from podtask.engines.local.linux import namespaces_available
+
+    problem = namespaces_available()
+    if problem:
+        return f"local engine: Linux namespaces are not available here ({problem})"
+    if shutil.which("busybox") is None:
+        return "local engine: the sidecar scripts need `busybox` on this host (apt-get install busybox-static)"
+    return None
+
+
+@functools.cache
+def podman_problem() -> str | None:
+    podman = shutil.which("podman")
+    if podman is None:
+        return f"podman engine: podman is not installed; {SETUP}"
+    for image in (PYTHON_IMAGE, BUSYBOX_IMAGE):
+        if subprocess.run([podman, "image", "exists", image], check=False).returncode != 0:
+            return f"podman engine: image {image} is missing; {SETUP}"
+    return None
+
+
+@functools.cache
+def podman_image_has_k8s_proto() -> bool:
+    r = subprocess.run(
+        [
+            "podman",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            PYTHON_IMAGE,
+            "python3",
+            "-c",
+            "import k8s.io.api.core.v1.generated_pb2",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return r.returncode == 0
+
+
+ENGINES: list[tuple[str, Callable[[], str | None], tuple[pytest.MarkDecorator, ...]]] = [
+    ("local", local_problem, (pytest.mark.slow,)),
+    ("podman", podman_problem, (pytest.mark.podman, pytest.mark.slow)),
+]
+
+
+def engine_params() -> list[object]:
+    return [
+        pytest.param(
+            name,
+            marks=(*marks, pytest.mark.skipif(bool(problem()), reason=str(problem()))),
+            id=name,
+        )
+        for name, problem, marks in ENGINES
+    ]
+
+
+def podman_leftovers(label: str) -> str:
+    """What podman still holds of the runs with ``label`` (``key=value``): '' when nothing."""
+    out = []
+    for args in (
+        ["ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
+        ["pod", "ps", "--filter", f"label={label}", "--format", "{{.Name}}"],
+    ):
+        r = subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
+        out.append(r.stdout.strip())
+    return " ".join(filter(None, out))

@@ -1,0 +1,174 @@
+"""One suite, every engine: the same task gives the same phase, exit codes, outputs and
+container outcomes on the local engine, on podman and (later) on Kubernetes.
+
+Each test runs the real CLI (``podtask run --json --engine E``) and asserts only what
+all engines must agree on; engine-specific behaviour lives in tests/<engine>/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conformance.conftest import engine_params, podman_image_has_k8s_proto, podman_leftovers
+from tests.conftest import EXAMPLES
+
+TASKS = Path(__file__).parent / "tasks" / "conformance_tasks.py"
+
+pytestmark = pytest.mark.parametrize("engine", engine_params())
+
+
+def run(engine: str, task: str, *args: str, file: Path = TASKS) -> tuple[int, dict[str, Any], str]:
+    import subprocess
+
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podtask",
+            "run",
+            str(file),
+            task,
+            "--json",
+            "--engine",
+            engine,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    try:
+        doc = json.loads(r.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"no JSON on stdout (rc={r.returncode}): {r.stdout!r}\nstderr: {r.stderr}")
+    if engine == "podman":
+        assert podman_leftovers(f"podtask.io/run-id={doc['run_id']}") == ""
+    return r.returncode, doc, r.stderr
+
+
+def container(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    rows = [c for c in doc["containers"] if c["name"] == name]
+    assert rows, f"no container {name} in {doc['containers']}"
+    return rows[-1]
+
+
+def describe(run_id: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "podtask", "describe", run_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+
+
+def test_seed_example(engine: str) -> None:
+    if engine == "podman" and not podman_image_has_k8s_proto():
+        pytest.skip(
+            "localhost/podtask-python lacks k8s-proto, which the seed example imports:"
+            " .ci/setup-podman.sh must install podtask[k8s-proto] into the image"
+        )
+    rc, doc, err = run(engine, "my_sidecar_task", file=EXAMPLES / "seed_working_example.py")
+    assert rc == 0, err
+    assert doc["phase"] == "SUCCEEDED"
+    assert container(doc, "primary")["exit_code"] == 0
+    assert container(doc, "secondary")["exit_code"] == 0
+    assert not Path("/data").exists()
+
+
+def test_typed_example(engine: str) -> None:
+    rc, doc, err = run(engine, "greet", "--in1", "world", file=EXAMPLES / "typed_example.py")
+    assert rc == 0, err
+    assert doc["outputs"] == {"out1": "Hello, world: hi sidecar world"}
+
+
+def test_typed_outputs(engine: str) -> None:
+    rc, doc, err = run(engine, "typed_outputs", "--a", "22", "--label", "ab")
+    assert rc == 0, err
+    assert (doc["phase"], doc["reason"]) == ("SUCCEEDED", "Completed")
+    assert doc["outputs"] == {"total": 42, "tag": "abab"}
+    assert container(doc, "writer")["exit_code"] == 0
+
+
+def test_primary_failure(engine: str) -> None:
+    rc, doc, _ = run(engine, "primary_fails", "--x", "7")
+    assert rc == 1
+    assert (doc["phase"], doc["reason"]) == ("FAILED", "Error")
+    assert container(doc, "primary")["exit_code"] == 1
+    assert doc["error"]["message"] == "bad value 7"
+    assert "ValueError" in doc["error"]["type"]
+    sidecar = container(doc, "forever")
+    assert sidecar["stop_signal_at"] is not None and sidecar["state"] == "terminated"
+
+
+def test_sidecar_that_never_exits_is_stopped(engine: str) -> None:
+    started = time.monotonic()
+    rc, doc, err = run(engine, "sidecar_never_exits")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": "done"} and doc["sidecar_issues"] == []
+    assert time.monotonic() - started < 20
+    primary, sidecar = container(doc, "primary"), container(doc, "forever")
+    assert 0 <= sidecar["stop_signal_at"] - primary["finished_at"] < 1.0
+    assert sidecar["finished_at"] - sidecar["stop_signal_at"] < 0.9  # it obeyed SIGTERM
+    assert sidecar["exit_code"] == 0
+
+
+def test_sidecar_ignoring_sigterm_is_killed_after_the_grace(engine: str) -> None:
+    rc, doc, err = run(engine, "sidecar_ignores_sigterm")
+    assert rc == 0, err
+    assert doc["phase"] == "SUCCEEDED" and doc["sidecar_issues"] == []
+    sidecar = container(doc, "stubborn")
+    waited = sidecar["finished_at"] - sidecar["stop_signal_at"]
+    assert 0.9 <= waited < 3.0, waited
+    assert sidecar["exit_code"] == 137 or sidecar["signal"] == 9
+    assert "SIGKILL (grace ended)" in describe(doc["run_id"])
+
+
+def test_native_sidecar_gated_by_startup_probe(engine: str) -> None:
+    rc, doc, err = run(engine, "native_sidecar_first")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": True}
+    warmup, primary = container(doc, "warmup"), container(doc, "primary")
+    assert warmup["kind"] == "native-sidecar"
+    assert warmup["ready_at"] is not None and warmup["ready_at"] <= primary["started_at"]
+    assert warmup["stop_signal_at"] >= primary["finished_at"]
+
+
+def test_init_containers_run_first_in_order(engine: str) -> None:
+    rc, doc, err = run(engine, "init_containers_in_order")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": "one two"}
+    assert [container(doc, n)["exit_code"] for n in ("first", "second")] == [0, 0]
+    assert container(doc, "second")["finished_at"] <= container(doc, "primary")["started_at"]
+
+
+def test_timeout(engine: str) -> None:
+    started = time.monotonic()
+    rc, doc, _ = run(engine, "times_out")
+    assert rc == 1
+    assert (doc["phase"], doc["reason"]) == ("FAILED", "Timeout")
+    assert time.monotonic() - started < 20
+    primary = container(doc, "primary")
+    assert primary["stop_signal_at"] is not None and primary["state"] == "terminated"
+    assert container(doc, "forever")["stop_signal_at"] is not None
+
+
+def test_two_sidecars_talk_to_the_primary_over_localhost(engine: str) -> None:
+    rc, doc, err = run(engine, "sidecars_talk_over_localhost")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": "alpha beta"}
+
+
+def test_env_expansion_field_ref_and_sub_path(engine: str) -> None:
+    rc, doc, err = run(engine, "env_and_sub_path")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": f"greeting=hello pod={doc['run_id']}"}
