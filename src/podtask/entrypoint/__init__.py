@@ -12,8 +12,14 @@ import argparse
 import os
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 from podtask._errors import SpecError
+
+if TYPE_CHECKING:
+    from podtask.entrypoint.remote import RemoteIO
+
+CODE_URL_ENV = "PODTASK_CODE_URL"  # where the kubernetes engine puts the code bundle URL
 
 EXIT_OK = 0
 EXIT_TASK_ERROR = 1
@@ -42,23 +48,46 @@ def main(argv: list[str] | None = None) -> int:
     for root in reversed(roots):
         if root not in sys.path:
             sys.path.insert(0, root)
+    inputs, output_prefix = args.inputs, args.output_prefix
+    code_url = os.environ.pop(CODE_URL_ENV, None)
+    io: RemoteIO | None = None
+    if code_url or "://" in inputs or "://" in output_prefix:
+        # Remote storage (s3://, gs://, ...): fetch inputs and the code bundle to local files.
+        # Imported only here: local runs should not pay for it.
+        from podtask.entrypoint.remote import RemoteIO
+
+        try:
+            io = RemoteIO.open(inputs, output_prefix, code_url)
+        except Exception as exc:
+            print(f"podtask: cannot fetch inputs or code: {exc}", file=sys.stderr)
+            _stop_sidecars_if_managed()
+            return EXIT_TASK_ERROR
+        inputs, output_prefix = io.inputs, io.output_prefix
     try:
         task = load_task(args.task)
-        run_task(task, args.inputs, args.output_prefix)
+        run_task(task, inputs, output_prefix)
     except SpecError as exc:
         # The task broke its own contract (bad output, missing input): still the user's side.
         print(f"podtask: {exc}", file=sys.stderr)
-        write_error(args.output_prefix, exc, kind="spec")
+        write_error(output_prefix, exc, kind="spec")
         return EXIT_TASK_ERROR
     except BaseException as exc:
         traceback.print_exc()
-        write_error(args.output_prefix, exc)
+        write_error(output_prefix, exc)
         if isinstance(exc, KeyboardInterrupt):
             return 130
         return EXIT_TASK_ERROR
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        if io is not None:
+            # Upload results before the sidecars go: a network sidecar may be needed for it
+            # (argo-workflows#1282: outputs lost because the sidecar was killed first).
+            try:
+                io.publish()
+            except Exception as exc:
+                print(f"podtask: cannot upload outputs: {exc}", file=sys.stderr)
+            io.close()
         _stop_sidecars_if_managed()
     return EXIT_OK
 
