@@ -9,6 +9,7 @@ is written to the record first, so a crash of podtask leaves a run that
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -20,12 +21,13 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
-from podtask._errors import SpecError
+from podtask._errors import PodtaskError, SpecError
 from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
 from podtask._run.render import apply_sidecar_mode, render_manifest
 from podtask._run.result import RunResult, container_json
 from podtask._storage import (
+    TERMINAL_PHASES,
     ContainerRecord,
     RunDir,
     RunRecord,
@@ -164,11 +166,23 @@ class Runner:
 
     def run(self) -> RunResult:
         engine = self.options.engine
+        detach = bool(self.options.engine_options.get("detach"))
+        if detach and not hasattr(engine, "submit"):
+            raise SpecError(
+                f"the {engine.name} engine cannot detach from its runs",
+                field="--detach",
+                hint="use --engine kubernetes, or drop --detach",
+            )
         engine.prepare(self._context(1, None))  # SpecError here: nothing exists yet
         rd = RunDir.create(self.home, self.run_id)
         write_atomic(rd.task_json, to_json(self.compiled.template))
         write_json_atomic(rd.inputs_json, self.inputs)
+        pid: int | None
+        start: int | None
         pid, start = current_process_identity()
+        if _survives_client(engine):
+            # The pod finishes without us: nobody to reap; `podtask attach` / `runs` pick it up.
+            pid, start = None, None
         with RunStore.in_home(self.home) as store:
             store.create(
                 RunRecord(
@@ -183,9 +197,100 @@ class Runner:
                 )
             )
             self.options.on_start(self.run_id, rd)
-            return self._attempts(store, rd)
+            return self._guarded(store, rd, first=1, resume=False)
 
-    def _attempts(self, store: RunStore, rd: RunDir) -> RunResult:
+    @classmethod
+    def existing(cls, run_id: str, options: RunOptions) -> Runner:
+        """The runner of a run started earlier (``podtask attach``): same id, same directory.
+
+        The task is loaded again from the recorded source file (compiling is
+        deterministic), because retries, the timeout and the output check need it.
+        """
+        with RunStore.in_home() as store:
+            record = store.get(run_id)
+        name = record.task.rpartition(":")[2]
+        runner = cls(record.source, name, options)
+        runner.run_id = record.run_id
+        runner.run_dir = RunDir.open(runner.home, record.run_id)
+        return runner
+
+    def attach(self) -> RunResult:
+        """Follow the run's current attempt to its end (and any retries), as ``run`` would have.
+
+        With ``detach`` in the engine options, a finished attempt is settled and
+        a retry, if any, is only submitted: ``podtask runs`` uses that to catch up.
+        """
+        with RunStore.in_home(self.home) as store:
+            record = store.get(self.run_id)
+            rd = self.run_dir
+            if record.phase in TERMINAL_PHASES:
+                return self._result_of(record, rd)
+            self.options.on_start(self.run_id, rd)
+            return self._guarded(store, rd, first=max(1, record.attempts), resume=True)
+
+    def refresh(self) -> str:
+        """Bring an unfinished run's record up to date from its engine, without waiting.
+
+        A finished attempt is settled (logs, outputs, pod deleted, retry
+        submitted) through ``attach``; a running one only updates the phase.
+        Returns the phase now recorded.
+        """
+        engine: Any = self.options.engine
+        with RunStore.in_home(self.home) as store:
+            record = store.get(self.run_id)
+            if record.phase in TERMINAL_PHASES:
+                return record.phase
+            verdict = engine.peek(self._context(max(1, record.attempts), None))
+            if verdict is None:
+                return str(record.phase)
+            if not verdict.terminal:
+                store.update(
+                    self.run_id,
+                    phase=verdict.phase.value,
+                    reason=verdict.reason,
+                    message=verdict.message,
+                )
+                return str(verdict.phase.value)
+        return self.attach().phase
+
+    def _result_of(self, record: RunRecord, rd: RunDir) -> RunResult:
+        outputs = json.loads(record.outputs_json) if record.outputs_json else None
+        return RunResult(
+            run_id=record.run_id,
+            task=record.task,
+            engine=record.engine,
+            phase=record.phase,
+            reason=record.reason or "",
+            message=record.message or "",
+            attempts=record.attempts,
+            run_dir=str(rd.path),
+            outputs=outputs,
+            error=read_json(rd.error_json) if record.phase != "SUCCEEDED" else None,
+        )
+
+    def _guarded(self, store: RunStore, rd: RunDir, *, first: int, resume: bool) -> RunResult:
+        """``_attempts``; for runs that outlive podtask, an engine error is also recorded.
+
+        Local runs keep their old behaviour (a crash is found later as LOST); a
+        cluster run has no owner to reap, so it must not stay RUNNING forever.
+        """
+        if not _survives_client(self.options.engine):
+            return self._attempts(store, rd, first=first, resume=resume)
+        try:
+            return self._attempts(store, rd, first=first, resume=resume)
+        except PodtaskError as exc:
+            store.update(
+                self.run_id,
+                phase=TaskPhase.FAILED.value,
+                reason=type(exc).__name__,
+                message=str(exc),
+                ended_at=time.time(),
+            )
+            raise
+
+    def _attempts(
+        self, store: RunStore, rd: RunDir, *, first: int = 1, resume: bool = False
+    ) -> RunResult:
         retries = self.task.retries
         timeout = self.task.timeout
         containers_json: list[dict[str, Any]] = []
@@ -193,13 +298,22 @@ class Runner:
         verdict: Verdict | None = None
         outputs: dict[str, Any] | None = None
         attempt = 0
-        for attempt in range(1, retries + 2):
-            (rd.outputs_dir / ERROR_FILE).unlink(missing_ok=True)
-            ctx = self._context(attempt, time.monotonic() + timeout if timeout else None)
-            write_atomic(rd.pod_yaml, to_yaml(ctx.manifest))
-            store.update(self.run_id, phase=TaskPhase.RUNNING.value, attempts=attempt)
-            rd.append_event({"event": "attempt", "attempt": attempt})
-            outcome = self.options.engine.run_attempt(ctx)
+        engine: Any = self.options.engine
+        detach = bool(self.options.engine_options.get("detach"))
+        for attempt in range(first, retries + 2):
+            if resume and attempt == first:
+                # The attempt's pod exists already; its deadline is the engine's to recall.
+                outcome = engine.follow(self._context(attempt, None))
+            else:
+                (rd.outputs_dir / ERROR_FILE).unlink(missing_ok=True)
+                ctx = self._context(attempt, time.monotonic() + timeout if timeout else None)
+                write_atomic(rd.pod_yaml, to_yaml(ctx.manifest))
+                store.update(self.run_id, phase=TaskPhase.RUNNING.value, attempts=attempt)
+                rd.append_event({"event": "attempt", "attempt": attempt})
+                if detach:
+                    engine.submit(ctx)
+                    return self._detached(attempt, rd)
+                outcome = engine.run_attempt(ctx)
             verdict = outcome.verdict
             self._record_containers(store, attempt, outcome)
             containers_json += [
@@ -268,6 +382,18 @@ class Runner:
             sidecar_issues=list(verdict.sidecar_issues),
         )
 
+    def _detached(self, attempt: int, rd: RunDir) -> RunResult:
+        return RunResult(
+            run_id=self.run_id,
+            task=f"{self.ref.module}:{self.task.name}",
+            engine=self.options.engine.name,
+            phase=TaskPhase.RUNNING.value,
+            reason="Detached",
+            message=f"attempt {attempt} submitted; follow it with `podtask attach {self.run_id}`",
+            attempts=attempt,
+            run_dir=str(rd.path),
+        )
+
     def _record_containers(self, store: RunStore, attempt: int, outcome: AttemptOutcome) -> None:
         for c in outcome.containers:
             store.set_container(
@@ -286,6 +412,10 @@ class Runner:
                     message=c.message,
                 )
             )
+
+
+def _survives_client(engine: Engine) -> bool:
+    return bool(getattr(engine, "survives_client", False))
 
 
 def cleanup_run_dir(path: Path) -> None:

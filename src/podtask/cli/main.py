@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from podtask.cli import compile_cmd, run_cmd
+from podtask.cli import compile_cmd, kube_cmd, run_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +14,7 @@ def cli() -> None:
 
 
 cli.add_command(compile_cmd.compile_command)
-for _command in run_cmd.COMMANDS:
+for _command in [*run_cmd.COMMANDS, *kube_cmd.COMMANDS]:
     cli.add_command(_command)
 
 

@@ -198,6 +198,9 @@ def run_command(
                 f.stop()
             if tty:
                 sys.stderr.write("\r\033[K")
+    if detach:
+        click.echo(result.run_id)
+        sys.exit(EXIT_OK)
     if as_json:
         click.echo(json.dumps(result.to_json(), sort_keys=True))
     else:
@@ -221,8 +224,10 @@ def run_command(
 def runs_command(limit: int, as_json: bool) -> None:
     """List recent runs, newest first (runs whose podtask died show as LOST)."""
     from podtask._storage import RunStore
+    from podtask.cli.kube_cmd import refresh_runs
 
     with RunStore.in_home() as store:
+        refresh_runs(store)  # unfinished kubernetes runs: ask the cluster (no import otherwise)
         store.reap_lost()
         records = store.list(limit)
     print_runs(records, as_json=as_json)

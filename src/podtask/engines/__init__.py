@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from podtask._run import Engine
 
-ENGINES = ("local", "podman")
+ENGINES = ("local", "podman", "kubernetes")
 
 
 def get_engine(name: str) -> Engine:
@@ -20,6 +20,10 @@ def get_engine(name: str) -> Engine:
         from podtask.engines.local.engine import LocalEngine
 
         return LocalEngine()
+    if name == "kubernetes":
+        from podtask.engines.kubernetes.engine import KubernetesEngine
+
+        return KubernetesEngine()
     if name == "podman":
         from podtask.engines.podman.engine import PodmanEngine
 

@@ -1,0 +1,654 @@
+"""The Kubernetes engine: create the pod, follow it through the shared watch, clean up.
+
+An attempt is: build the Pod (sidecar mode, ``activeDeadlineSeconds``,
+storage paths), create it (5xx retried; a create that succeeded before its
+answer was lost is adopted by its run-id label), follow it through the
+process's single watch, ask ``_lifecycle.decide`` what each state means, then
+save every container's log, fetch the outputs, and delete the pod.  The pod
+finishes on its own when the primary ends (native sidecars, or the managed
+entrypoint stopping them), so a client that dies mid-run loses nothing: the
+state of each attempt is written to ``<run dir>/kubernetes.json`` and
+``follow`` (``podtask attach``) picks the run up again.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
+from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
+from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
+from podtask._storage import (
+    current_process_identity,
+    process_alive,
+    read_json,
+    write_json_atomic,
+)
+from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
+from podtask.engines.kubernetes import adapt
+from podtask.engines.kubernetes.client import Cluster, connect
+from podtask.engines.kubernetes.errors import Conflict, NotFound, translate, with_retries
+from podtask.engines.kubernetes.logs import container_names, save_logs
+from podtask.engines.kubernetes.watcher import DELETED, ERROR, GONE, Subscription, watcher_for
+
+OPTIONS = frozenset(
+    {"namespace", "context", "storage", "detach", "ship_code", "kubeconfig", "image_pull_grace"}
+)
+STATE_FILE = "kubernetes.json"
+TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
+NATIVE_SIDECARS_SINCE = (1, 29)
+FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
+DELETE_WAIT_EXTRA = 15.0
+REMOTE_ENTRYPOINT = ["python3", "-m", "podtask.entrypoint.remote"]
+STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
+
+
+@dataclass
+class _Attempt:
+    """Everything about one attempt's pod that follow() needs, also after a restart."""
+
+    cluster: Cluster
+    namespace: str
+    pod_name: str
+    mode: str
+    remote: RemoteStore | None  # <storage>/<run_id>
+    created_at: float  # epoch
+    deadline_at: float | None  # epoch
+
+
+def _state_path(ctx: AttemptContext) -> Path:
+    return ctx.run_dir.path / STATE_FILE
+
+
+def read_state(run_dir: Path) -> dict[str, Any]:
+    data = read_json(run_dir / STATE_FILE)
+    return data if isinstance(data, dict) else {}
+
+
+def _rv(pod: dict[str, Any] | None) -> int | None:
+    text = str(((pod or {}).get("metadata") or {}).get("resourceVersion") or "")
+    return int(text) if text.isdigit() else None
+
+
+class KubernetesEngine:
+    """Pods on a Kubernetes cluster through the official client and one watch per process."""
+
+    name = "kubernetes"
+    #: The pod finishes without podtask: runs carry no owner process, and can be re-attached.
+    survives_client = True
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | None = None,
+        image_pull_grace: float | None = None,
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        env_grace = os.environ.get("PODTASK_IMAGE_PULL_GRACE")
+        self.image_pull_grace = (
+            image_pull_grace
+            if image_pull_grace is not None
+            else float(env_grace)
+            if env_grace
+            else 180.0
+        )
+
+    # -- options and connection ----------------------------------------------------
+    def _options(self, ctx: AttemptContext) -> dict[str, Any]:
+        saved = read_state(ctx.run_dir.path).get("options") or {}
+        return {**saved, **ctx.engine_options}
+
+    def _cluster(self, options: dict[str, Any]) -> Cluster:
+        return connect(options.get("context"), options.get("kubeconfig") or self.kubeconfig)
+
+    def _namespace(self, cluster: Cluster, options: dict[str, Any]) -> str:
+        return str(options.get("namespace") or cluster.default_namespace)
+
+    def prepare(self, ctx: AttemptContext) -> None:
+        unknown = sorted(set(ctx.engine_options) - OPTIONS)
+        if unknown:
+            flag = "--" + unknown[0].replace("_", "-")
+            raise SpecError(f"{flag} does not apply to the kubernetes engine", field=flag)
+        options = self._options(ctx)
+        cluster = self._cluster(options)
+        try:
+            cluster.version()
+        except EngineUnavailable:
+            raise
+        except InfrastructureError as exc:
+            raise EngineUnavailable(f"{exc} (is the cluster up? check --context)") from exc
+        storage = options.get("storage")
+        if storage:
+            RemoteStore(str(storage))  # fsspec present, scheme known
+        elif not cluster.is_local:
+            raise SpecError(
+                f"the cluster at {cluster.server} cannot read this machine's run directory",
+                field="--storage",
+                hint="pass --storage URL that both can reach, e.g. s3://bucket/podtask or "
+                "file:///mnt/shared for a volume mounted on the nodes",
+            )
+        if ctx.sidecar_mode not in (None, "native", "managed"):
+            raise SpecError(f"unknown sidecar mode {ctx.sidecar_mode!r}", field="--sidecar-mode")
+
+    # -- building the pod ---------------------------------------------------------------
+    def _remote(self, options: dict[str, Any], run_id: str) -> RemoteStore | None:
+        storage = options.get("storage")
+        return RemoteStore(str(storage)).child(run_id) if storage else None
+
+    def _manifest(
+        self, ctx: AttemptContext, cluster: Cluster, namespace: str, remote: RemoteStore | None
+    ) -> tuple[dict[str, Any], str]:
+        options = self._options(ctx)
+        mode = ctx.sidecar_mode
+        manifest = copy.deepcopy(ctx.manifest)
+        if mode is None:
+            mode = "native" if cluster.version() >= NATIVE_SIDECARS_SINCE else "managed"
+            manifest = apply_sidecar_mode(manifest, primary=ctx.primary, mode=mode, grace=ctx.grace)
+        meta = manifest.setdefault("metadata", {})
+        meta["namespace"] = namespace
+        spec = manifest.setdefault("spec", {})
+        spec["restartPolicy"] = "Never"
+        if ctx.deadline is not None:
+            left = ctx.deadline - time.monotonic()
+            spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
+        primary = next(c for c in spec["containers"] if c.get("name") == ctx.primary)
+        env = [
+            e
+            for e in primary.get("env", [])
+            if e.get("name") not in ("PODTASK_RUN_ID", "PODTASK_ATTEMPT", "PODTASK_CODE_URL")
+        ]
+        env += [
+            {"name": "PODTASK_RUN_ID", "value": ctx.run_id},
+            {"name": "PODTASK_ATTEMPT", "value": str(ctx.attempt)},
+        ]
+        if remote is None:
+            # The API server's nodes share this machine's files (checked in prepare).
+            env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
+        else:
+            args = list(primary.get("args", []))
+            for flag, value in (
+                ("--inputs", remote.join("inputs.json")),
+                ("--output-prefix", remote.join("outputs")),
+            ):
+                if flag in args:
+                    args[args.index(flag) + 1] = value
+            primary["args"] = args
+            primary["command"] = list(REMOTE_ENTRYPOINT)
+            if scheme(remote.url) == "file":
+                # file:// means a directory the nodes share with this machine at the same
+                # path: mount it into the primary, or its writes stay in the container.
+                root = str(options["storage"]).removeprefix("file://").rstrip("/") or "/"
+                spec.setdefault("volumes", []).append(
+                    {
+                        "name": STORAGE_VOLUME,
+                        "hostPath": {"path": root, "type": "DirectoryOrCreate"},
+                    }
+                )
+                primary.setdefault("volumeMounts", []).append(
+                    {"name": STORAGE_VOLUME, "mountPath": root}
+                )
+            ship = options.get("ship_code")
+            if ship is None:
+                ship = scheme(remote.url) != "file"
+            if ship:
+                env.append({"name": "PODTASK_CODE_URL", "value": remote.join(CODE_BUNDLE)})
+        primary["env"] = env
+        return manifest, mode
+
+    # -- the Engine protocol -----------------------------------------------------------
+    def submit(self, ctx: AttemptContext) -> None:
+        """Create this attempt's pod and return: ``--detach``; ``follow`` picks it up later."""
+        attempt, _ = self._start(ctx, None)
+        del attempt
+
+    def run_attempt(self, ctx: AttemptContext) -> AttemptOutcome:
+        options = self._options(ctx)
+        cluster = self._cluster(options)
+        watcher = watcher_for(cluster, self._namespace(cluster, options))
+        sub = watcher.subscribe(ctx.manifest["metadata"]["name"])
+        attempt: _Attempt | None = None
+        _set_follower(ctx, True)
+        try:
+            attempt, pod = self._start(ctx, sub)
+            watcher.mark_created(sub)
+            return self._follow(ctx, attempt, sub, pod)
+        except BaseException:
+            if attempt is not None:
+                self._delete(attempt, grace=0)
+            raise
+        finally:
+            watcher.unsubscribe(sub)
+            _set_follower(ctx, False)
+
+    def follow(self, ctx: AttemptContext) -> AttemptOutcome:
+        """Follow an attempt created earlier (maybe by another podtask process) to its end."""
+        state = read_state(ctx.run_dir.path)
+        info = (state.get("attempts") or {}).get(str(ctx.attempt))
+        if not info:
+            raise SpecError(
+                f"run {ctx.run_id} has no record of a pod for attempt {ctx.attempt}",
+                hint="it was not started by the kubernetes engine",
+            )
+        options = self._options(ctx)
+        cluster = self._cluster(options)
+        namespace = str(info["namespace"])
+        attempt = _Attempt(
+            cluster=cluster,
+            namespace=namespace,
+            pod_name=str(info["pod"]),
+            mode=str(info["mode"]),
+            remote=self._remote(options, ctx.run_id),
+            created_at=float(info["created_at"]),
+            deadline_at=info.get("deadline_at"),
+        )
+        watcher = watcher_for(cluster, namespace)
+        sub = watcher.subscribe(attempt.pod_name)
+        watcher.mark_created(sub)
+        _set_follower(ctx, True)
+        try:
+            pod: dict[str, Any] | None
+            try:
+                pod = self._get(attempt)
+            except NotFound:
+                pod = None
+            return self._follow(ctx, attempt, sub, pod)
+        except BaseException:
+            self._delete(attempt, grace=0)
+            raise
+        finally:
+            watcher.unsubscribe(sub)
+            _set_follower(ctx, False)
+
+    def peek(self, ctx: AttemptContext) -> Verdict | None:
+        """What the attempt's pod means now (one GET, no waiting); None when another
+        podtask process is following it, or when the attempt has no pod on record."""
+        state = read_state(ctx.run_dir.path)
+        if _follower_alive(state):
+            return None
+        info = (state.get("attempts") or {}).get(str(ctx.attempt))
+        if not info:
+            return None
+        cluster = self._cluster(self._options(ctx))
+        attempt = _Attempt(
+            cluster,
+            str(info["namespace"]),
+            str(info["pod"]),
+            str(info["mode"]),
+            None,
+            float(info["created_at"]),
+            info.get("deadline_at"),
+        )
+        try:
+            pod: dict[str, Any] = self._get(attempt)
+            gone = False
+        except NotFound:
+            pod, gone = dict(ctx.manifest), True
+        timed_out = attempt.deadline_at is not None and time.time() >= attempt.deadline_at
+        status = self._status(ctx, attempt, pod, gone=gone, ours=False, timed_out=timed_out)
+        verdict = self._decide(ctx, status)
+        if gone and not verdict.terminal:
+            return Verdict(TaskPhase.FAILED, "PodDeleted", "the pod disappeared", retryable=True)
+        return verdict
+
+    # -- steps ----------------------------------------------------------------------------
+    def _start(
+        self, ctx: AttemptContext, sub: Subscription | None
+    ) -> tuple[_Attempt, dict[str, Any]]:
+        options = self._options(ctx)
+        cluster = self._cluster(options)
+        namespace = self._namespace(cluster, options)
+        remote = self._remote(options, ctx.run_id)
+        manifest, mode = self._manifest(ctx, cluster, namespace, remote)
+        if remote is not None:
+            self._upload_inputs(ctx, manifest, remote)
+        now = time.time()
+        deadline_at = None
+        if ctx.deadline is not None:
+            deadline_at = now + (ctx.deadline - time.monotonic())
+        name = str(manifest["metadata"]["name"])
+        attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at)
+        state = read_state(ctx.run_dir.path)
+        state["options"] = {
+            k: v
+            for k, v in options.items()
+            if k in ("namespace", "context", "storage", "kubeconfig")
+        }
+        state["options"]["namespace"] = namespace
+        state.setdefault("attempts", {})[str(ctx.attempt)] = {
+            "pod": name,
+            "namespace": namespace,
+            "mode": mode,
+            "created_at": now,
+            "deadline_at": deadline_at,
+        }
+        write_json_atomic(_state_path(ctx), state)
+        pod = self._create(attempt, manifest, ctx)
+        return attempt, pod
+
+    def _upload_inputs(
+        self, ctx: AttemptContext, manifest: dict[str, Any], remote: RemoteStore
+    ) -> None:
+        remote.delete("outputs")  # a previous attempt's documents must not be mistaken for ours
+        if ctx.attempt == 1 or remote.get_bytes("inputs.json") is None:
+            remote.put_bytes("inputs.json", Path(ctx.inputs_path).read_bytes())
+        env = next(c for c in manifest["spec"]["containers"] if c.get("name") == ctx.primary).get(
+            "env", []
+        )
+        if any(e.get("name") == "PODTASK_CODE_URL" for e in env) and (
+            ctx.attempt == 1 or remote.get_bytes(CODE_BUNDLE) is None
+        ):
+            remote.put_bytes(CODE_BUNDLE, make_code_bundle(Path(ctx.source_root)))
+
+    def _create(
+        self, attempt: _Attempt, manifest: dict[str, Any], ctx: AttemptContext
+    ) -> dict[str, Any]:
+        core = attempt.cluster.core
+        try:
+            response = with_retries(
+                lambda: core.create_namespaced_pod(
+                    attempt.namespace, manifest, _preload_content=False
+                ),
+                verb="create",
+                resource="pods",
+                namespace=attempt.namespace,
+                server=attempt.cluster.server,
+                retry_conflict=False,
+            )
+        except Conflict:
+            # A retried create whose first try succeeded: adopt the pod if it is ours.
+            pod = self._get(attempt)
+            labels = (pod.get("metadata") or {}).get("labels") or {}
+            if labels.get("podtask.io/run-id") == ctx.run_id and labels.get(
+                "podtask.io/attempt"
+            ) == str(ctx.attempt):
+                return pod
+            raise InfrastructureError(
+                f"a pod named {attempt.pod_name!r} already exists in namespace "
+                f"{attempt.namespace!r} and is not this run's"
+            ) from None
+        try:
+            data: dict[str, Any] = json.loads(response.data)
+        finally:
+            response.release_conn()
+        return data
+
+    def _get(self, attempt: _Attempt) -> dict[str, Any]:
+        core = attempt.cluster.core
+        response = with_retries(
+            lambda: core.read_namespaced_pod(
+                attempt.pod_name, attempt.namespace, _preload_content=False
+            ),
+            verb="get",
+            resource="pods",
+            namespace=attempt.namespace,
+            name=attempt.pod_name,
+            server=attempt.cluster.server,
+        )
+        try:
+            data: dict[str, Any] = json.loads(response.data)
+        finally:
+            response.release_conn()
+        return data
+
+    def _delete(self, attempt: _Attempt, *, grace: float) -> bool:
+        """Delete the pod; False when it was already gone.  Errors other than 404 propagate."""
+        core = attempt.cluster.core
+        try:
+            with_retries(
+                lambda: core.delete_namespaced_pod(
+                    attempt.pod_name,
+                    attempt.namespace,
+                    grace_period_seconds=max(0, math.ceil(grace)),
+                    _preload_content=False,
+                ).release_conn(),
+                verb="delete",
+                resource="pods",
+                namespace=attempt.namespace,
+                name=attempt.pod_name,
+                server=attempt.cluster.server,
+            )
+        except NotFound:
+            return False
+        return True
+
+    # -- following -------------------------------------------------------------------------
+    def _status(
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        pod: dict[str, Any],
+        *,
+        gone: bool,
+        ours: bool,
+        timed_out: bool = False,
+        aborted: bool = False,
+    ) -> PodStatus:
+        return adapt.pod_status(
+            pod,
+            primary=ctx.primary,
+            managed=attempt.mode == "managed",
+            deleted_by_us=ours,
+            gone=gone,
+            timed_out=timed_out,
+            aborted=aborted,
+            pending_since=attempt.created_at,
+            now=time.time(),
+        )
+
+    def _decide(self, ctx: AttemptContext, status: PodStatus) -> Verdict:
+        grace = float(ctx.engine_options.get("image_pull_grace", self.image_pull_grace))
+        return decide(status, sidecar_failure=ctx.sidecar_failure, image_pull_grace=grace)
+
+    def _follow(
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        sub: Subscription,
+        pod: dict[str, Any] | None,
+    ) -> AttemptOutcome:
+        gone = pod is None
+        doc: dict[str, Any] = pod or dict(ctx.manifest)
+        reporter = _Reporter(ctx)
+        deadline = ctx.deadline
+        if deadline is None and attempt.deadline_at is not None:
+            deadline = time.monotonic() + (attempt.deadline_at - time.time())
+
+        def drain(wait: float) -> None:
+            nonlocal doc, gone
+            event = sub.get(wait)
+            while event is not None:
+                if event.type == ERROR and event.error is not None:
+                    raise translate(
+                        event.error,
+                        verb="watch",
+                        resource="pods",
+                        namespace=attempt.namespace,
+                        server=attempt.cluster.server,
+                    ) from event.error
+                if event.type in (DELETED, GONE):
+                    gone = True
+                if event.pod is not None:
+                    new, old = _rv(event.pod), _rv(doc)
+                    if new is None or old is None or new >= old or event.type == DELETED:
+                        doc = event.pod
+                event = sub.get(0)
+
+        while True:
+            timed_out = deadline is not None and time.monotonic() >= deadline
+            aborted = ctx.cancel.is_set()
+            status = self._status(
+                ctx, attempt, doc, gone=gone, ours=False, timed_out=timed_out, aborted=aborted
+            )
+            verdict = self._decide(ctx, status)
+            reporter.report(status.containers)
+            if verdict.terminal:
+                break
+            if gone:  # vanished without a verdict (e.g. an eviction with no statuses yet)
+                verdict = Verdict(
+                    TaskPhase.FAILED,
+                    "PodDeleted",
+                    "the pod disappeared before the primary container ended",
+                    retryable=True,
+                    system=True,
+                )
+                break
+            drain(TICK)
+
+        stop_at: dict[str, float] = {}
+        if not gone:
+            primary = status.container(ctx.primary)
+            if (
+                verdict.phase is TaskPhase.SUCCEEDED or (primary and primary.finished_at)
+            ) and not adapt.is_finished(doc):
+                # The pod stops its own sidecars now (native / managed): give it the time,
+                # so their logs are complete and the pod is seen to finish on its own.
+                until = time.monotonic() + min(ctx.grace, FINISH_WAIT_MAX) + 5
+                while not adapt.is_finished(doc) and not gone and time.monotonic() < until:
+                    if ctx.cancel.is_set():
+                        break
+                    drain(TICK)
+            if not gone:
+                problems = save_logs(
+                    attempt.cluster.core,
+                    attempt.namespace,
+                    attempt.pod_name,
+                    container_names(doc),
+                    log_path=ctx.run_dir.log_path,
+                    attempt=ctx.attempt,
+                    remote=attempt.remote,
+                )
+                for name, problem in problems.items():
+                    ctx.notice(f"kubernetes engine: log of {name!r} not saved: {problem}")
+                finished = adapt.is_finished(doc)
+                now = time.time()
+                for c in status.containers:
+                    if c.state == "running":
+                        stop_at[c.name] = now
+                        ctx.on_event(
+                            {"event": "stop-signal", "container": c.name, "signal": "SIGTERM"}
+                        )
+                grace = 0.0 if finished else ctx.grace
+                if self._delete(attempt, grace=grace):
+                    until = time.monotonic() + grace + DELETE_WAIT_EXTRA
+                    while not gone and time.monotonic() < until:
+                        drain(TICK)
+                    if not gone:
+                        ctx.notice(
+                            f"kubernetes engine: pod {attempt.pod_name} is still being deleted"
+                        )
+                final = self._status(
+                    ctx,
+                    attempt,
+                    doc,
+                    gone=gone,
+                    ours=True,
+                    timed_out=verdict.reason == "Timeout",
+                    aborted=verdict.phase is TaskPhase.ABORTED,
+                )
+                reporter.report(final.containers)
+                if verdict.phase is not TaskPhase.SUCCEEDED:
+                    again = self._decide(ctx, final)
+                    if again.terminal:
+                        verdict = dataclasses.replace(
+                            again, sidecar_issues=verdict.sidecar_issues or again.sidecar_issues
+                        )
+                status = final
+        else:
+            self._note_lost_logs(ctx, doc)
+        self._fetch_outputs(ctx, attempt)
+        return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
+
+    def _note_lost_logs(self, ctx: AttemptContext, doc: dict[str, Any]) -> None:
+        for name in container_names(doc):
+            with open(ctx.run_dir.log_path(name), "a") as f:
+                f.write(
+                    f"----- podtask: attempt {ctx.attempt}: the pod was deleted before "
+                    "its logs could be read -----\n"
+                )
+
+    def _fetch_outputs(self, ctx: AttemptContext, attempt: _Attempt) -> None:
+        remote = attempt.remote
+        if remote is None:
+            return
+        out = Path(ctx.output_prefix)
+        out.mkdir(parents=True, exist_ok=True)
+        outputs = remote.child("outputs")
+        error = outputs.get_bytes("error.json")
+        if error is not None:
+            (out / "error.json").write_bytes(error)
+        outputs.get_tree("blobs", out / "blobs")
+        data = outputs.get_bytes("outputs.json")
+        if data is not None:
+            text = data.decode().replace(outputs.url, str(out))
+            write_json_atomic(out / "outputs.json", json.loads(text))
+
+
+def _set_follower(ctx: AttemptContext, on: bool) -> None:
+    """Say in the run's state file which process follows it, so `podtask runs` keeps off."""
+    state = read_state(ctx.run_dir.path)
+    if not state and not on:
+        return
+    if on:
+        pid, start = current_process_identity()
+        state["follower"] = {"pid": pid, "start": start}
+    else:
+        state.pop("follower", None)
+    write_json_atomic(_state_path(ctx), state)
+
+
+def _follower_alive(state: dict[str, Any]) -> bool:
+    follower = state.get("follower") or {}
+    pid = follower.get("pid")
+    if not pid:
+        return False
+    return process_alive(int(pid), int(follower.get("start") or 0))
+
+
+class _Reporter:
+    """Calls ``on_status`` when something changed and records started/exited events."""
+
+    def __init__(self, ctx: AttemptContext) -> None:
+        self.ctx = ctx
+        self.last: tuple[ContainerStatus, ...] | None = None
+        self.states: dict[str, str] = {}
+
+    def report(self, containers: tuple[ContainerStatus, ...]) -> None:
+        if containers == self.last:
+            return
+        self.last = containers
+        for c in containers:
+            before = self.states.get(c.name)
+            if before == c.state:
+                continue
+            self.states[c.name] = c.state
+            if c.state == "running":
+                event: dict[str, Any] = {"event": "started", "container": c.name}
+                if c.started_at:
+                    event["time"] = c.started_at
+            elif c.state == "terminated":
+                event = {
+                    "event": "exited",
+                    "container": c.name,
+                    "exit_code": c.exit_code,
+                    "signal": c.signal,
+                    "reason": c.reason,
+                    "message": c.message,
+                }
+                if c.finished_at:
+                    event["time"] = c.finished_at
+            else:
+                continue
+            event["attempt"] = self.ctx.attempt
+            self.ctx.on_event(event)
+        self.ctx.on_status(containers)
+
+
+__all__ = ["STATE_FILE", "KubernetesEngine", "read_state"]

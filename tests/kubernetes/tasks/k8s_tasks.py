@@ -1,0 +1,41 @@
+"""Tasks for the kubernetes engine tests: a primary and a sidecar that never exits on its own."""
+
+import time
+
+import podtask
+
+SHARED = {"name": "shared", "emptyDir": {}}
+MOUNT = {"name": "shared", "mountPath": "/shared"}
+FOREVER = {
+    "name": "helper",
+    "image": "busybox",
+    "command": ["/bin/sh", "-c", "echo helper up; touch /shared/up; exec sleep 1000"],
+    "volumeMounts": [MOUNT],
+}
+POD = podtask.Pod(
+    spec={
+        "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, FOREVER],
+        "volumes": [SHARED],
+        "terminationGracePeriodSeconds": 2,
+    },
+    primary_container="primary",
+)
+
+
+@podtask.task(pod=POD)
+def greet(name: str = "world", seconds: float = 0.0) -> str:
+    """Waits for the sidecar, sleeps, and greets: the output proves the run completed."""
+    for _ in range(200):
+        try:
+            open("/shared/up").close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    print(f"greeting {name}", flush=True)
+    time.sleep(seconds)
+    return f"hello {name}"
+
+
+@podtask.task(pod=POD, timeout=3)
+def too_slow() -> None:
+    time.sleep(60)
