@@ -237,10 +237,13 @@ else
     ctx=$WORK/context
     mkdir -p "$ctx/wheels"
     run python3 -m pip wheel -q --no-deps -w "$ctx/wheels" "$REPO"
+    # The seed's pod spec type (podtask[k8s-proto]) ships only as an sdist: build it here.
+    run python3 -m pip wheel -q --no-deps -w "$ctx/wheels" 'k8s-proto>=0.0.2'
     plat=manylinux2014_$(uname -m)
     run python3 -m pip download -q -d "$ctx/wheels" --only-binary=:all: \
         --implementation cp --python-version "$PY_TAG" --abi "cp$PY_TAG" \
-        --platform "$plat" --platform "manylinux_2_28_$(uname -m)" "$ctx"/wheels/podtask-*.whl
+        --platform "$plat" --platform "manylinux_2_28_$(uname -m)" "$ctx"/wheels/podtask-*.whl \
+        'protobuf<4'
     run podman build -q --squash \
         --build-arg "BASE=$PY_BASE_IMAGE" \
         --label "podtask-ci.key=$src_key" \
