@@ -23,6 +23,7 @@ CODE_URL_ENV = "PODTASK_CODE_URL"  # where the kubernetes engine puts the code b
 
 EXIT_OK = 0
 EXIT_TASK_ERROR = 1
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a container killed by SIGTERM reports
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             _stop_sidecars_if_managed()
             return EXIT_TASK_ERROR
         inputs, output_prefix = io.inputs, io.output_prefix
+    _exit_on_sigterm()
     try:
         task = load_task(args.task)
         run_task(task, inputs, output_prefix)
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         write_error(output_prefix, exc)
         if isinstance(exc, KeyboardInterrupt):
             return 130
+        if isinstance(exc, Terminated):
+            return EXIT_TERMINATED
         return EXIT_TASK_ERROR
     finally:
         sys.stdout.flush()
@@ -90,6 +94,29 @@ def main(argv: list[str] | None = None) -> int:
             io.close()
         _stop_sidecars_if_managed()
     return EXIT_OK
+
+
+class Terminated(BaseException):
+    """The primary was asked to stop (SIGTERM): timeout, abort or pod deletion."""
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into an exception, so the error document says why and exit is prompt.
+
+    In a container the entrypoint is PID 1, and PID 1 ignores SIGTERM unless it
+    handles it: without this, a stopped primary would wait out the whole grace
+    period and die by SIGKILL.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _stop_sidecars_if_managed() -> None:
