@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -61,10 +62,51 @@ def podman_image_has_k8s_proto() -> bool:
     return r.returncode == 0
 
 
+@functools.cache
+def kubernetes_problem() -> str | None:
+    problem = local_problem()  # the test API server runs its pods on the local engine
+    if problem:
+        return f"kubernetes engine (test API server): {problem}"
+    try:
+        import kubernetes  # noqa: F401
+    except ImportError:
+        return "kubernetes engine: the kubernetes client is missing (pip install 'podtask[kubernetes]')"
+    return None
+
+
 ENGINES: list[tuple[str, Callable[[], str | None], tuple[pytest.MarkDecorator, ...]]] = [
     ("local", local_problem, (pytest.mark.slow,)),
     ("podman", podman_problem, (pytest.mark.podman, pytest.mark.slow)),
+    # The Kubernetes engine against podtask's test API server, in both sidecar modes.
+    ("kubernetes-native", kubernetes_problem, (pytest.mark.slow,)),
+    ("kubernetes-managed", kubernetes_problem, (pytest.mark.slow,)),
 ]
+
+
+def engine_args(engine: str) -> list[str]:
+    """The CLI options that select ``engine`` (a kubernetes entry also picks a sidecar mode)."""
+    if engine.startswith("kubernetes-"):
+        return ["--engine", "kubernetes", "--sidecar-mode", engine.split("-", 1)[1]]
+    return ["--engine", engine]
+
+
+@pytest.fixture(scope="module")
+def kube_server() -> Iterator[Any]:
+    from podtask.testing.apiserver import ApiServer
+
+    with ApiServer.start(port=0, version="v1.30.0") as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _engine_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI at the module's test API server when the engine is kubernetes."""
+    engine = (
+        request.node.callspec.params.get("engine", "") if hasattr(request.node, "callspec") else ""
+    )
+    if str(engine).startswith("kubernetes-") and not kubernetes_problem():
+        srv = request.getfixturevalue("kube_server")
+        monkeypatch.setenv("KUBECONFIG", str(srv.kubeconfig_path))
 
 
 def engine_params() -> list[object]:
