@@ -348,6 +348,7 @@ class Supervisor:
                 finally:
                     os._exit(127)
         os.close(w)
+        os.set_blocking(r, False)  # podinit's loop must never wait on one container
         run = Running(name=name, pid=pid, cgroup=cgroup, status_fd=r)
         self.running[name] = run
         self.by_pid[pid] = run
@@ -423,8 +424,15 @@ class Supervisor:
             os._exit(code)
 
     def _read_status(self, fd: int) -> None:
-        run = next(r for r in self.running.values() if r.status_fd == fd)
-        chunk = os.read(fd, 65536)
+        run = next((r for r in self.running.values() if r.status_fd == fd), None)
+        if run is None:
+            # One select round can report a child's exit and its status pipe together;
+            # handling the exit first closes the pipe, so this event is stale: ignore it.
+            return
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
         if chunk:
             run.status_buf += chunk
             return
@@ -436,7 +444,10 @@ class Supervisor:
         if fd is None:
             return
         while True:  # the child may be gone already: drain what it wrote
-            chunk = os.read(fd, 65536)
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
             if not chunk:
                 break
             run.status_buf += chunk
