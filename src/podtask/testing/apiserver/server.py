@@ -22,6 +22,7 @@ import queue
 import select
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -110,6 +111,12 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     api: ApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (a dropped watch, a retry) is normal here; anything else is not."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class ApiServer:
