@@ -151,3 +151,15 @@ def test_public_namespace_is_complete() -> None:
         if not n.startswith("_") and not isinstance(getattr(podtask, n), types.ModuleType)
     }
     assert public - {"annotations", "TYPE_CHECKING", "Any"} <= set(podtask.__all__)
+
+
+def test_every_cli_command_is_reachable() -> None:
+    from podtask.cli import compile_cmd, kube_cmd, run_cmd
+    from podtask.cli.main import COMMANDS, cli
+
+    defined = {c.name for c in [compile_cmd.compile_command, *run_cmd.COMMANDS, *kube_cmd.COMMANDS]}
+    assert set(COMMANDS) == defined
+    help_text = run_cli("--help").stdout
+    for name in defined:
+        assert name in help_text
+        assert cli.get_command(None, name) is not None  # type: ignore[arg-type]
