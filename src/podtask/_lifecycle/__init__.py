@@ -24,6 +24,8 @@ from podtask._lifecycle.status import (
     PodStatus,
     TaskPhase,
     Verdict,
+    observed_pod,
+    running_names,
 )
 
 __all__ = [
@@ -42,7 +44,9 @@ __all__ = [
     "decide",
     "describe_verdict",
     "exit_code_for_signal",
+    "observed_pod",
     "reasons",
+    "running_names",
     "signal_name",
     "stop_signal",
     "terminated_reason",

@@ -8,6 +8,7 @@ Timestamps are epoch seconds (float) so records and timelines need no parsing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping as _Mapping  # private: not part of the public API
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -102,3 +103,34 @@ class Verdict:
     @property
     def terminal(self) -> bool:
         return self.phase.terminal
+
+
+def running_names(statuses: _Mapping[str, ContainerStatus], kinds: tuple[str, ...]) -> list[str]:
+    """Containers of the given kinds that are running, in the pod's container order."""
+    return [n for n, s in statuses.items() if s.kind in kinds and s.state == RUNNING]
+
+
+def observed_pod(
+    primary: str,
+    statuses: _Mapping[str, ContainerStatus],
+    *,
+    now: float,
+    timed_out: bool = False,
+    aborted: bool = False,
+    pending_since: float | None = None,
+) -> PodStatus:
+    """The ``PodStatus`` of an engine that runs the containers itself (local, podman).
+
+    ``statuses`` holds every container of the pod in spec order (init containers
+    first); the pod is Running once any container runs, as the kubelet says.
+    """
+    return PodStatus(
+        primary=primary,
+        spec_containers=tuple(n for n, s in statuses.items() if s.kind == REGULAR),
+        containers=tuple(statuses.values()),
+        phase="Running" if any(s.state == RUNNING for s in statuses.values()) else "Pending",
+        timed_out=timed_out,
+        aborted=aborted,
+        pending_since=pending_since,
+        now=now,
+    )

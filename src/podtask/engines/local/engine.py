@@ -30,6 +30,8 @@ from podtask._lifecycle import (
     TaskPhase,
     Verdict,
     decide,
+    observed_pod,
+    running_names,
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome
@@ -254,21 +256,17 @@ class _Pod:
 
     # -- deciding and stopping -------------------------------------------------------
     def pod_status(self, *, timed_out: bool = False, aborted: bool = False) -> PodStatus:
-        return PodStatus(
-            primary=self.ctx.primary,
-            spec_containers=tuple(i.name for i in self.infos if i.kind == REGULAR),
-            containers=tuple(self.status.values()),
-            phase="Running" if any(s.state == RUNNING for s in self.status.values()) else "Pending",
+        return observed_pod(
+            self.ctx.primary,
+            self.status,
+            now=time.time(),
             timed_out=timed_out,
             aborted=aborted,
             pending_since=self.pending_since,
-            now=time.time(),
         )
 
     def running(self, kinds: tuple[str, ...]) -> list[str]:
-        return [
-            i.name for i in self.infos if i.kind in kinds and self.status[i.name].state == RUNNING
-        ]
+        return running_names(self.status, kinds)
 
     def stop(self, names: list[str], deadline: float) -> None:
         """SIGTERM ``names`` now, wait for them until ``deadline`` (monotonic), then SIGKILL."""

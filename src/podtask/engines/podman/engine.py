@@ -47,6 +47,8 @@ from podtask._lifecycle import (
     TaskPhase,
     Verdict,
     decide,
+    observed_pod,
+    running_names,
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome
@@ -416,21 +418,17 @@ class _Pod:
 
     # -- deciding and stopping ---------------------------------------------------------
     def pod_status(self, *, timed_out: bool = False, aborted: bool = False) -> PodStatus:
-        return PodStatus(
-            primary=self.ctx.primary,
-            spec_containers=tuple(c.name for c in self.infos if c.kind == REGULAR),
-            containers=tuple(self.status.values()),
-            phase="Running" if any(s.state == RUNNING for s in self.status.values()) else "Pending",
+        return observed_pod(
+            self.ctx.primary,
+            self.status,
+            now=time.time(),
             timed_out=timed_out,
             aborted=aborted,
             pending_since=self.pending_since,
-            now=time.time(),
         )
 
     def running(self, kinds: tuple[str, ...]) -> list[str]:
-        return [
-            c.name for c in self.infos if c.kind in kinds and self.status[c.name].state == RUNNING
-        ]
+        return running_names(self.status, kinds)
 
     def _signal(self, names: list[str], sig: str) -> None:
         now = time.time()
