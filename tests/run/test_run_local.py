@@ -215,6 +215,15 @@ def test_kill_9_leaves_no_process_and_the_run_shows_lost(mark: str) -> None:
     assert wait_gone(pids) == []
     runs = json.loads(podtask("runs", "--json").stdout)
     assert runs[0]["phase"] == "LOST"
+    # Its work directory (overlay layers, emptyDirs) could not be removed by a killed
+    # process: the next local run sweeps it.
+    from podtask.engines.local.workdirs import work_root
+
+    lost = runs[0]["run_id"][:40]
+    assert any(p.name.startswith(lost) for p in work_root().iterdir())
+    rc, _, _ = run_json("primary_sleeps", "--seconds", "0")
+    assert rc == 0
+    assert not any(p.name.startswith(lost) for p in work_root().iterdir())
 
 
 def test_logs_and_outputs_are_retrievable_after_the_run() -> None:

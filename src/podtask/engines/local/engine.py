@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from podtask.engines.local.translate import (
     create_host_paths,
     named_port,
 )
+from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
 
 TICK = 0.05  # longest wait between checks of Ctrl-C and the deadline
 RESTART_BACKOFF_MAX = 10.0
@@ -368,7 +368,8 @@ class LocalEngine:
 
     def run_attempt(self, ctx: AttemptContext) -> AttemptOutcome:
         create_host_paths(ctx.manifest)
-        work_dir = tempfile.mkdtemp(prefix=f"podtask-{ctx.run_id[:40]}-")
+        sweep_stale_work_dirs()  # left by a podtask that was killed with kill -9
+        work_dir = make_work_dir(ctx.run_id)
         plan, infos = self._plan(ctx, work_dir)
         if ctx.attempt > 1:
             for info in infos:
