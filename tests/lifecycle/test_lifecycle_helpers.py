@@ -130,3 +130,37 @@ def test_public_api_is_complete() -> None:
     assert public <= set(lifecycle.__all__)
     for name in lifecycle.__all__:
         assert hasattr(lifecycle, name), name
+
+
+def test_settle_keeps_success_and_explains_a_stopped_primary() -> None:
+    from podtask._lifecycle import (
+        TERMINATED,
+        ContainerStatus,
+        PodStatus,
+        TaskPhase,
+        Verdict,
+        settle,
+    )
+
+    def final(*, timed_out: bool, aborted: bool) -> PodStatus:
+        return PodStatus(
+            primary="p",
+            spec_containers=("p",),
+            containers=(
+                ContainerStatus(
+                    "p", state=TERMINATED, exit_code=143, signal=15, stopped_by_us=True
+                ),
+            ),
+            timed_out=timed_out,
+            aborted=aborted,
+            now=10.0,
+        )
+
+    ok = Verdict(TaskPhase.SUCCEEDED, "Completed")
+    assert settle(ok, final) is ok
+    timeout = Verdict(TaskPhase.FAILED, "Timeout", sidecar_issues=("sidecar 's' exited 3",))
+    settled = settle(timeout, final)
+    assert (settled.phase, settled.reason) == (TaskPhase.FAILED, "Timeout")
+    assert settled.sidecar_issues == ("sidecar 's' exited 3",)
+    aborted = settle(Verdict(TaskPhase.ABORTED, "Aborted"), final)
+    assert aborted.phase is TaskPhase.ABORTED

@@ -5,7 +5,7 @@ means; they never interpret container states themselves.
 """
 
 from podtask._lifecycle import reasons
-from podtask._lifecycle.phase import SIDECAR_POLICIES, decide, describe_verdict
+from podtask._lifecycle.phase import SIDECAR_POLICIES, decide, describe_verdict, settle
 from podtask._lifecycle.reasons import (
     exit_code_for_signal,
     signal_name,
@@ -47,6 +47,7 @@ __all__ = [
     "observed_pod",
     "reasons",
     "running_names",
+    "settle",
     "signal_name",
     "stop_signal",
     "terminated_reason",

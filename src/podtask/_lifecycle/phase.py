@@ -555,3 +555,30 @@ _RULES: tuple[Callable[[_Facts], Verdict | None], ...] = (
 )  # then _rule_still_going, which always decides
 
 __all__ = ["SIDECAR_POLICIES", "decide", "describe_verdict"]
+
+
+def settle(
+    verdict: Verdict,
+    after_teardown: Callable[..., PodStatus],
+    *,
+    sidecar_failure: str = "ignore",
+) -> Verdict:
+    """The final verdict of a failed attempt, once its pod has been torn down.
+
+    A primary that podtask stopped (timeout, abort, a failing sidecar) only
+    shows how it ended after the teardown, so the decision is taken again on
+    the final statuses; the sidecar issues seen before the teardown are kept.
+    ``after_teardown(timed_out=..., aborted=...)`` builds the final PodStatus.
+    """
+    if verdict.phase is TaskPhase.SUCCEEDED:
+        return verdict
+    final = decide(
+        after_teardown(
+            timed_out=verdict.reason == "Timeout",
+            aborted=verdict.phase is TaskPhase.ABORTED,
+        ),
+        sidecar_failure=sidecar_failure,
+    )
+    if not final.terminal:
+        return verdict
+    return replace(final, sidecar_issues=verdict.sidecar_issues or final.sidecar_issues)

@@ -31,6 +31,7 @@ from podtask._lifecycle import (
     decide,
     observed_pod,
     running_names,
+    settle,
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome
@@ -387,19 +388,8 @@ class LocalEngine:
             verdict = self._loop(ctx, pod)
             primary_done = pod.status[ctx.primary].state == TERMINATED
             pod.teardown(include_primary=not primary_done)
-            if verdict.phase is not TaskPhase.SUCCEEDED and pod.lost is None:
-                # Re-decide with the final statuses (a stopped primary now shows why).
-                final = decide(
-                    pod.pod_status(
-                        timed_out=verdict.reason == "Timeout",
-                        aborted=verdict.phase is TaskPhase.ABORTED,
-                    ),
-                    sidecar_failure=ctx.sidecar_failure,
-                )
-                if final.terminal:
-                    verdict = dataclasses.replace(
-                        final, sidecar_issues=verdict.sidecar_issues or final.sidecar_issues
-                    )
+            if pod.lost is None:
+                verdict = settle(verdict, pod.pod_status, sidecar_failure=ctx.sidecar_failure)
             return AttemptOutcome(
                 verdict=verdict,
                 containers=tuple(pod.status.values()),

@@ -49,6 +49,7 @@ from podtask._lifecycle import (
     decide,
     observed_pod,
     running_names,
+    settle,
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome
@@ -620,18 +621,7 @@ class PodmanEngine:
             primary_done = pod.status[ctx.primary].state == TERMINATED
             pod.teardown(include_primary=not primary_done)
             pod.refine()
-            if verdict.phase is not TaskPhase.SUCCEEDED:
-                final = decide(
-                    pod.pod_status(
-                        timed_out=verdict.reason == "Timeout",
-                        aborted=verdict.phase is TaskPhase.ABORTED,
-                    ),
-                    sidecar_failure=ctx.sidecar_failure,
-                )
-                if final.terminal:
-                    verdict = dataclasses.replace(
-                        final, sidecar_issues=verdict.sidecar_issues or final.sidecar_issues
-                    )
+            verdict = settle(verdict, pod.pod_status, sidecar_failure=ctx.sidecar_failure)
             return AttemptOutcome(
                 verdict=verdict,
                 containers=tuple(pod.status.values()),
