@@ -8,6 +8,7 @@ the bundled Kubernetes schema when kubernetes-validate is installed. None of
 these import protobuf, kubernetes or kubernetes-validate until they need them.
 """
 
+from podtask._podspec.env import pod_field_values, resolve_env
 from podtask._podspec.expand import expand
 from podtask._podspec.normalize import NormalizedPod, normalize_pod, normalize_pod_spec
 from podtask._podspec.quantity import parse_quantity, quantity_to_bytes
@@ -21,7 +22,9 @@ __all__ = [
     "normalize_pod",
     "normalize_pod_spec",
     "parse_quantity",
+    "pod_field_values",
     "quantity_to_bytes",
+    "resolve_env",
     "schema_validate_pod",
     "validate_pod_spec",
 ]

@@ -17,7 +17,8 @@ from typing import Any
 
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
-from podtask._podspec import expand, quantity_to_bytes
+from podtask._podspec import expand, pod_field_values, quantity_to_bytes
+from podtask._podspec import resolve_env as resolve_pod_env
 from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,70 +51,23 @@ def container_infos(spec: dict[str, Any]) -> list[ContainerInfo]:
     return out
 
 
-def _field_ref(path: str, manifest: dict[str, Any], where: str) -> str:
-    meta = manifest.get("metadata", {})
-    simple = {
-        "metadata.name": str(meta.get("name", "")),
-        "metadata.namespace": NAMESPACE,
-        "metadata.uid": str(meta.get("name", "")),
-        "spec.nodeName": socket.gethostname(),
-        "spec.serviceAccountName": "default",
-        "status.podIP": "127.0.0.1",
-        "status.hostIP": "127.0.0.1",
-    }
-    if path in simple:
-        return simple[path]
-    for key in ("labels", "annotations"):
-        prefix = f"metadata.{key}['"
-        if path.startswith(prefix) and path.endswith("']"):
-            return str(meta.get(key, {}).get(path[len(prefix) : -2], ""))
-    raise SpecError(
-        f"fieldRef {path!r} is not supported by the local engine", field=where, hint=OTHER_ENGINES
-    )
-
-
-def _resource_ref(ref: dict[str, Any], container: dict[str, Any], where: str) -> str:
-    section, _, name = str(ref.get("resource", "")).partition(".")
-    value = container.get("resources", {}).get(section, {}).get(name)
-    if value is None:
-        return "0"
-    if name == "memory" or name.endswith("storage"):
-        return str(quantity_to_bytes(value, field=where))
-    return str(value)
-
-
 def resolve_env(
     c: dict[str, Any], manifest: dict[str, Any], where: str, base: dict[str, str]
 ) -> dict[str, str]:
-    """The container's environment in Kubernetes order: base, then its env entries in order."""
-    env = dict(base)
-    if c.get("envFrom"):
-        raise SpecError(
-            "envFrom (ConfigMaps/Secrets) is not supported by the local engine",
-            field=f"{where}.envFrom",
-            hint=OTHER_ENGINES,
-        )
-    for j, e in enumerate(c.get("env") or []):
-        name = e["name"]
-        here = f"{where}.env[{j}]"
-        if "valueFrom" in e:
-            src = e["valueFrom"]
-            if "fieldRef" in src:
-                env[name] = _field_ref(str(src["fieldRef"].get("fieldPath", "")), manifest, here)
-            elif "resourceFieldRef" in src:
-                env[name] = _resource_ref(src["resourceFieldRef"], c, here)
-            else:
-                kind = next(iter(src), "valueFrom")
-                if src.get(kind, {}).get("optional"):
-                    continue
-                raise SpecError(
-                    f"{kind} needs a cluster (ConfigMaps and Secrets do not exist locally)",
-                    field=f"{here}.valueFrom.{kind}",
-                    hint=OTHER_ENGINES,
-                )
-        else:
-            env[name] = expand(str(e.get("value", "")), env)
-    return env
+    """The container's environment in Kubernetes order: base, then its env entries in order.
+
+    The local engine can also answer the node and IP field paths: everything is this host.
+    """
+    meta = manifest.get("metadata", {})
+    fields = {
+        **pod_field_values(meta, NAMESPACE),
+        "spec.nodeName": socket.gethostname(),
+        "status.podIP": "127.0.0.1",
+        "status.hostIP": "127.0.0.1",
+    }
+    return resolve_pod_env(
+        c, meta, where, fields=fields, engine="local", hint=OTHER_ENGINES, base=base
+    )
 
 
 def _volumes(spec: dict[str, Any], work_dir: str) -> dict[str, VolumePlan]:

@@ -29,7 +29,7 @@ from typing import Any
 
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
-from podtask._podspec import expand, quantity_to_bytes
+from podtask._podspec import expand, pod_field_values, resolve_env
 
 NAMESPACE = "default"
 OTHER_ENGINES = "use --engine kubernetes, which has a cluster"
@@ -65,69 +65,11 @@ class PodmanPod:
         return next(c for c in self.containers if c.name == name)
 
 
-def _field_ref(path: str, meta: dict[str, Any], where: str) -> str:
-    simple = {
-        "metadata.name": str(meta.get("name", "")),
-        "metadata.namespace": NAMESPACE,
-        "metadata.uid": str(meta.get("name", "")),
-        "spec.serviceAccountName": "default",
-    }
-    if path in simple:
-        return simple[path]
-    for key in ("labels", "annotations"):
-        prefix = f"metadata.{key}['"
-        if path.startswith(prefix) and path.endswith("']"):
-            return str(meta.get(key, {}).get(path[len(prefix) : -2], ""))
-    raise SpecError(
-        f"fieldRef {path!r} is not supported by the podman engine",
-        field=f"{where}.valueFrom.fieldRef.fieldPath",
-        hint="use metadata.name, metadata.namespace, labels or annotations, or " + OTHER_ENGINES,
-    )
-
-
-def _resource_ref(ref: dict[str, Any], c: dict[str, Any], where: str) -> str:
-    section, _, name = str(ref.get("resource", "")).partition(".")
-    value = (c.get("resources") or {}).get(section, {}).get(name)
-    if value is None:
-        return "0"
-    if name == "memory" or name.endswith("storage"):
-        return str(quantity_to_bytes(value, field=where))
-    return str(value)
-
-
 def _env(c: dict[str, Any], meta: dict[str, Any], where: str) -> list[dict[str, str]]:
     """The container's env as plain name/value pairs, ``$(VAR)`` expanded in Kubernetes order."""
-    if c.get("envFrom"):
-        raise SpecError(
-            "envFrom (ConfigMaps/Secrets) needs a cluster",
-            field=f"{where}.envFrom",
-            hint=OTHER_ENGINES,
-        )
-    known: dict[str, str] = {}
-    out: list[dict[str, str]] = []
-    for j, e in enumerate(c.get("env") or []):
-        here = f"{where}.env[{j}]"
-        name = str(e["name"])
-        src = e.get("valueFrom")
-        if src:
-            if "fieldRef" in src:
-                value = _field_ref(str(src["fieldRef"].get("fieldPath", "")), meta, here)
-            elif "resourceFieldRef" in src:
-                value = _resource_ref(src["resourceFieldRef"], c, here)
-            else:
-                kind = next(iter(src), "valueFrom")
-                if (src.get(kind) or {}).get("optional"):
-                    continue
-                raise SpecError(
-                    f"{kind} needs a cluster (ConfigMaps and Secrets do not exist in podman)",
-                    field=f"{here}.valueFrom.{kind}",
-                    hint=OTHER_ENGINES,
-                )
-        else:
-            value = expand(str(e.get("value", "")), known)
-        known[name] = value
-        out = [x for x in out if x["name"] != name] + [{"name": name, "value": value}]
-    return out
+    fields = pod_field_values(meta, NAMESPACE)
+    env = resolve_env(c, meta, where, fields=fields, engine="podman", hint=OTHER_ENGINES)
+    return [{"name": k, "value": v} for k, v in env.items()]
 
 
 def _check_sub_path(sub: str, where: str) -> str:
