@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -49,3 +49,21 @@ def handle_errors(fn: F) -> F:
             sys.exit(EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def finish_run(result: Any, *, as_json: bool) -> NoReturn:
+    """Print how a run ended (one JSON object, or a summary and the outputs) and exit."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(result.to_json(), sort_keys=True))
+    else:
+        summary = f"{result.phase} ({result.reason})"
+        if result.message and not result.succeeded:
+            summary += f": {result.message}"
+        err(f"{result.run_id}: {summary} in {result.attempts} attempt(s)")
+        for name, value in (result.outputs or {}).items():
+            click.echo(f"{name} = {json.dumps(value)}")
+    if result.phase == "ABORTED":
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)

@@ -8,7 +8,6 @@ settles what finished meanwhile, looking the pods up by their run-id label.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import click
 
 from podtask._errors import PodtaskError, SpecError
-from podtask.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors
+from podtask.cli.common import err, finish_run, handle_errors
 
 ENGINE = "kubernetes"
 
@@ -64,18 +63,7 @@ def attach_command(run_id: str, as_json: bool) -> None:
         finally:
             for f in followers:
                 f.stop()
-    if as_json:
-        click.echo(json.dumps(result.to_json(), sort_keys=True))
-    else:
-        summary = f"{result.phase} ({result.reason})"
-        if result.message and not result.succeeded:
-            summary += f": {result.message}"
-        err(f"{result.run_id}: {summary} in {result.attempts} attempt(s)")
-        for name, value in (result.outputs or {}).items():
-            click.echo(f"{name} = {json.dumps(value)}")
-    if result.phase == "ABORTED":
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+    finish_run(result, as_json=as_json)
 
 
 def refresh_runs(store: Any, *, limit: int = 200) -> dict[str, str]:

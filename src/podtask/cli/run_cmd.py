@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -11,7 +10,7 @@ from typing import Any
 import click
 
 from podtask._errors import SpecError
-from podtask.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors
+from podtask.cli.common import EXIT_OK, err, finish_run, handle_errors
 from podtask.cli.show import describe_run, print_runs, status_line
 
 
@@ -201,20 +200,10 @@ def run_command(
     if detach:
         click.echo(result.run_id)
         sys.exit(EXIT_OK)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), sort_keys=True))
-    else:
+    if not as_json:
         for issue in result.sidecar_issues:
             err(f"note: {issue}")
-        summary = f"{result.phase} ({result.reason})"
-        if result.message and not result.succeeded:
-            summary += f": {result.message}"
-        err(f"{result.run_id}: {summary} in {result.attempts} attempt(s)")
-        for name, value in (result.outputs or {}).items():
-            click.echo(f"{name} = {json.dumps(value)}")
-    if result.phase == "ABORTED":
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+    finish_run(result, as_json=as_json)
 
 
 @click.command("runs")
