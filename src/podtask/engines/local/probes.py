@@ -13,54 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from podtask._probes import http_probe, tcp_probe
+
 _OUTPUT_LIMIT = 64 * 1024  # exec output kept per call (the kubelet keeps 10 KiB of probe output)
-
-
-def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
-    try:
-        with socket.create_connection((host, port), timeout=max(timeout, 0.001)):
-            return True, ""
-    except OSError as exc:
-        return False, f"dial tcp {host}:{port}: {exc.strerror or exc}"
-
-
-def http_probe(spec: Mapping[str, Any], timeout: float) -> tuple[bool, str]:
-    """httpGet: success is a status in [200, 400), like the kubelet (redirects not followed)."""
-    import http.client  # imported lazily: only pods with httpGet probes pay for it
-
-    host = str(spec.get("host") or "127.0.0.1")
-    port = int(spec["port"])
-    path = str(spec.get("path") or "/")
-    if not path.startswith("/"):
-        path = "/" + path
-    headers = {"User-Agent": "kube-probe/podtask", "Accept": "*/*"}
-    for h in spec.get("httpHeaders") or ():
-        headers[str(h["name"])] = str(h.get("value", ""))
-    conn: http.client.HTTPConnection
-    if str(spec.get("scheme", "HTTP")).upper() == "HTTPS":
-        import ssl
-
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # the kubelet does not verify probe certificates
-        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers)
-        resp = conn.getresponse()
-        body = resp.read(1024).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:
-        return False, f"Get {host}:{port}{path}: {exc}"
-    finally:
-        conn.close()
-    if 200 <= resp.status < 400:
-        return True, ""
-    return False, f"HTTP probe failed with statuscode: {resp.status} {body[:200]}".rstrip()
 
 
 def run_exec(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from podtask._probes import http_probe, tcp_probe
 from podtask.engines.podman.cli import Podman
 
 CLONE_NEWNET = 0x40000000
@@ -48,33 +48,6 @@ def in_netns(pid: int, fn: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
     t.start()
     t.join()
     return result[0] if result else (False, "probe thread failed")
-
-
-def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
-    try:
-        with socket.create_connection((host, port), timeout=max(timeout, 0.001)):
-            return True, ""
-    except OSError as exc:
-        return False, f"dial tcp {host}:{port}: {exc.strerror or exc}"
-
-
-def http_probe(spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
-    """httpGet: success is a status in [200, 400), as for the kubelet."""
-    import http.client
-
-    host = str(spec.get("host") or "127.0.0.1")
-    port = int(spec["port"])
-    path = "/" + str(spec.get("path") or "/").lstrip("/")
-    headers = {str(h["name"]): str(h.get("value", "")) for h in spec.get("httpHeaders") or ()}
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"User-Agent": "kube-probe/podtask", **headers})
-        status = conn.getresponse().status
-    except (OSError, http.client.HTTPException) as exc:
-        return False, f"Get {host}:{port}{path}: {exc}"
-    finally:
-        conn.close()
-    return (True, "") if 200 <= status < 400 else (False, f"HTTP probe failed: {status}")
 
 
 def run_probe(
