@@ -33,7 +33,6 @@ import dataclasses
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from podtask.engines.local.engine import _Pod
 from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
+from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
 from podtask.testing.apiserver.podstatus import pod_phase, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
@@ -220,7 +220,8 @@ class PodWorker:
         self.start_time = time.time()
         self._publish()  # scheduled: PodScheduled, startTime, containers waiting
         primary = find_primary(self.manifest)
-        work_dir = tempfile.mkdtemp(prefix=f"podtask-apiserver-{self.name[:40]}-")
+        sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
+        work_dir = make_work_dir(self.name)
         run_dir = _output_dir(self.manifest, primary, self.log_dir)
         try:
             plan, _ = build_plan(
@@ -235,11 +236,7 @@ class PodWorker:
             )
             plan = dataclasses.replace(plan, namespace=self.namespace)
         except SpecError as exc:
-            shutil.rmtree(work_dir, ignore_errors=True)
-            self.config_error = str(exc)
-            self._publish()
-            self._wait_for_stop()
-            self._finish()
+            self._setup_failed(work_dir, exc)
             return
         for info in self.infos:  # containers whose image "cannot be pulled"
             err = self.pull_check(
@@ -250,11 +247,7 @@ class PodWorker:
         try:
             started = _Sandbox.start(plan)
         except InfrastructureError as exc:
-            shutil.rmtree(work_dir, ignore_errors=True)
-            self.config_error = str(exc)
-            self._publish()
-            self._wait_for_stop()
-            self._finish()
+            self._setup_failed(work_dir, exc)
             return
         assert isinstance(started, _Sandbox)  # PodSandbox.start builds ``cls``
         sb = started
@@ -548,6 +541,14 @@ class PodWorker:
 
     def _sidecars(self) -> set[str]:
         return {i.name for i in self.infos if i.kind == NATIVE_SIDECAR}
+
+    def _setup_failed(self, work_dir: str | Path, exc: Exception) -> None:
+        """The pod cannot start: report it (CreateContainerConfigError) until it is deleted."""
+        shutil.rmtree(work_dir, ignore_errors=True)
+        self.config_error = str(exc)
+        self._publish()
+        self._wait_for_stop()
+        self._finish()
 
     def _publish(self) -> None:
         status = self.build_status()
