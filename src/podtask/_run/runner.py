@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from podtask._authoring import Task, load_tasks
@@ -416,7 +414,3 @@ class Runner:
 
 def _survives_client(engine: Engine) -> bool:
     return bool(getattr(engine, "survives_client", False))
-
-
-def cleanup_run_dir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

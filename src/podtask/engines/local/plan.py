@@ -7,7 +7,7 @@ supervisor (``podinit``) does no Kubernetes interpretation, only Linux work.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -52,8 +52,6 @@ class PodPlan:
     volumes: tuple[VolumePlan, ...] = ()
     containers: tuple[ContainerPlan, ...] = ()
     isolate: bool = True  # False: plain host processes (no namespaces available)
-    share_process_namespace: bool = True  # informational: local pods always share one PID namespace
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
