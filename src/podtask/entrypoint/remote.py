@@ -20,9 +20,7 @@ from pathlib import Path
 
 from podtask._storage.remote import RemoteStore, is_url, unpack_code_bundle
 from podtask.entrypoint import CODE_URL_ENV
-
-OUTPUTS_FILE = "outputs.json"
-ERROR_FILE = "error.json"
+from podtask.entrypoint.runner import ERROR_FILE, OUTPUTS_FILE
 
 
 @dataclass
