@@ -33,7 +33,7 @@ def test_version_and_discovery(srv: ApiServer, core: Any) -> None:
     assert {"pods", "pods/log", "namespaces"} <= resources
     with (
         ApiServer.start(version="v1.28.3") as old,
-        urllib.request.urlopen(old.url + "/version") as r,
+        urllib.request.urlopen(old.url + "/version", context=old.ssl_context) as r,
     ):
         assert json.load(r)["gitVersion"] == "v1.28.3"
 
@@ -119,11 +119,11 @@ def test_schema_unknown_field_strict_is_400(srv: ApiServer, core: Any) -> None:
     req = urllib.request.Request(
         srv.url + "/api/v1/namespaces/default/pods?fieldValidation=Strict",
         data=json.dumps(manifest).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **srv.auth_headers},
         method="POST",
     )
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(req)
+        urllib.request.urlopen(req, context=srv.ssl_context)
     assert err.value.code == 400
     assert json.load(err.value)["message"] == (
         'strict decoding error: unknown field "spec.containers[0].bogus"'
@@ -153,13 +153,15 @@ def test_403_and_500(srv: ApiServer, core: Any, name: str) -> None:
     req = urllib.request.Request(
         srv.url + "/podtask-test/faults",
         data=json.dumps({"action": "fail", "verb": "get", "count": 1, "code": 504}).encode(),
+        headers={"Content-Type": "application/json", **srv.auth_headers},
         method="POST",
     )
-    urllib.request.urlopen(req).close()
+    urllib.request.urlopen(req, context=srv.ssl_context).close()
     with pytest.raises(ApiException) as err:
         core.read_namespaced_pod(name, "default")
     assert err.value.status == 504  # (a 503 carries Retry-After, which urllib3 obeys)
-    with urllib.request.urlopen(srv.url + "/podtask-test/requests") as r:
+    req = urllib.request.Request(srv.url + "/podtask-test/requests", headers=srv.auth_headers)
+    with urllib.request.urlopen(req, context=srv.ssl_context) as r:
         assert json.load(r)["get"] >= 1
 
 
@@ -188,7 +190,11 @@ def test_watch_resume_and_410_after_compaction(srv: ApiServer, core: Any, name: 
         assert "too old resource version" in str(err.value.reason)
         # The raw stream: one ERROR event carrying a 410 Status, as the real cacher sends.
         with urllib.request.urlopen(
-            f"{srv.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}"
+            urllib.request.Request(
+                f"{srv.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}",
+                headers=srv.auth_headers,
+            ),
+            context=srv.ssl_context,
         ) as r:
             line = json.loads(r.readline())
         assert line["type"] == "ERROR"

@@ -1,8 +1,9 @@
 """The HTTP side: Kubernetes REST for Pods (and Namespaces) on 127.0.0.1 only.
 
-Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive, because
-that is what the ``kubernetes`` client (urllib3) and kubectl expect: JSON
-bodies with a Content-Length, chunked streams for watches and followed logs.
+Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 over TLS with keep-alive
+(who may call it and how: ``access``), because that is what the
+``kubernetes`` client (urllib3) and kubectl expect: JSON bodies with a
+Content-Length, chunked streams for watches and followed logs.
 One thread per connection is plenty for a test server and keeps watches
 simple (each blocks on its own queue).
 
@@ -19,9 +20,11 @@ import contextlib
 import json
 import os
 import queue
+import secrets
 import select
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -34,7 +37,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podtask.testing.apiserver import validation
+from podtask.testing.apiserver import access, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
@@ -112,9 +115,25 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     api: ApiServer
 
+    tls: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """TLS handshake in the connection's own thread, so a silent client blocks no one."""
+        request.settimeout(30)
+        conn = self.tls.wrap_socket(request, server_side=True)
+        try:
+            conn.settimeout(None)
+            super().finish_request(conn, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up (a dropped watch, a retry) is normal here; anything else is not."""
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+        """A client hanging up (a dropped watch, a retry) or failing TLS is normal here."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ssl.SSLError)):
+            return
+        if isinstance(sys.exc_info()[1], (TimeoutError, ConnectionAbortedError, EOFError)):
             return
         super().handle_error(request, client_address)
 
@@ -152,6 +171,8 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.node_name = node_name
+        # The one credential: only the kubeconfig this server writes (mode 0600) holds it.
+        self.token = secrets.token_urlsafe(32)
         self.store = Store(history_size)
         self.faults = Faults(self)
         self._counts: dict[str, int] = dict.fromkeys(VERBS, 0)
@@ -169,8 +190,10 @@ class ApiServer:
         )
         for ns in namespaces:
             self.create_namespace(ns)
+        self.certificate = access.Certificate.make(self.state_dir / "tls")
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.api = self
+        self._httpd.tls = self.certificate.server_context()
         self._thread: threading.Thread | None = None
 
     # -- life cycle ------------------------------------------------------------------
@@ -199,7 +222,12 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts this server's certificate: pass it to ``urllib.request.urlopen(context=)``."""
+        return self.certificate.client_context()
 
     def stop(self) -> None:
         """Stop serving, kill every pod (no orphans), remove the temp state dir."""
@@ -232,19 +260,27 @@ class ApiServer:
         self.stop()
 
     def write_kubeconfig(self, path: str | os.PathLike[str]) -> Path:
-        """An insecure-HTTP kubeconfig with one context, ``podtask-test``, as current."""
+        """A kubeconfig with one context, ``podtask-test``, as current, holding the token.
+
+        Written owner-only (0600) and atomically: the token in it is what lets
+        a client run pods as root on this machine.
+        """
+        ca = base64.b64encode(self.certificate.cert.read_bytes()).decode()
         text = (
             "apiVersion: v1\nkind: Config\n"
             f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: {self.url}\n"
+            f"    certificate-authority-data: {ca}\n"
             f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n"
             f"    user: {CONTEXT}\n    namespace: default\n"
             f"current-context: {CONTEXT}\n"
-            f"users:\n- name: {CONTEXT}\n  user: {{}}\n"
+            f"users:\n- name: {CONTEXT}\n  user:\n    token: {self.token}\n"
         )
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        return p
+        return access.write_private(Path(path), text)
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header a raw HTTP client (urllib, curl) must send."""
+        return {"Authorization": f"Bearer {self.token}"}
 
     # -- counters --------------------------------------------------------------------
     @property
@@ -462,15 +498,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the CLI print what matters
 
-    def _body(self) -> Any:
+    def _body(self, method: str) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if not raw and method == "DELETE":
+            return None  # a DELETE without options has no body to type
+        ctype = access.check_content_type(self.headers.get("Content-Type"), method)
         if not raw:
             return None
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise bad_request(f"the body of the request was in an unknown format: {exc}") from exc
+        return access.decode_body(raw, ctype)
 
     def _send(
         self,
@@ -509,10 +545,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _client_gone(self) -> bool:
+        """True once the client closed its end (peeked on the raw socket under TLS)."""
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
             if readable:
-                return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
+                with socket.socket(fileno=os.dup(self.connection.fileno())) as raw:
+                    return bool(raw.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):
             return True
         return False
@@ -542,7 +580,12 @@ class _Handler(BaseHTTPRequestHandler):
         q = parse_qs(parts.query, keep_blank_values=True)
         seg = [s for s in parts.path.split("/") if s]
         try:
-            body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            access.check_host(self.headers.get("Host"))
+            if not access.is_public(method, seg):
+                access.check_token(self.headers.get("Authorization"), api.token)
+            body = None
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                body = self._body(method)
             if seg and seg[0] == "podtask-test":
                 self._control(method, seg[1:], body)
             elif seg[:2] == ["api", "v1"] and len(seg) > 2:
@@ -735,11 +778,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _update(self, ns: str, name: str, method: str, body: Any) -> dict[str, Any]:
         api = self.server.api
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-        if method == "PATCH" and ctype == "application/json-patch+json":
-            raise ApiError(
-                415, "UnsupportedMediaType", "json-patch is not supported by this test server"
-            )
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format")
         error: list[ApiError] = []
