@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the check of created pods against the Kubernetes schema",
     )
+    p.add_argument(
+        "--no-host-files",
+        action="store_true",
+        help="do not say (in API discovery) that pods share this machine's files, as a real"
+        " cluster does not: clients then have to ship code and data as to a real cluster",
+    )
     args = p.parse_args(argv)
 
     from podtask.testing.apiserver.server import DEFAULT_NAMESPACES, ApiServer
@@ -42,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             kubeconfig=args.kubeconfig,
             namespaces=tuple(dict.fromkeys([*DEFAULT_NAMESPACES, *args.namespace])),
             schema_validation=not args.no_schema_validation,
+            host_files=not args.no_host_files,
         )
     except (OSError, ValueError) as exc:
         print(f"podtask apiserver: {exc}", file=sys.stderr)

@@ -7,7 +7,8 @@ Content-Length, chunked streams for watches and followed logs.
 One thread per connection is plenty for a test server and keeps watches
 simple (each blocks on its own queue).
 
-Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1`` (discovery);
+Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1``,
+``/apis/testing.podtask.dev/v1`` (discovery);
 ``/api/v1/namespaces[/{ns}]``; ``/api/v1/namespaces/{ns}/pods[/{name}[/log|/status]]``;
 ``/api/v1/pods``; ``/podtask-test/faults`` and ``/podtask-test/requests``
 (test control, never counted); ``/healthz``.
@@ -106,6 +107,27 @@ DISCOVERY_V1 = {
 }
 
 
+HOST_FILES_GROUP = "testing.podtask.dev"
+HOST_FILES_VERSION = f"{HOST_FILES_GROUP}/v1"
+# Discovery is how this server says that its pods see this machine's files (a
+# hostPath is this host's path, the primary's outputs land here), so a client
+# may run without shipping code or storage. A real cluster answers 404 here.
+DISCOVERY_HOST_FILES = {
+    "kind": "APIResourceList",
+    "apiVersion": "v1",
+    "groupVersion": HOST_FILES_VERSION,
+    "resources": [
+        {
+            "name": "hostfiles",
+            "singularName": "hostfile",
+            "namespaced": False,
+            "kind": "HostFiles",
+            "verbs": [],
+        }
+    ],
+}
+
+
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
@@ -159,6 +181,7 @@ class ApiServer:
         bookmark_interval: float = 5.0,
         watch_timeout: float = 1800.0,
         node_name: str = "podtask-node",
+        host_files: bool = True,
     ) -> None:
         if not version.startswith("v") or len(version.lstrip("v").split(".")) < 2:
             raise ValueError(f"version must look like v1.30.0, not {version!r}")
@@ -171,6 +194,7 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.node_name = node_name
+        self.host_files = host_files  # False: play a cluster that does not share files
         # The one credential: only the kubeconfig this server writes (mode 0600) holds it.
         self.token = secrets.token_urlsafe(32)
         self.store = Store(history_size)
@@ -634,7 +658,15 @@ class _Handler(BaseHTTPRequestHandler):
                 ],
             }
         if seg == ["apis"]:
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+            groups = []
+            if api.host_files:
+                version = {"groupVersion": HOST_FILES_VERSION, "version": "v1"}
+                groups.append(
+                    {"name": HOST_FILES_GROUP, "versions": [version], "preferredVersion": version}
+                )
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        if seg == ["apis", HOST_FILES_GROUP, "v1"] and api.host_files:
+            return DISCOVERY_HOST_FILES
         if seg == ["api", "v1"]:
             return DISCOVERY_V1
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
