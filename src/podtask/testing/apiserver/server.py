@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podtask.testing.apiserver import access, validation
+from podtask.testing.apiserver import access, configmaps, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
@@ -58,6 +58,7 @@ from podtask.testing.apiserver.tables import pod_table, wants_table
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
 CONTEXT = "podtask-test"
+KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap"}
 
 DISCOVERY_V1 = {
     "kind": "APIResourceList",
@@ -94,6 +95,14 @@ DISCOVERY_V1 = {
             "namespaced": True,
             "kind": "Pod",
             "verbs": ["get"],
+        },
+        {
+            "name": "configmaps",
+            "singularName": "configmap",
+            "namespaced": True,
+            "kind": "ConfigMap",
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"],
+            "shortNames": ["cm"],
         },
         {
             "name": "namespaces",
@@ -693,10 +702,10 @@ class _Handler(BaseHTTPRequestHandler):
         if seg[0] == "watch":  # legacy /api/v1/watch/... paths
             seg = seg[1:]
             q["watch"] = ["true"]
-        if seg == ["pods"]:
+        if seg in (["pods"], ["configmaps"]):
             if method != "GET":
                 raise method_not_allowed(method)
-            self._list_or_watch("pods", None, q)
+            self._list_or_watch(seg[0], None, q)
             return
         if seg[0] != "namespaces":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -720,6 +729,9 @@ class _Handler(BaseHTTPRequestHandler):
             if obj is None:
                 raise not_found("namespaces", ns)
             self._json(200, obj)
+            return
+        if seg[2] == "configmaps" and len(seg) <= 4:
+            self._configmaps(method, ns, seg[3] if len(seg) == 4 else None, q, body)
             return
         if seg[2] != "pods":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -776,6 +788,82 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": out})
         else:
             raise method_not_allowed(method)
+
+    def _configmaps(
+        self, method: str, ns: str, name: str | None, q: dict[str, list[str]], body: Any
+    ) -> None:
+        """ConfigMaps: create, get, list, watch, delete (one or a collection), as Kubernetes."""
+        api = self.server.api
+        verb = {
+            ("GET", False): "watch" if _truthy(q, "watch") else "list",
+            ("POST", False): "create",
+            ("DELETE", False): "deletecollection",
+            ("GET", True): "get",
+            ("DELETE", True): "delete",
+        }.get((method, name is not None))
+        if verb is None:
+            raise method_not_allowed(method)
+        api.faults.check(f"configmaps:{verb}", verb, "configmaps", ns, name)
+        if verb in ("list", "watch"):
+            self._list_or_watch("configmaps", ns, q)
+            return
+        api._require_namespace(ns)
+        dry = _one(q, "dryRun") == "All" or (
+            isinstance(body, dict) and body.get("dryRun") == ["All"]
+        )
+        if verb == "create":
+            obj = configmaps.validate(body, ns)
+            if not dry:
+                created = api.store.create("configmaps", (ns, obj["metadata"]["name"]), obj)
+                if created is None:
+                    raise already_exists("configmaps", obj["metadata"]["name"])
+                obj = created
+            self._json(201, obj)
+            return
+        if verb == "deletecollection":
+            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+            items, _rv = api.store.select("configmaps", ns, match)
+            out = items
+            if not dry:
+                deleted = (
+                    api.store.delete("configmaps", _key(o), uid=o["metadata"]["uid"]) for o in items
+                )
+                out = [o for o in deleted if o is not None]
+            self._json(
+                200, {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {}, "items": out}
+            )
+            return
+        assert name is not None
+        found = api.store.get("configmaps", (ns, name))
+        if found is None:
+            raise not_found("configmaps", name)
+        obj = found
+        if verb == "get":
+            self._json(200, obj)
+            return
+        pre = (body.get("preconditions") or {}) if isinstance(body, dict) else {}
+        if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
+            raise conflict(
+                "configmaps",
+                name,
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta:"
+                f" {obj['metadata']['uid']}",
+            )
+        if (
+            not dry
+            and api.store.delete("configmaps", (ns, name), uid=obj["metadata"]["uid"]) is None
+        ):
+            raise not_found("configmaps", name)
+        self._json(
+            200,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {"name": name, "kind": "configmaps", "uid": obj["metadata"]["uid"]},
+            },
+        )
 
     def _pod(self, method: str, ns: str, name: str, q: dict[str, list[str]], body: Any) -> None:
         api = self.server.api
@@ -881,7 +969,7 @@ class _Handler(BaseHTTPRequestHandler):
         if table:
             self._json(200, pod_table(items, str(rv), include))
             return
-        kind = "PodList" if resource == "pods" else "NamespaceList"
+        kind = KINDS[resource] + "List"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
         self._json(200, {"kind": kind, "apiVersion": "v1", "metadata": meta, "items": stripped})
 
@@ -966,7 +1054,7 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             if bookmarks and time.monotonic() >= next_bookmark:
                 next_bookmark = time.monotonic() + api.bookmark_interval
-                kind_name = "Pod" if w.resource == "pods" else "Namespace"
+                kind_name = KINDS[w.resource]
                 send(
                     "BOOKMARK",
                     {

@@ -32,7 +32,7 @@ class Change:
 
     rv: int
     type: str  # ADDED | MODIFIED | DELETED
-    resource: str  # "pods" | "namespaces"
+    resource: str  # "pods" | "namespaces" | "configmaps"
     obj: dict[str, Any]
     old: dict[str, Any] | None
 
@@ -80,7 +80,11 @@ class Store:
     def __init__(self, history_size: int = 10000) -> None:
         self.lock = threading.RLock()
         self.rv = 1
-        self.objects: dict[str, dict[Key, dict[str, Any]]] = {"pods": {}, "namespaces": {}}
+        self.objects: dict[str, dict[Key, dict[str, Any]]] = {
+            "pods": {},
+            "namespaces": {},
+            "configmaps": {},
+        }
         self.history: deque[Change] = deque()
         self.history_size = history_size
         self.compacted = 1  # watches from a resourceVersion below this get 410

@@ -42,6 +42,11 @@ def is_subdomain(name: str) -> bool:
     return len(name) <= 253 and bool(_SUBDOMAIN.match(name))
 
 
+def generate_name(prefix: str) -> str:
+    """``metadata.generateName`` plus five random characters, as the apiserver makes them."""
+    return prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+
+
 def _check_containers(spec: dict[str, Any], causes: list[Cause]) -> None:
     seen: set[str] = set()
     for key in ("initContainers", "containers"):
@@ -103,9 +108,7 @@ def validate_pod(
     warnings: list[str] = []
     name = meta.get("name") or ""
     if not name and meta.get("generateName"):
-        name = str(meta["generateName"]) + "".join(
-            secrets.choice(_SUFFIX_ALPHABET) for _ in range(5)
-        )
+        name = generate_name(str(meta["generateName"]))
         meta["name"] = name
     causes: list[Cause] = []
     if not name:
