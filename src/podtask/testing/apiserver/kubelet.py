@@ -48,6 +48,7 @@ from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
+from podtask.testing.apiserver import podprep
 from podtask.testing.apiserver.podstatus import pod_phase, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
@@ -120,6 +121,8 @@ class PodWorker:
         pull_check: PullCheck,
         node_name: str,
         isolate: bool,
+        lookup: podprep.Lookup,
+        api_port: int,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -133,6 +136,10 @@ class PodWorker:
         self.pull_check = pull_check
         self.node_name = node_name
         self.isolate = isolate
+        self.lookup = lookup
+        self.api_port = api_port
+        self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
+        self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.lock = threading.RLock()
         self.pod: _Pod | None = None
         self.sb: _Sandbox | None = None
@@ -219,13 +226,17 @@ class PodWorker:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_time = time.time()
         self._publish()  # scheduled: PodScheduled, startTime, containers waiting
+        prepared = self._prepare()
+        if prepared is None:
+            self._finish()  # stopped (deleted, deadline) before it could start
+            return
         primary = find_primary(self.manifest)
         sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
         work_dir = make_work_dir(self.name)
         run_dir = _output_dir(self.manifest, primary, self.log_dir)
         try:
             plan, _ = build_plan(
-                self.manifest,
+                prepared,
                 run_id=self.name,
                 primary=primary,
                 work_dir=work_dir,
@@ -279,6 +290,47 @@ class PodWorker:
             self.terminal = True
             self._publish()
         self._finish()
+
+    def _prepare(self) -> dict[str, Any] | None:
+        """The manifest resolved against the API; retried each second while it is NotReady."""
+        while True:
+            try:
+                prepared = podprep.prepare(
+                    self.manifest,
+                    lookup=self.lookup,
+                    pod_dir=self.log_dir,
+                    node_name=self.node_name,
+                    api_port=self.api_port,
+                    isolate=self.isolate,
+                )
+            except podprep.NotReady as exc:
+                with self.lock:
+                    self.not_ready = exc
+                self._publish()
+                self.wakeup.wait(IDLE_TICK)
+                self.wakeup.clear()
+                self._check_deadline()
+                if self.stop_grace is not None:
+                    return None
+                continue
+            with self.lock:
+                self.not_ready = None
+            return prepared
+
+    def _termination_message(self, info: ContainerInfo, cs: ContainerStatus) -> str:
+        """What the container left at its terminationMessagePath, read once per run."""
+        key = (info.name, cs.restart_count)
+        if key not in self.messages:
+            path = podprep.message_file(self.log_dir / "termination", info.name)
+            self.messages[key] = podprep.read_message(
+                path,
+                str(info.spec.get("terminationMessagePolicy", "File")),
+                cs.exit_code if cs.exit_code is not None else 128,
+                self.log_path(info.name),
+            )
+            with contextlib.suppress(OSError):
+                path.write_bytes(b"")  # the next run of this container starts empty
+        return self.messages[key]
 
     def _wait_for_stop(self) -> None:
         while self.stop_grace is None:
@@ -397,8 +449,9 @@ class PodWorker:
             }
             if cs.signal:
                 term["signal"] = cs.signal
-            if cs.message:
-                term["message"] = cs.message
+            message = self._termination_message(info, cs) or cs.message
+            if message:
+                term["message"] = message
             self.term_seen[name] = term
             if pod is not None and name in pod.restart_at:
                 out["lastState"] = {"terminated": term}
@@ -413,6 +466,10 @@ class PodWorker:
             return out
         if self.config_error is not None:
             waiting = {"reason": "CreateContainerConfigError", "message": self.config_error}
+        elif self.not_ready is not None and self.not_ready.container in (None, name):
+            waiting = {"reason": self.not_ready.reason}
+            if self.not_ready.reason != "ContainerCreating":  # the kubelet says why in events
+                waiting["message"] = self.not_ready.message
         elif name in self.pull_errors:
             message, since = self.pull_errors[name]
             if time.time() - since < PULL_BACKOFF_AFTER:
@@ -568,7 +625,11 @@ class Kubelet:
         pull_check: PullCheck,
         node_name: str,
         on_finished: Callable[[PodWorker], None],
+        lookup: podprep.Lookup,
+        api_port: Callable[[], int],
     ) -> None:
+        self.lookup = lookup
+        self.api_port = api_port
         self.state_dir = state_dir
         self.sink = sink
         self.pull_check = pull_check
@@ -588,6 +649,8 @@ class Kubelet:
             pull_check=self.pull_check,
             node_name=self.node_name,
             isolate=self.isolate,
+            lookup=self.lookup,
+            api_port=self.api_port(),
         )
         with self.lock:
             if self.closed:

@@ -1,4 +1,4 @@
-"""The HTTP side: Kubernetes REST for Pods (and Namespaces) on 127.0.0.1 only.
+"""The HTTP side: Kubernetes REST for Pods (Namespaces, ConfigMaps) on 127.0.0.1 only.
 
 Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 over TLS with keep-alive
 (who may call it and how: ``access``), because that is what the
@@ -10,7 +10,8 @@ simple (each blocks on its own queue).
 Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1``,
 ``/apis/testing.podtask.dev/v1`` (discovery);
 ``/api/v1/namespaces[/{ns}]``; ``/api/v1/namespaces/{ns}/pods[/{name}[/log|/status]]``;
-``/api/v1/pods``; ``/podtask-test/faults`` and ``/podtask-test/requests``
+``/api/v1/pods``; ``/api/v1[/namespaces/{ns}]/configmaps[/{name}]``;
+``/podtask-test/faults`` and ``/podtask-test/requests``
 (test control, never counted); ``/healthz``.
 """
 
@@ -220,6 +221,8 @@ class ApiServer:
             pull_check=self.faults.image_pull_error,
             node_name=node_name,
             on_finished=self._pod_finished,
+            lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
+            api_port=lambda: self.port,
         )
         for ns in namespaces:
             self.create_namespace(ns)
