@@ -152,6 +152,7 @@ class PodWorker:
         self.start_time: float | None = None
         self.stop_grace: float | None = None
         self.stop_reason: tuple[str, str] | None = None  # pod (reason, message) when we kill it
+        self.disruption: tuple[str, str] | None = None  # DisruptionTarget (reason, message)
         self.shutdown = False
         self.finished = threading.Event()
         self.terminal = False
@@ -189,6 +190,13 @@ class PodWorker:
                     self._kill_timer.cancel()
                 self._kill_timer = timer
             timer.start()
+
+    def disrupt(self, reason: str, message: str) -> None:
+        """Add the ``DisruptionTarget`` condition the API server sets before it deletes."""
+        with self.lock:
+            if self.disruption is None:
+                self.disruption = (reason, message)
+        self._publish()
 
     def _kill_all(self) -> None:
         pod, sb = self.pod, self.sb
@@ -556,8 +564,10 @@ class PodWorker:
             if not c["ready"]
         ]
         conds = []
-        if reason == "Evicted":
-            conds.append(self._condition("DisruptionTarget", True, "TerminationByKubelet", message))
+        if reason == "Evicted" and self.disruption is None:
+            self.disruption = ("TerminationByKubelet", message or "")
+        if self.disruption is not None:
+            conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
         if done:
             conds.append(self._condition("Initialized", True, "PodCompleted"))

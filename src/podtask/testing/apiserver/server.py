@@ -39,7 +39,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podtask.testing.apiserver import access, configmaps, validation
+from podtask.testing.apiserver import access, configmaps, scheduler, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
@@ -82,6 +82,15 @@ DISCOVERY_V1 = {
             ],
             "shortNames": ["po"],
             "categories": ["all"],
+        },
+        {
+            "name": "pods/eviction",
+            "singularName": "",
+            "namespaced": True,
+            "group": "policy",
+            "version": "v1",
+            "kind": "Eviction",
+            "verbs": ["create"],
         },
         {
             "name": "pods/log",
@@ -401,16 +410,49 @@ class ApiServer:
         created = self.store.create("pods", (namespace, name), obj)
         if created is None:
             raise already_exists("pods", name)
-        # The "scheduler" binds it to our one node, then the kubelet takes over.
-        bound = self.store.update(
-            "pods",
-            (namespace, name),
-            lambda o: o["spec"].__setitem__("nodeName", self.node_name),
-            uid=obj["metadata"]["uid"],
-        )
+        self._schedule(created)
+        return created, warnings
+
+    def _schedule(self, pod: dict[str, Any]) -> None:
+        """Bind the pod to our one node and hand it to the kubelet, or say why it cannot be.
+
+        A pod that names another node is left alone, as the scheduler leaves it (no
+        kubelet of that name will ever take it)."""
+        key, uid = _key(pod), pod["metadata"]["uid"]
+        wanted = pod["spec"].get("nodeName")
+        if wanted and wanted != self.node_name:
+            return
+        if not wanted and not scheduler.fits(pod["spec"], self.node_name):
+
+            def unschedulable(o: dict[str, Any]) -> None:
+                o["status"]["conditions"] = [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": ts(),
+                        "reason": "Unschedulable",
+                        "message": scheduler.NO_FIT,
+                    }
+                ]
+
+            self.store.update("pods", key, unschedulable, uid=uid)
+            return
+
+        def bind(o: dict[str, Any]) -> None:
+            o["spec"]["nodeName"] = self.node_name
+            o["status"]["conditions"] = [
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": ts(),
+                }
+            ]
+
+        bound = self.store.update("pods", key, bind, uid=uid) if not wanted else pod
         if bound is not None:
             self.kubelet.admit(bound)
-        return created, warnings
 
     def delete_pod(
         self,
@@ -482,6 +524,26 @@ class ApiServer:
         if worker is None or worker.finished.is_set():
             raise bad_request(f'pod "{name}" is not running')
         worker.request_stop(0.0, reason=("Evicted", message))
+
+    def evict_via_api(self, namespace: str, name: str, body: Any) -> None:
+        """``POST pods/NAME/eviction`` (policy/v1): no PodDisruptionBudget here, so always
+        allowed: a ``DisruptionTarget`` condition, then a graceful delete, as the API server."""
+        if isinstance(body, dict) and body.get("kind") not in (None, "Eviction"):
+            raise bad_request(f'{body.get("kind")} in version "v1" cannot be handled as a Eviction')
+        pod = self.store.get("pods", (namespace, name))
+        if pod is None:
+            raise not_found("pods", name)
+        options = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
+        grace = options.get("gracePeriodSeconds")
+        worker = self.kubelet.worker(pod["metadata"]["uid"])
+        if worker is not None and not worker.finished.is_set():
+            worker.disrupt("EvictionByEvictionAPI", "Eviction API: evicting")
+        self.delete_pod(
+            namespace,
+            name,
+            None if grace is None else float(grace),
+            preconditions=options.get("preconditions"),
+        )
 
     def drop_watches(self) -> int:
         return self.store.drop_watches()
@@ -746,6 +808,12 @@ class _Handler(BaseHTTPRequestHandler):
             api._count("log")
             api.faults.check("log", "get", "pods/log", ns, seg[3])
             self._log(ns, seg[3], q)
+        elif len(seg) == 5 and seg[4] == "eviction" and method == "POST":
+            api.faults.check("eviction", "create", "pods/eviction", ns, seg[3])
+            api.evict_via_api(ns, seg[3], body)
+            self._json(
+                201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+            )
         elif len(seg) == 5 and seg[4] == "status" and method == "GET":
             api._count("get")
             api.faults.check("get", "get", "pods/status", ns, seg[3])
