@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from kubernetes import client
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from podtask.testing.apiserver import ApiServer
 
-from .conftest import needs_namespaces, phase, pod, sh, wait
+from .conftest import call, cstatus, needs_namespaces, phase, pod, sh, wait
 
 
 def conditions(p: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
@@ -93,4 +93,116 @@ def test_matching_selector_and_own_node_name_run(srv: ApiServer, core: Any, name
     core.create_namespaced_pod("default", pod(name, sh("main", "echo ran"), **placement))
     done = wait(srv, name, lambda p: phase(p) == "Succeeded")
     assert conditions(done)["PodScheduled"] == ("True", None)
+    core.delete_namespaced_pod(name, "default")
+
+
+def ended(p: dict[str, Any]) -> bool:
+    return phase(p) in ("Succeeded", "Failed")
+
+
+@needs_namespaces
+def test_conditions_of_failed_pods_and_init_containers(
+    srv: ApiServer, core: Any, name: str
+) -> None:
+    core.create_namespaced_pod("default", pod(name, sh("main", "exit 3")))
+    failed = wait(srv, name, ended)
+    assert conditions(failed)["Ready"] == ("False", "PodFailed")
+    assert conditions(failed)["ContainersReady"] == ("False", "PodFailed")
+    assert conditions(failed)["Initialized"] == ("True", None)
+    core.delete_namespaced_pod(name, "default")
+
+    init_fail = f"{name}-i"
+    core.create_namespaced_pod(
+        "default", pod(init_fail, sh("main", "true"), initContainers=[sh("init", "exit 4")])
+    )
+    failed = wait(srv, init_fail, ended)
+    assert phase(failed) == "Failed"
+    assert conditions(failed)["Initialized"] == ("False", "ContainersNotInitialized")
+    assert conditions(failed)["Ready"] == ("False", "PodFailed")
+    core.delete_namespaced_pod(init_fail, "default")
+
+
+@needs_namespaces
+def test_init_container_ready_only_once_completed(srv: ApiServer, core: Any, name: str) -> None:
+    core.create_namespaced_pod(
+        "default",
+        pod(
+            name,
+            sh("main", "true"),
+            initContainers=[sh("init", "sleep 2")],
+        ),
+    )
+    running = wait(srv, name, lambda p: "running" in cstatus(p, "init")["state"])
+    assert cstatus(running, "init")["ready"] is False
+    done = wait(srv, name, ended)
+    assert phase(done) == "Succeeded"
+    assert cstatus(done, "init")["ready"] is True
+    core.delete_namespaced_pod(name, "default")
+
+
+@needs_namespaces
+def test_delete_is_modified_then_deleted(srv: ApiServer, core: Any, name: str) -> None:
+    core.create_namespaced_pod("default", pod(name, sh("main", "true")))
+    wait(srv, name, ended)
+    rv = core.list_namespaced_pod("default").metadata.resource_version
+    answer = core.delete_namespaced_pod(name, "default")
+    assert answer.metadata.deletion_timestamp is not None
+    assert answer.metadata.deletion_grace_period_seconds == 0
+    seen = []
+    for ev in watch.Watch().stream(
+        core.list_namespaced_pod,
+        "default",
+        resource_version=rv,
+        field_selector=f"metadata.name={name}",
+        timeout_seconds=2,
+    ):
+        seen.append((ev["type"], ev["object"].metadata.deletion_grace_period_seconds))
+        if ev["type"] == "DELETED":
+            break
+    assert seen == [("MODIFIED", 0), ("DELETED", 0)]
+
+
+@needs_namespaces
+def test_container_that_never_started_is_status_unknown(
+    srv: ApiServer, core: Any, name: str
+) -> None:
+    srv.faults.fail_image_pull("registry.example/missing:2")
+    manifest = pod(name, {**sh("main", "true"), "image": "registry.example/missing:2"})
+    core.create_namespaced_pod("default", manifest)
+    wait(srv, name, lambda p: "waiting" in cstatus(p, "main")["state"] and phase(p) == "Pending")
+    rv = core.list_namespaced_pod("default").metadata.resource_version
+    core.delete_namespaced_pod(name, "default", grace_period_seconds=5)
+    last: dict[str, Any] = {}
+    for ev in watch.Watch().stream(
+        core.list_namespaced_pod,
+        "default",
+        resource_version=rv,
+        field_selector=f"metadata.name={name}",
+        timeout_seconds=10,
+        _preload_content=False,
+    ):
+        last = ev["raw_object"]
+        if ev["type"] == "DELETED":
+            break
+    term = cstatus(last, "main")["state"]["terminated"]
+    assert (term["exitCode"], term["reason"]) == (137, "ContainerStatusUnknown")
+    assert term["message"] == "The container could not be located when the pod was terminated"
+
+
+@needs_namespaces
+def test_completed_sidecar_pod_shows_completed(srv: ApiServer, core: Any, name: str) -> None:
+    side = sh("side", "exec sleep 1000", restartPolicy="Always")
+    core.create_namespaced_pod(
+        "default",
+        pod(name, sh("main", "true"), initContainers=[side], terminationGracePeriodSeconds=2),
+    )
+    done = wait(srv, name, ended)
+    assert cstatus(done, "side")["state"]["terminated"]["exitCode"] != 0  # stopped by a signal
+    code, table = call(
+        srv,
+        "GET",
+        f"/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3D{name}",
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io", **srv.auth_headers},
+    )
+    assert code == 200 and table["rows"][0]["cells"][2] == "Completed"  # not Init:Error
     core.delete_namespaced_pod(name, "default")

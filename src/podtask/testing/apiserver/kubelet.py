@@ -441,7 +441,7 @@ class PodWorker:
         if cs is not None and cs.state == RUNNING:
             out.update(
                 state={"running": {"startedAt": ts(cs.started_at)}},
-                ready=cs.ready,
+                ready=cs.ready and info.kind != INIT,  # an init container is ready once done
                 started=pod is not None and name not in pod.startup,
                 containerID=cid,
                 imageID=f"podtask-local://{out['image']}",
@@ -471,6 +471,19 @@ class PodWorker:
                 return out
             out.update(state={"terminated": term}, containerID=cid)
             out["imageID"] = f"podtask-local://{out['image']}"
+            out["ready"] = info.kind == INIT and term["exitCode"] == 0
+            return out
+        if self.terminal and self.stop_grace is not None:
+            # Stopped (deleted, evicted, over its deadline) before it ever ran.
+            out["state"] = {
+                "terminated": {
+                    "exitCode": 137,
+                    "reason": "ContainerStatusUnknown",
+                    "message": "The container could not be located when the pod was terminated",
+                    "startedAt": None,
+                    "finishedAt": None,
+                }
+            }
             return out
         if self.config_error is not None:
             waiting = {"reason": "CreateContainerConfigError", "message": self.config_error}
@@ -570,9 +583,31 @@ class PodWorker:
             conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
         if done:
-            conds.append(self._condition("Initialized", True, "PodCompleted"))
-            conds.append(self._condition("Ready", False, "PodCompleted"))
-            conds.append(self._condition("ContainersReady", False, "PodCompleted"))
+            why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
+            failed_init = any(
+                i.kind == INIT
+                and st.get(i.name) is not None
+                and st[i.name].state == TERMINATED
+                and st[i.name].exit_code != 0
+                for i in self.infos
+            )
+            if failed_init:
+                conds.append(
+                    self._condition(
+                        "Initialized",
+                        False,
+                        "ContainersNotInitialized",
+                        f"containers with incomplete status: [{' '.join(not_init)}]",
+                    )
+                )
+            else:
+                conds.append(
+                    self._condition(
+                        "Initialized", True, "PodCompleted" if why == "PodCompleted" else None
+                    )
+                )
+            conds.append(self._condition("Ready", False, why))
+            conds.append(self._condition("ContainersReady", False, why))
         else:
             conds.append(
                 self._condition(
@@ -584,10 +619,10 @@ class PodWorker:
                     else f"containers with incomplete status: [{' '.join(not_init)}]",
                 )
             )
-            why = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
-            conds.append(self._condition("Ready", not unready, why and "ContainersNotReady", why))
+            text = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
+            conds.append(self._condition("Ready", not unready, text and "ContainersNotReady", text))
             conds.append(
-                self._condition("ContainersReady", not unready, why and "ContainersNotReady", why)
+                self._condition("ContainersReady", not unready, text and "ContainersNotReady", text)
             )
         conds.append(self._condition("PodScheduled", True))
         status: dict[str, Any] = {

@@ -497,12 +497,12 @@ class ApiServer:
                 or worker.finished.is_set()
             )
             if immediate:
-                gone_obj = self.store.delete("pods", (namespace, name), uid=uid)
+                marked = self._delete_now(namespace, name, uid)
                 if worker is not None:
                     worker.request_stop(0.0)
                     if worker.finished.is_set():
                         self.kubelet.forget(uid)
-                return gone_obj or pod
+                return marked or pod
 
             def mark(o: dict[str, Any]) -> None:
                 m = o["metadata"]
@@ -515,6 +515,19 @@ class ApiServer:
         assert worker is not None  # not immediate, so there is a running worker
         worker.request_stop(grace)
         return updated or pod
+
+    def _delete_now(self, namespace: str, name: str, uid: str) -> dict[str, Any] | None:
+        """Remove a pod as the API server does once nothing needs a grace period: a
+        MODIFIED with ``deletionGracePeriodSeconds: 0``, then DELETED; returns the former."""
+
+        def mark(o: dict[str, Any]) -> None:
+            meta = o["metadata"]
+            meta["deletionGracePeriodSeconds"] = 0
+            meta.setdefault("deletionTimestamp", ts())
+
+        marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        self.store.delete("pods", (namespace, name), uid=uid)
+        return marked
 
     def evict_pod(self, namespace: str, name: str, message: str) -> None:
         pod = self.store.get("pods", (namespace, name))
@@ -561,7 +574,7 @@ class ApiServer:
             pod = self.store.get("pods", (worker.namespace, worker.name))
             alive = pod is not None and pod["metadata"]["uid"] == worker.uid
             if alive and pod is not None and pod["metadata"].get("deletionTimestamp"):
-                self.store.delete("pods", (worker.namespace, worker.name), uid=worker.uid)
+                self._delete_now(worker.namespace, worker.name, worker.uid)
                 alive = False
             if not alive:
                 self.kubelet.forget(worker.uid)
