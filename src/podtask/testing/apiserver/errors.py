@@ -127,3 +127,43 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str, str]]) -> ApiErro
             "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes],
         },
     )
+
+
+def expired(message: str) -> ApiError:
+    """410 for a list at (or a continue token from) a compacted resourceVersion."""
+    return ApiError(410, "Expired", message)
+
+
+def too_large_rv(requested: int, current: int) -> ApiError:
+    """504 for a resourceVersion the server has not reached (after waiting ~3 s for it)."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        {
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ],
+            "retryAfterSeconds": 1,
+        },
+    )
+
+
+def bad_rv(text: str) -> ApiError:
+    return bad_request(
+        f'invalid resource version: resourceVersion: Invalid value: "{text}":'
+        f' strconv.ParseUint: parsing "{text}": invalid syntax'
+    )
+
+
+def invalid_list_options(field: str, reason: str, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "Invalid",
+        f'ListOptions.meta.k8s.io "" is invalid: {field}: {message}',
+        {
+            "group": "meta.k8s.io",
+            "kind": "ListOptions",
+            "causes": [{"reason": reason, "message": message, "field": field}],
+        },
+    )

@@ -44,10 +44,14 @@ from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
     bad_request,
+    bad_rv,
     conflict,
+    expired,
     invalid,
+    invalid_list_options,
     method_not_allowed,
     not_found,
+    too_large_rv,
 )
 from podtask.testing.apiserver.faults import Faults
 from podtask.testing.apiserver.kubelet import Kubelet, PodWorker
@@ -235,6 +239,9 @@ class ApiServer:
         )
         for ns in namespaces:
             self.create_namespace(ns)
+        # A real cluster's history starts long before any client: resourceVersion 1 is
+        # compacted away there, and a watch from it gets 410, so here too.
+        self.store.compact()
         self.certificate = access.Certificate.make(self.state_dir / "tls")
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.api = self
@@ -1027,35 +1034,79 @@ class _Handler(BaseHTTPRequestHandler):
         if resource == "pods":
             api._count(verb)
             api.faults.check(verb, verb, "pods", ns, None)
-            if ns is not None:
-                api._require_namespace(ns)
         match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
         table = wants_table(self.headers.get("Accept") or "") and resource == "pods"
         include = _one(q, "includeObject") or "Metadata"
         if watching:
             self._watch(resource, ns, q, match, table, include)
             return
-        items, rv = api.store.select(resource, ns, match)
-        limit = int(_one(q, "limit") or 0)
-        start = _one(q, "continue")
-        meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        if start:
-            try:
-                after = json.loads(base64.urlsafe_b64decode(start.encode()))["after"]
-            except (ValueError, KeyError) as exc:
-                raise bad_request("continue key is not valid") from exc
-            items = [o for o in items if _key(o) > tuple(after)]
-        if limit and len(items) > limit:
-            items = items[:limit]
-            token = {"after": list(_key(items[-1]))}
-            meta["continue"] = base64.urlsafe_b64encode(_dumps(token)).decode()
-            meta["remainingItemCount"] = 0
+        items, rv, meta = self._list_items(resource, ns, q, match)
         if table:
             self._json(200, pod_table(items, str(rv), include))
             return
         kind = KINDS[resource] + "List"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
         self._json(200, {"kind": kind, "apiVersion": "v1", "metadata": meta, "items": stripped})
+
+    def _list_items(
+        self, resource: str, ns: str | None, q: dict[str, list[str]], match: Any
+    ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+        """The page a list answers, with resourceVersion and continue semantics as Kubernetes:
+        rv ``0`` is served from the cache (whole, ``limit`` ignored), ``Exact`` and continue
+        tokens are snapshots (410 once compacted), a future rv is a 504 after ~3 s."""
+        api = self.server.api
+        store = api.store
+        rv_text = _one(q, "resourceVersion") or ""
+        rv_match = _one(q, "resourceVersionMatch") or ""
+        start = _one(q, "continue") or ""
+        wanted = _parse_rv(rv_text) if rv_text else None
+        if rv_match and not rv_text:
+            raise invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueForbidden",
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )
+        if rv_match not in ("", "Exact", "NotOlderThan"):
+            raise invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueNotSupported",
+                f'Unsupported value: "{rv_match}": supported values: "Exact", "NotOlderThan"',
+            )
+        if wanted:
+            _wait_for_rv(store, wanted)
+        at: int | None = wanted if rv_match == "Exact" and wanted else None
+        after: tuple[str, str] | None = None
+        if start:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(start.encode()))
+                at, after = int(token["rv"]), (str(token["after"][0]), str(token["after"][1]))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise bad_request(
+                    f"invalid continue token: continue key is not valid: {exc}"
+                ) from exc
+        if at is not None and at < store.compacted:
+            raise expired(
+                "The resourceVersion for the provided list is too old."
+                if not start
+                else "The provided continue parameter is too old to display a consistent list"
+                " result. You can start a new list without the continue parameter."
+            )
+        if at is not None:
+            items, rv = store.select_at(resource, ns, match, at), at
+        else:
+            items, rv = store.select(resource, ns, match)
+        if after is not None:
+            items = [o for o in items if _key(o) > after]
+        limit = int(_one(q, "limit") or 0)
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if rv_text == "0" and not start:
+            limit = 0  # served from the watch cache, which ignores limit
+        if limit and len(items) > limit:
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+            token = {"rv": rv, "after": list(_key(items[-1]))}
+            meta["continue"] = base64.urlsafe_b64encode(_dumps(token)).decode()
+        return items, rv, meta
 
     def _watch(
         self,
@@ -1068,17 +1119,16 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         api = self.server.api
         rv_text = _one(q, "resourceVersion") or ""
-        try:
-            since = None if rv_text in ("", "0") else int(rv_text)
-        except ValueError as exc:
-            raise bad_request(f"invalid resource version: {rv_text}") from exc
+        since = None if rv_text in ("", "0") else _parse_rv(rv_text)
         timeout = float(_one(q, "timeoutSeconds") or api.watch_timeout)
         bookmarks = _truthy(q, "allowWatchBookmarks")
         ctype = "application/json"
         self._start_stream(ctype)
         try:
+            if since is not None:
+                _wait_for_rv(api.store, since)  # a future rv: 200, then one ERROR event (504)
             w, first = api.store.watch(resource, ns, match, since)
-        except ApiError as exc:  # 410: one ERROR event, then the stream ends (as the cacher)
+        except ApiError as exc:  # 410 or 504: one ERROR event, then the stream ends (as the cacher)
             self._chunk(_dumps({"type": "ERROR", "object": exc.body}) + b"\n")
             self._end_stream()
             return
@@ -1234,6 +1284,21 @@ def _follow(fh: Any, worker: PodWorker, container: str, stop: threading.Event) -
             return
         yield b""
         time.sleep(0.1)
+
+
+def _parse_rv(text: str) -> int:
+    if not text.isdigit():
+        raise bad_rv(text)
+    return int(text)
+
+
+def _wait_for_rv(store: Store, wanted: int, patience: float = 3.0) -> None:
+    """Wait a little for a resourceVersion the store has not reached, then 504, as the cacher."""
+    deadline = time.monotonic() + patience
+    while store.rv < wanted:
+        if time.monotonic() >= deadline:
+            raise too_large_rv(wanted, store.rv)
+        time.sleep(0.05)
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str]:
