@@ -222,3 +222,18 @@ def test_termination_messages(srv: ApiServer, core: Any, name: str) -> None:
         assert message("fallback-ok") is None  # only on error
     finally:
         core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+
+
+def test_owned_configmaps_go_with_their_pod(srv: ApiServer, core: Any, name: str) -> None:
+    created = core.create_namespaced_pod(
+        "default", pod(name, sh("main", "sleep 30"), nodeSelector={"no": "such-node"})
+    )
+    owner = {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": created.metadata.uid}
+    core.create_namespaced_config_map(
+        "default", cm(name, {"k": "v"}, metadata={"name": name, "ownerReferences": [owner]})
+    )
+    core.create_namespaced_config_map("default", cm(f"{name}-free"))
+    core.delete_namespaced_pod(name, "default")
+    names = {c.metadata.name for c in core.list_namespaced_config_map("default").items}
+    assert name not in names and f"{name}-free" in names
+    core.delete_namespaced_config_map(f"{name}-free", "default")

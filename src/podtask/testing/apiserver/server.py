@@ -533,8 +533,23 @@ class ApiServer:
             meta.setdefault("deletionTimestamp", ts())
 
         marked = self.store.update("pods", (namespace, name), mark, uid=uid)
-        self.store.delete("pods", (namespace, name), uid=uid)
+        if self.store.delete("pods", (namespace, name), uid=uid) is not None:
+            self._collect_garbage(namespace, uid)
         return marked
+
+    def _collect_garbage(self, namespace: str, owner_uid: str) -> None:
+        """Delete the ConfigMaps the pod owned (``ownerReferences``), as the garbage
+        collector does with background propagation."""
+        owned, _rv = self.store.select(
+            "configmaps",
+            namespace,
+            lambda o: any(
+                ref.get("uid") == owner_uid
+                for ref in o.get("metadata", {}).get("ownerReferences") or []
+            ),
+        )
+        for cm in owned:
+            self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
 
     def evict_pod(self, namespace: str, name: str, message: str) -> None:
         pod = self.store.get("pods", (namespace, name))
