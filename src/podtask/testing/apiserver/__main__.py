@@ -1,4 +1,4 @@
-"""``python -m podtask.testing.apiserver --kubeconfig FILE [--port N] [--version v1.30.0]``.
+"""``python -m podtask.testing.apiserver --kubeconfig FILE [--port N] [--version v1.37.0]``.
 
 Serves on 127.0.0.1 until Ctrl-C or SIGTERM, then kills every pod it runs
 and exits; the kubeconfig it writes has one context, ``podtask-test``.
@@ -20,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--kubeconfig", required=True, help="write a kubeconfig for this server here")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
-    p.add_argument("--version", default="v1.30.0", help="Kubernetes version to report")
+    p.add_argument(
+        "--version",
+        default=None,
+        help="Kubernetes version to emulate: reported, and validated as that version does"
+        " (default: the newest whose schema kubernetes-validate bundles)",
+    )
     p.add_argument("--state-dir", default=None, help="pod logs go here (default: a temp dir)")
     p.add_argument(
         "--namespace", action="append", default=[], help="create this namespace too (repeatable)"
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     srv.serve_in_background()
     print(
-        f"podtask test API server {args.version} on {srv.url}; kubeconfig {srv.kubeconfig_path}"
+        f"podtask test API server {srv.version} on {srv.url}; kubeconfig {srv.kubeconfig_path}"
         " (context podtask-test)",
         flush=True,
     )

@@ -115,18 +115,12 @@ def forbidden(
 
 def invalid(kind: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
     """422 with one cause per (field, reason, message), worded like field.ErrorList."""
-    texts = [f"{f}: {m}" for f, _r, m in causes]
+    texts = [f"{f}: {m}" if f else m for f, _r, m in causes]
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    return ApiError(
-        422,
-        "Invalid",
-        f'{kind} "{name}" is invalid: {joined}',
-        {
-            "name": name,
-            "kind": kind,
-            "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes],
-        },
-    )
+    details: dict[str, Any] = {"name": name} if name else {}
+    details["kind"] = kind
+    details["causes"] = [{"reason": r, "message": m, "field": f} for f, r, m in causes]
+    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {joined}', details)
 
 
 def expired(message: str) -> ApiError:

@@ -195,7 +195,7 @@ class ApiServer:
         self,
         *,
         port: int = 0,
-        version: str = "v1.30.0",
+        version: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         kubeconfig: str | os.PathLike[str] | None = None,
         history_size: int = 10000,
@@ -206,6 +206,7 @@ class ApiServer:
         node_name: str = "podtask-node",
         host_files: bool = True,
     ) -> None:
+        version = version or validation.default_version()
         if not version.startswith("v") or len(version.lstrip("v").split(".")) < 2:
             raise ValueError(f"version must look like v1.30.0, not {version!r}")
         self.version = version
@@ -1331,4 +1332,5 @@ def _grace(q: dict[str, list[str]], body: Any) -> float | None:
 def _warning_headers(warnings: list[str]) -> dict[str, str]:
     if not warnings:
         return {}
-    return {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)}
+    quoted = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
+    return {"Warning": ", ".join(f'299 - "{w}"' for w in quoted)}
