@@ -140,6 +140,7 @@ class PodWorker:
         self.api_port = api_port
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
+        self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
         self.lock = threading.RLock()
         self.pod: _Pod | None = None
         self.sb: _Sandbox | None = None
@@ -208,6 +209,32 @@ class PodWorker:
 
     def log_path(self, container: str) -> Path:
         return self.log_dir / f"{container}.log"
+
+    def _mark_log_end(self, container: str) -> None:
+        """Note where a container run's output ends: the engine appends every run of a
+        container to one file, the kubelet keeps one log per run."""
+        try:
+            size = self.log_path(container).stat().st_size
+        except OSError:
+            size = 0
+        with self.lock:
+            self.log_ends.setdefault(container, []).append(size)
+
+    def log_range(self, container: str, previous: bool) -> tuple[int, int | None] | None:
+        """Byte range of the current run's log (end None: still growing) or the previous
+        run's; None when there is no previous run."""
+        pod = self.pod
+        cs = pod.status.get(container) if pod is not None else None
+        run = cs.restart_count if cs is not None else 0
+        with self.lock:
+            ends = list(self.log_ends.get(container, []))
+        if previous:
+            if run < 1 or len(ends) < run:
+                return None
+            run -= 1
+        start = ends[run - 1] if run >= 1 and len(ends) >= run else 0
+        end = ends[run] if len(ends) > run else None
+        return start, end
 
     def is_running(self, container: str) -> bool:
         pod = self.pod
@@ -406,6 +433,7 @@ class PodWorker:
             return
         pod = self.pod
         name = str(event.get("container"))
+        self._mark_log_end(name)
         if pod is None or pod.tearing_down or name not in pod.status:
             return
         info = next(i for i in self.infos if i.name == name)

@@ -1259,27 +1259,32 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request(
                 f'container "{container}" in pod "{name}" is waiting to start: {reason}'
             )
-        if _truthy(q, "previous") and not (cstat or {}).get("restartCount"):
+        options = _log_options(name, q)
+        previous = _truthy(q, "previous")
+        span = worker.log_range(container, previous) if worker is not None else (0, None)
+        if span is None or (previous and not (cstat or {}).get("restartCount")):
             raise bad_request(
                 f'previous terminated container "{container}" in pod "{name}" not found'
             )
-        data = path.read_bytes()
-        tail = _one(q, "tailLines")
-        if tail is not None:
-            n = int(tail)
+        start, end = span
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read() if end is None else fh.read(max(0, end - start))
+        read_to = start + len(data)
+        if options["tailLines"] is not None:
+            n = options["tailLines"]
             lines = data.splitlines(keepends=True)
             data = b"".join(lines[-n:]) if n > 0 else b""
-        limit = _one(q, "limitBytes")
-        if limit is not None:
-            data = data[: int(limit)]
-        if not _truthy(q, "follow"):
+        if options["limitBytes"] is not None:
+            data = data[: options["limitBytes"]]
+        if previous or end is not None or not _truthy(q, "follow"):
             self._send(200, data, "text/plain")
             return
         assert worker is not None
         self._start_stream("text/plain")
         self._chunk(data)
         with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
+            fh.seek(read_to)
             for chunk in _follow(fh, worker, container, api._stopping):
                 self._chunk(chunk)
                 if self._client_gone():
@@ -1315,6 +1320,26 @@ def _wait_for_rv(store: Store, wanted: int, patience: float = 3.0) -> None:
         if time.monotonic() >= deadline:
             raise too_large_rv(wanted, store.rv)
         time.sleep(0.05)
+
+
+def _log_options(pod: str, q: dict[str, list[str]]) -> dict[str, int | None]:
+    """``tailLines``, ``limitBytes``, ``sinceSeconds``: integers, checked as PodLogOptions."""
+    out: dict[str, int | None] = {}
+    for key, low in (("tailLines", 0), ("limitBytes", 1), ("sinceSeconds", 1)):
+        text = _one(q, key)
+        if text is None:
+            out[key] = None
+            continue
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise bad_request(f'{key}: Invalid value: "{text}": must be an integer') from exc
+        if value < low:
+            word = "greater than or equal to 0" if low == 0 else "greater than 0"
+            cause = (key, "FieldValueInvalid", f"Invalid value: {value}: must be {word}")
+            raise invalid("PodLogOptions", pod, [cause])
+        out[key] = value
+    return out
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str]:
