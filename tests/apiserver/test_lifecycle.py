@@ -206,3 +206,37 @@ def test_completed_sidecar_pod_shows_completed(srv: ApiServer, core: Any, name: 
     )
     assert code == 200 and table["rows"][0]["cells"][2] == "Completed"  # not Init:Error
     core.delete_namespaced_pod(name, "default")
+
+
+def test_create_defaults(srv: ApiServer, core: Any, name: str) -> None:
+    created = core.create_namespaced_pod(
+        "default", pod(name, sh("main", "true"), nodeSelector={"no": "node"}), dry_run="All"
+    )
+    assert created.metadata.generation == 1 and created.metadata.managed_fields
+    assert [(t.key, t.effect, t.toleration_seconds) for t in created.spec.tolerations] == [
+        ("node.kubernetes.io/not-ready", "NoExecute", 300),
+        ("node.kubernetes.io/unreachable", "NoExecute", 300),
+    ]
+    volume = created.spec.volumes[-1]
+    assert volume.name.startswith("kube-api-access-") and volume.projected.default_mode == 420
+    mount = created.spec.containers[0].volume_mounts[-1]
+    assert (mount.name, mount.mount_path, mount.read_only) == (
+        volume.name,
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+        True,
+    )
+    opted_out = pod(name, sh("main", "true"), automountServiceAccountToken=False)
+    plain = core.create_namespaced_pod("default", opted_out, dry_run="All")
+    assert not plain.spec.volumes and not plain.spec.containers[0].volume_mounts
+
+
+@needs_namespaces
+def test_service_account_volume_is_mounted(srv: ApiServer, core: Any, name: str) -> None:
+    """The token, the CA and the namespace a pod's in-cluster config reads, as in a cluster."""
+    script = "cd /var/run/secrets/kubernetes.io/serviceaccount && cat namespace token ca.crt"
+    core.create_namespaced_pod("default", pod(name, sh("main", script)))
+    done = wait(srv, name, ended)
+    assert phase(done) == "Succeeded"
+    text = core.read_namespaced_pod_log(name, "default")
+    assert text == "default" + srv.token + srv.certificate.cert.read_text()
+    core.delete_namespaced_pod(name, "default")

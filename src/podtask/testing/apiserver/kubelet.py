@@ -123,6 +123,7 @@ class PodWorker:
         isolate: bool,
         lookup: podprep.Lookup,
         api_port: int,
+        token: str,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -138,6 +139,7 @@ class PodWorker:
         self.isolate = isolate
         self.lookup = lookup
         self.api_port = api_port
+        self.token = token  # what the service-account volume holds
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
@@ -337,6 +339,7 @@ class PodWorker:
                     node_name=self.node_name,
                     api_port=self.api_port,
                     isolate=self.isolate,
+                    token=self.token,
                 )
             except podprep.NotReady as exc:
                 with self.lock:
@@ -700,7 +703,9 @@ class Kubelet:
         on_finished: Callable[[PodWorker], None],
         lookup: podprep.Lookup,
         api_port: Callable[[], int],
+        token: str,
     ) -> None:
+        self.token = token
         self.lookup = lookup
         self.api_port = api_port
         self.state_dir = state_dir
@@ -724,6 +729,7 @@ class Kubelet:
             isolate=self.isolate,
             lookup=self.lookup,
             api_port=self.api_port(),
+            token=self.token,
         )
         with self.lock:
             if self.closed:

@@ -4,7 +4,8 @@ The local engine runs a manifest as it is and knows nothing of the API, so
 the test kubelet hands it a resolved copy, as a real kubelet would have
 resolved it:
 
-- ``configMap`` volumes are written into a per-pod directory (keys or
+- ``configMap`` and ``projected`` volumes (the service-account token, the
+  CA, the namespace) are written into a per-pod directory (keys or
   ``items``, ``defaultMode`` / item ``mode``) and mounted read-only; a missing
   ConfigMap that is not ``optional`` keeps the pod in ``ContainerCreating``
   and is retried, as the kubelet's volume manager does;
@@ -24,9 +25,11 @@ import copy
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podtask.testing.apiserver.admission import is_token_volume
 from podtask.testing.apiserver.configmaps import files
 
 Lookup = Callable[[str, str], "dict[str, Any] | None"]  # namespace, name -> ConfigMap
@@ -52,31 +55,88 @@ def _literal(value: str) -> dict[str, str]:
     return {"value": value.replace("$", "$$")}
 
 
-def _write_volume(
-    name: str, source: dict[str, Any], cm: dict[str, Any] | None, target: Path
-) -> None:
-    """Fill ``target`` with what a configMap volume shows, as the kubelet's atomic writer."""
+Entry = tuple[str, bytes, int]  # path in the volume, content, mode
+
+
+@dataclass(frozen=True)
+class _Context:
+    namespace: str
+    lookup: Lookup
+    token: str
+
+
+def _configmap_entries(name: str, source: dict[str, Any], cm: dict[str, Any] | None) -> list[Entry]:
+    """The files a configMap volume (or projection) shows: every key, or ``items``."""
     data = files(cm) if cm is not None else {}
     mode = int(source.get("defaultMode", DEFAULT_MODE))
-    wanted: list[tuple[str, str, int]] = []
-    if source.get("items"):
-        for item in source["items"]:
-            key = str(item.get("key", ""))
-            if key not in data:
-                if source.get("optional"):
-                    continue
-                raise NotReady(
-                    "ContainerCreating",
-                    f'MountVolume.SetUp failed for volume "{name}" : configmap references'
-                    f" non-existent config key: {key}",
-                )
-            wanted.append((key, str(item.get("path", key)), int(item.get("mode", mode))))
-    else:
-        wanted = [(key, key, mode) for key in sorted(data)]
+    if not source.get("items"):
+        return [(key, data[key], mode) for key in sorted(data)]
+    out: list[Entry] = []
+    for item in source["items"]:
+        key = str(item.get("key", ""))
+        if key not in data:
+            if source.get("optional"):
+                continue
+            raise NotReady(
+                "ContainerCreating",
+                f'MountVolume.SetUp failed for volume "{name}" : configmap references'
+                f" non-existent config key: {key}",
+            )
+        out.append((str(item.get("path", key)), data[key], int(item.get("mode", mode))))
+    return out
+
+
+def _missing(name: str, kind: str, ref: str) -> NotReady:
+    return NotReady(
+        "ContainerCreating",
+        f'MountVolume.SetUp failed for volume "{name}" : {kind} "{ref}" not found',
+    )
+
+
+def _downward(field: str, meta: dict[str, Any]) -> str:
+    if field in ("metadata.namespace", "metadata.name", "metadata.uid"):
+        return str(meta.get(field.split(".", 1)[1], ""))
+    if field in ("metadata.labels", "metadata.annotations"):
+        items = meta.get(field.split(".", 1)[1]) or {}
+        return "".join(f'{k}="{v}"\n' for k, v in sorted(items.items()))
+    return ""
+
+
+def _projected_entries(
+    name: str, source: dict[str, Any], meta: dict[str, Any], ctx: _Context
+) -> list[Entry]:
+    """A projected volume: service-account token, ConfigMaps, the downward API."""
+    mode = int(source.get("defaultMode", DEFAULT_MODE))
+    out: list[Entry] = []
+    for src in source.get("sources") or []:
+        if "serviceAccountToken" in src:
+            path = str(src["serviceAccountToken"].get("path", "token"))
+            out.append((path, ctx.token.encode(), mode))
+        elif "configMap" in src:
+            ref = src["configMap"]
+            cm = ctx.lookup(ctx.namespace, str(ref.get("name", "")))
+            if cm is None and not ref.get("optional"):
+                raise _missing(name, "configmap", str(ref.get("name", "")))
+            out.extend(_configmap_entries(name, {"defaultMode": mode, **ref}, cm))
+        elif "downwardAPI" in src:
+            for item in src["downwardAPI"].get("items") or []:
+                field = str((item.get("fieldRef") or {}).get("fieldPath", ""))
+                entry = (str(item.get("path", "")), _downward(field, meta).encode())
+                out.append((*entry, int(item.get("mode", mode))))
+        else:
+            kind = next(iter(src), "?")
+            ref = src.get(kind) or {}
+            if not ref.get("optional"):
+                raise _missing(name, kind, str(ref.get("name", "")))  # no Secrets here
+    return out
+
+
+def _write_entries(name: str, entries: list[Entry], target: Path) -> None:
+    """Fill ``target`` with the volume's files, whole or not at all (a fresh dir renamed)."""
     fresh = target.with_name(target.name + ".new")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
-    for key, rel, file_mode in wanted:
+    for rel, data, file_mode in entries:
         path = fresh / rel
         if not path.resolve().is_relative_to(fresh.resolve()):
             raise NotReady(
@@ -84,30 +144,35 @@ def _write_volume(
                 f'MountVolume.SetUp failed for volume "{name}" : path {rel!r} escapes the volume',
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data[key])
+        path.write_bytes(data)
         path.chmod(file_mode & 0o777)
     fresh.chmod(0o755)
     shutil.rmtree(target, ignore_errors=True)
     fresh.rename(target)
 
 
-def _volumes(spec: dict[str, Any], namespace: str, lookup: Lookup, volume_dir: Path) -> set[str]:
-    """Materialize configMap volumes as read-only hostPaths; returns their names."""
+def _volumes(
+    spec: dict[str, Any], meta: dict[str, Any], ctx: _Context, volume_dir: Path
+) -> set[str]:
+    """Materialize configMap and projected volumes as read-only hostPaths; returns their names."""
     done: set[str] = set()
     for v in spec.get("volumes") or []:
-        source = v.get("configMap")
-        if source is None:
+        name = str(v.get("name", ""))
+        if "configMap" in v:
+            source = v["configMap"]
+            cm_name = str(source.get("name", ""))
+            cm = ctx.lookup(ctx.namespace, cm_name)
+            if cm is None and not source.get("optional"):
+                raise _missing(name, "configmap", cm_name)
+            entries = _configmap_entries(name, source, cm)
+        elif "projected" in v:
+            entries = _projected_entries(name, v["projected"], meta, ctx)
+        else:
             continue
-        name, cm_name = str(v["name"]), str(source.get("name", ""))
-        cm = lookup(namespace, cm_name)
-        if cm is None and not source.get("optional"):
-            raise NotReady(
-                "ContainerCreating",
-                f'MountVolume.SetUp failed for volume "{name}" : configmap "{cm_name}" not found',
-            )
         target = volume_dir / name
-        _write_volume(name, source, cm, target)
-        v.pop("configMap")
+        _write_entries(name, entries, target)
+        v.pop("configMap", None)
+        v.pop("projected", None)
         v["hostPath"] = {"path": str(target), "type": "Directory"}
         done.add(name)
     return done
@@ -183,6 +248,13 @@ def _termination_files(spec: dict[str, Any], message_dir: Path) -> None:
         c.setdefault("volumeMounts", []).append({"name": volume, "mountPath": mount_path})
 
 
+def _drop_token_volume(spec: dict[str, Any]) -> None:
+    names = {v["name"] for v in spec.get("volumes") or [] if is_token_volume(v)}
+    spec["volumes"] = [v for v in spec.get("volumes") or [] if v.get("name") not in names]
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        c["volumeMounts"] = [m for m in c.get("volumeMounts") or [] if m.get("name") not in names]
+
+
 def message_file(message_dir: Path, container: str) -> Path:
     return message_dir / container
 
@@ -195,12 +267,15 @@ def prepare(
     node_name: str,
     api_port: int,
     isolate: bool,
+    token: str,
 ) -> dict[str, Any]:
     """A copy of ``manifest`` the local engine can run as the kubelet would; or NotReady."""
     out = copy.deepcopy(manifest)
     meta, spec = out.get("metadata", {}), out.setdefault("spec", {})
     namespace = str(meta.get("namespace", "default"))
-    read_only = _volumes(spec, namespace, lookup, pod_dir / "volumes")
+    if not isolate:
+        _drop_token_volume(spec)  # no mount namespace: it could not be mounted
+    read_only = _volumes(spec, meta, _Context(namespace, lookup, token), pod_dir / "volumes")
     fields = {
         "metadata.namespace": namespace,
         "metadata.uid": str(meta.get("uid", "")),

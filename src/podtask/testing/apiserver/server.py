@@ -39,7 +39,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podtask.testing.apiserver import access, configmaps, scheduler, validation
+from podtask.testing.apiserver import access, admission, configmaps, scheduler, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
@@ -237,13 +237,14 @@ class ApiServer:
             on_finished=self._pod_finished,
             lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
             api_port=lambda: self.port,
+            token=self.token,
         )
+        self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
             self.create_namespace(ns)
         # A real cluster's history starts long before any client: resourceVersion 1 is
         # compacted away there, and a watch from it gets 410, so here too.
         self.store.compact()
-        self.certificate = access.Certificate.make(self.state_dir / "tls")
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.api = self
         self._httpd.tls = self.certificate.server_context()
@@ -379,7 +380,18 @@ class ApiServer:
         created = self.store.create("namespaces", ("", name), obj)
         if created is None:
             raise already_exists("namespaces", name)
+        self._publish_root_ca(name)
         return created
+
+    def _publish_root_ca(self, namespace: str) -> None:
+        """Every namespace holds ``kube-root-ca.crt`` (the CA pods trust the API with), as the
+        root-ca-cert-publisher controller keeps it; the service-account volume reads it."""
+        body = {
+            "metadata": {"name": admission.ROOT_CA},
+            "data": {"ca.crt": self.certificate.cert.read_text()},
+        }
+        obj = configmaps.validate(body, namespace)
+        self.store.create("configmaps", (namespace, admission.ROOT_CA), obj)
 
     def _require_namespace(self, ns: str) -> None:
         if self.store.get("namespaces", ("", ns)) is None:
@@ -403,7 +415,12 @@ class ApiServer:
             time.sleep(0.05)
 
     def create_pod(
-        self, namespace: str, body: Any, *, field_validation: str = "Warn"
+        self,
+        namespace: str,
+        body: Any,
+        *,
+        field_validation: str = "Warn",
+        manager: str = "podtask-test",
     ) -> tuple[dict[str, Any], list[str]]:
         self._require_namespace(namespace)
         obj, warnings = validation.validate_pod(
@@ -413,7 +430,7 @@ class ApiServer:
             schema=self.schema_validation,
             field_validation=field_validation,
         )
-        obj = validation.apply_defaults(obj, namespace)
+        obj = admission.admit(validation.apply_defaults(obj, namespace), manager)
         name = obj["metadata"]["name"]
         created = self.store.create("pods", (namespace, name), obj)
         if created is None:
@@ -515,6 +532,8 @@ class ApiServer:
             def mark(o: dict[str, Any]) -> None:
                 m = o["metadata"]
                 old = m.get("deletionGracePeriodSeconds")
+                if old is None:
+                    m["generation"] = int(m.get("generation", 1)) + 1  # as the API server
                 if old is None or grace < old:
                     m["deletionGracePeriodSeconds"] = int(grace)
                     m["deletionTimestamp"] = ts(time.time() + grace)
@@ -677,6 +696,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _manager(self) -> str:
+        """The field manager a real server records: the client's User-Agent program name."""
+        agent = (self.headers.get("User-Agent") or "unknown").split("/", 1)[0]
+        return agent.strip() or "unknown"
 
     def _client_gone(self) -> bool:
         """True once the client closed its end (peeked on the raw socket under TLS)."""
@@ -876,10 +900,14 @@ class _Handler(BaseHTTPRequestHandler):
                     schema=api.schema_validation,
                     field_validation=_one(q, "fieldValidation") or "Warn",
                 )
-                self._json(201, validation.apply_defaults(obj, ns), _warning_headers(warnings))
+                defaulted = admission.admit(validation.apply_defaults(obj, ns), self._manager())
+                self._json(201, defaulted, _warning_headers(warnings))
                 return
             obj, warnings = api.create_pod(
-                ns, body, field_validation=_one(q, "fieldValidation") or "Warn"
+                ns,
+                body,
+                field_validation=_one(q, "fieldValidation") or "Warn",
+                manager=self._manager(),
             )
             self._json(201, obj, _warning_headers(warnings))
         elif method == "DELETE":
