@@ -1,5 +1,7 @@
 """``python -m podtask.testing.apiserver --kubeconfig FILE [--port N] [--version v1.37.0]``.
 
+``--differences`` prints what it still does differently from a real cluster.
+
 Serves on 127.0.0.1 until Ctrl-C or SIGTERM, then kills every pod it runs
 and exits; the kubeconfig it writes has one context, ``podtask-test``.
 """
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m podtask.testing.apiserver",
         description="A test Kubernetes API server for Pods; pods run on podtask's local engine.",
     )
-    p.add_argument("--kubeconfig", required=True, help="write a kubeconfig for this server here")
+    p.add_argument("--kubeconfig", help="write a kubeconfig for this server here (required)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
     p.add_argument(
         "--version",
@@ -41,7 +43,19 @@ def main(argv: list[str] | None = None) -> int:
         help="do not say (in API discovery) that pods share this machine's files, as a real"
         " cluster does not: clients then have to ship code and data as to a real cluster",
     )
+    p.add_argument(
+        "--differences",
+        action="store_true",
+        help="print what this server still does differently from a real cluster, and exit",
+    )
     args = p.parse_args(argv)
+    if args.differences:
+        from podtask.testing.apiserver.differences import render
+
+        print(render())
+        return 0
+    if not args.kubeconfig:
+        p.error("--kubeconfig FILE is required (where to write this server's kubeconfig)")
 
     from podtask.testing.apiserver.server import DEFAULT_NAMESPACES, ApiServer
 

@@ -161,3 +161,18 @@ def invalid_list_options(field: str, reason: str, message: str) -> ApiError:
             "causes": [{"reason": reason, "message": message, "field": field}],
         },
     )
+
+
+def precondition_failed(kind: str, name: str, what: str, wanted: str, actual: str) -> ApiError:
+    """409 for a delete whose ``preconditions`` (uid or resourceVersion) do not hold."""
+    tail = (
+        "The object might have been deleted and then recreated"
+        if what == "UID"
+        else "The object might have been modified"
+    )
+    return conflict(
+        kind,
+        name,
+        f"the {what} in the precondition ({wanted}) does not match the {what} in record"
+        f" ({actual}). {tail}",
+    )

@@ -384,7 +384,8 @@ class PodWorker:
         limit = self.spec.get("activeDeadlineSeconds")
         if limit is None or self.start_time is None or self.stop_grace is not None:
             return
-        if time.time() >= self.start_time + float(limit):
+        # From startTime as the API shows it (whole seconds), so up to a second early.
+        if time.time() >= int(self.start_time) + float(limit):
             grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
             self.request_stop(
                 grace,

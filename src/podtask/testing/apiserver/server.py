@@ -51,6 +51,7 @@ from podtask.testing.apiserver.errors import (
     invalid_list_options,
     method_not_allowed,
     not_found,
+    precondition_failed,
     too_large_rv,
 )
 from podtask.testing.apiserver.faults import Faults
@@ -495,19 +496,10 @@ class ApiServer:
             meta = pod["metadata"]
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != meta["uid"]:
-                raise conflict(
-                    "pods",
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta:"
-                    f" {meta['uid']}",
-                )
+                raise precondition_failed("Pod", name, "UID", pre["uid"], meta["uid"])
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-                raise conflict(
-                    "pods",
-                    name,
-                    "Precondition failed: ResourceVersion in precondition:"
-                    f" {pre['resourceVersion']}, ResourceVersion in object meta:"
-                    f" {meta['resourceVersion']}",
+                raise precondition_failed(
+                    "Pod", name, "ResourceVersion", pre["resourceVersion"], meta["resourceVersion"]
                 )
             uid = meta["uid"]
             if grace is None:
@@ -978,12 +970,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         pre = (body.get("preconditions") or {}) if isinstance(body, dict) else {}
         if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
-            raise conflict(
-                "configmaps",
-                name,
-                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta:"
-                f" {obj['metadata']['uid']}",
-            )
+            raise precondition_failed("ConfigMap", name, "UID", pre["uid"], obj["metadata"]["uid"])
         if (
             not dry
             and api.store.delete("configmaps", (ns, name), uid=obj["metadata"]["uid"]) is None
