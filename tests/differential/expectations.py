@@ -469,6 +469,7 @@ REAL: dict[str, Any] = {
     },
     "downward": {"ns": "difftest", "token-files": ["ca.crt", "namespace", "token"], "KSH": "set"},
     "log-options": {
+        "since-1": "",
         "tail-1": "bye\n",
         "tail-0": "",
         "limit-4": "hi\nb",

@@ -42,12 +42,6 @@ KNOWN: tuple[Difference, ...] = (
         "Failed at once, with the local engine's message",
     ),
     Difference(
-        "log-timestamps",
-        "log options",
-        "timestamps=true prefixes each line with RFC3339Nano; sinceSeconds filters by time",
-        "both accepted and ignored: the local engine keeps no time per line",
-    ),
-    Difference(
         "in-pod-api",
         "in-pod API access",
         "KUBERNETES_SERVICE_HOST/PORT reach the API from the pod",

@@ -48,7 +48,7 @@ from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
-from podtask.testing.apiserver import podprep
+from podtask.testing.apiserver import logtimes, podprep
 from podtask.testing.apiserver.podstatus import pod_phase, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
@@ -124,6 +124,7 @@ class PodWorker:
         lookup: podprep.Lookup,
         api_port: int,
         token: str,
+        log_times: logtimes.LogTimes,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -140,6 +141,7 @@ class PodWorker:
         self.lookup = lookup
         self.api_port = api_port
         self.token = token  # what the service-account volume holds
+        self.log_times = log_times
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
@@ -199,7 +201,6 @@ class PodWorker:
         with self.lock:
             if self.disruption is None:
                 self.disruption = (reason, message)
-        self._publish()
 
     def _kill_all(self) -> None:
         pod, sb = self.pod, self.sb
@@ -215,6 +216,7 @@ class PodWorker:
     def _mark_log_end(self, container: str) -> None:
         """Note where a container run's output ends: the engine appends every run of a
         container to one file, the kubelet keeps one log per run."""
+        self.log_times.observe(self.log_path(container))
         try:
             size = self.log_path(container).stat().st_size
         except OSError:
@@ -708,6 +710,8 @@ class Kubelet:
     ) -> None:
         self.token = token
         self.lookup = lookup
+        self.log_times = logtimes.LogTimes()
+        self._log_watcher: logtimes.Watcher | None = None
         self.api_port = api_port
         self.state_dir = state_dir
         self.sink = sink
@@ -731,11 +735,15 @@ class Kubelet:
             lookup=self.lookup,
             api_port=self.api_port(),
             token=self.token,
+            log_times=self.log_times,
         )
         with self.lock:
             if self.closed:
                 return None
             self.workers[uid] = worker
+            if self._log_watcher is None:
+                self._log_watcher = logtimes.Watcher(self.log_times, self._running_logs)
+                self._log_watcher.start()
         worker.thread = threading.Thread(
             target=self._run_worker, args=(worker,), name=worker.thread.name, daemon=True
         )
@@ -747,6 +755,11 @@ class Kubelet:
         if not worker.shutdown:
             self.on_finished(worker)
 
+    def _running_logs(self) -> list[Path]:
+        with self.lock:
+            workers = [w for w in self.workers.values() if not w.finished.is_set()]
+        return [w.log_path(i.name) for w in workers for i in w.infos]
+
     def worker(self, uid: str) -> PodWorker | None:
         with self.lock:
             return self.workers.get(uid)
@@ -757,12 +770,15 @@ class Kubelet:
             worker = self.workers.pop(uid, None)
         if worker is not None:
             shutil.rmtree(worker.log_dir, ignore_errors=True)
+            self.log_times.forget(worker.log_dir)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Kill every pod (grace 0) and wait until their processes and sandboxes are gone."""
         with self.lock:
             self.closed = True
             workers = list(self.workers.values())
+        if self._log_watcher is not None:
+            self._log_watcher.close()
         for w in workers:
             w.request_stop(0.0, shutdown=True)
         deadline = time.monotonic() + timeout

@@ -56,6 +56,7 @@ from podtask.testing.apiserver.errors import (
 )
 from podtask.testing.apiserver.faults import Faults
 from podtask.testing.apiserver.kubelet import Kubelet, PodWorker
+from podtask.testing.apiserver.logtimes import LogTimes, lines_with_times, rfc3339nano
 from podtask.testing.apiserver.podstatus import ts
 from podtask.testing.apiserver.selectors import selector
 from podtask.testing.apiserver.store import Store, Watcher
@@ -582,9 +583,20 @@ class ApiServer:
             raise not_found("pods", name)
         options = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
         grace = options.get("gracePeriodSeconds")
+        reason, message = "EvictionByEvictionAPI", "Eviction API: evicting"
         worker = self.kubelet.worker(pod["metadata"]["uid"])
         if worker is not None and not worker.finished.is_set():
-            worker.disrupt("EvictionByEvictionAPI", "Eviction API: evicting")
+            worker.disrupt(reason, message)  # the kubelet keeps reporting it
+
+        def condition(o: dict[str, Any]) -> None:
+            conds = [
+                c for c in o["status"].get("conditions") or [] if c["type"] != "DisruptionTarget"
+            ]
+            cond = {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None}
+            cond.update(lastTransitionTime=ts(), reason=reason, message=message)
+            o["status"]["conditions"] = [cond, *conds]
+
+        self.store.update("pods", (namespace, name), condition, uid=pod["metadata"]["uid"])
         self.delete_pod(
             namespace,
             name,
@@ -1286,6 +1298,9 @@ class _Handler(BaseHTTPRequestHandler):
             fh.seek(start)
             data = fh.read() if end is None else fh.read(max(0, end - start))
         read_to = start + len(data)
+        stamps = _truthy(q, "timestamps")
+        if worker is not None and (stamps or options["sinceSeconds"] is not None):
+            data = _stamped(data, start, path, worker.log_times, stamps, options["sinceSeconds"])
         if options["tailLines"] is not None:
             n = options["tailLines"]
             lines = data.splitlines(keepends=True)
@@ -1301,6 +1316,9 @@ class _Handler(BaseHTTPRequestHandler):
         with path.open("rb") as fh:
             fh.seek(read_to)
             for chunk in _follow(fh, worker, container, api._stopping):
+                if stamps and chunk:
+                    chunk = _stamped(chunk, read_to, path, worker.log_times, True, None)
+                read_to += len(chunk)
                 self._chunk(chunk)
                 if self._client_gone():
                     self.close_connection = True
@@ -1335,6 +1353,24 @@ def _wait_for_rv(store: Store, wanted: int, patience: float = 3.0) -> None:
         if time.monotonic() >= deadline:
             raise too_large_rv(wanted, store.rv)
         time.sleep(0.05)
+
+
+def _stamped(
+    data: bytes,
+    start: int,
+    path: Path,
+    times: LogTimes,
+    stamps: bool,
+    since: int | None,
+) -> bytes:
+    """The lines of ``data`` newer than ``since`` seconds, each prefixed with its time."""
+    cutoff = None if since is None else time.time() - since
+    out = []
+    for line, when in lines_with_times(data, start, path, times):
+        if cutoff is not None and when < cutoff:
+            continue
+        out.append(rfc3339nano(when).encode() + b" " + line if stamps else line)
+    return b"".join(out)
 
 
 def _log_options(pod: str, q: dict[str, list[str]]) -> dict[str, int | None]:
