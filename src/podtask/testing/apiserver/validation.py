@@ -198,50 +198,48 @@ def _check_containers(spec: dict[str, Any], causes: list[Cause], k8s_version: st
                 )
 
 
-def validate_pod(
-    obj: Any, namespace: str, *, k8s_version: str, schema: bool, field_validation: str
-) -> tuple[dict[str, Any], list[str]]:
-    """Check a Pod sent to ``create``; returns it (names resolved) and the warnings."""
+def object_meta(obj: Any, kind: str, namespace: str) -> tuple[dict[str, Any], str, list[Cause]]:
+    """What every create checks first: the body's kind, apiVersion and namespace (400 when
+    they cannot be this object), and its name (422 causes); ``generateName`` resolved."""
     if not isinstance(obj, dict):
         raise bad_request("the body of the request was in an unknown format")
-    kind, api = obj.get("kind"), obj.get("apiVersion")
-    if kind not in (None, "Pod") or api not in (None, "v1"):
+    sent_kind, api = obj.get("kind"), obj.get("apiVersion")
+    if api not in (None, "v1"):
         raise bad_request(
             f"the API version in the data ({api}) does not match the expected API version (v1)"
-            if api not in (None, "v1")
-            else f'Pod in version "v1" cannot be handled as a {kind}'
         )
+    if sent_kind not in (None, kind):
+        raise bad_request(f'{kind} in version "v1" cannot be handled as a {sent_kind}')
     meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise bad_request("the body of the request was in an unknown format: metadata")
     if meta.get("namespace") not in (None, "", namespace):
         raise bad_request(
             "the namespace of the provided object does not match the namespace sent on the request"
         )
-    warnings: list[str] = []
     name = meta.get("name") or ""
     if not name and meta.get("generateName"):
         name = generate_name(str(meta["generateName"]))
         meta["name"] = name
     causes: list[Cause] = []
+    where = "metadata.name"
     if not name:
-        causes.append(
-            (
-                "metadata.name",
-                "FieldValueRequired",
-                "Required value: name or generateName is required",
-            )
-        )
+        required = "Required value: name or generateName is required"
+        causes.append((where, "FieldValueRequired", required))
     elif isinstance(name, str) and len(name) > 253:
-        causes.append(
-            (
-                "metadata.name",
-                "FieldValueInvalid",
-                f'Invalid value: "{name}": must be no more than 253 characters',
-            )
-        )
+        too_long = f'Invalid value: "{name}": must be no more than 253 characters'
+        causes.append((where, "FieldValueInvalid", too_long))
     elif not isinstance(name, str) or not is_subdomain(name):
-        causes.append(
-            ("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')
-        )
+        causes.append((where, "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}'))
+    return obj, str(name), causes
+
+
+def validate_pod(
+    obj: Any, namespace: str, *, k8s_version: str, schema: bool, field_validation: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Check a Pod sent to ``create``; returns it (names resolved) and the warnings."""
+    obj, name, causes = object_meta(obj, "Pod", namespace)
+    warnings: list[str] = []
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         causes.append(("spec", "FieldValueRequired", "Required value"))
