@@ -457,6 +457,16 @@ REAL: dict[str, Any] = {
         "conditions": [["PodScheduled", "False", "Unschedulable"]],
         "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
     },
+    "missing-command": {
+        "phase": "Failed",
+        "terminated": [
+            "StartError",
+            128,
+            "failed to create containerd task: failed to create shim task: OCI runtime create"
+            " failed: runc create failed: unable to start container process: exec:"
+            ' "/nonexistent-cmd": stat /nonexistent-cmd: no such file or directory: unknown',
+        ],
+    },
     "failed-pod": {
         "phase": "Failed",
         "conditions": {

@@ -456,7 +456,18 @@ def _pod_cases() -> list[Case]:
             "message": message[: cut + len("selector.")] if cut >= 0 else message,
         }
 
+    def missing_command(api: Api) -> Any:
+        start(api, pod("badcmd", {"name": "main", "image": IMAGE, "command": ["/nonexistent-cmd"]}))
+        done = wait_for(api, "badcmd", ended)
+        remove(api, "badcmd")
+        term = terminated(done)
+        return {
+            "phase": done["status"]["phase"],
+            "terminated": [term.get("reason"), term.get("exitCode"), term.get("message")],
+        }
+
     return [
+        Case("missing-command", missing_command, REAL["missing-command"], runs_pods=True),
         Case("failed-pod", failed_pod, REAL["failed-pod"], runs_pods=True),
         Case("downward", downward, REAL["downward"], runs_pods=True),
         Case("log-options", life, REAL["log-options"], runs_pods=True),

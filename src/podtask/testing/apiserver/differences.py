@@ -38,8 +38,8 @@ KNOWN: tuple[Difference, ...] = (
     Difference(
         "missing-command",
         "a command that does not exist",
-        "Pending ~2 s, then StartError/128 with runc's message",
-        "Failed at once, with the local engine's message",
+        "Pending ~2 s (the runtime tries), then Failed: StartError/128",
+        "Failed at once: StartError/128 (runc's wording of the message kept)",
     ),
     Difference(
         "in-pod-api",

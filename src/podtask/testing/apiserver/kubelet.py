@@ -49,7 +49,7 @@ from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
 from podtask.testing.apiserver import logtimes, podprep
-from podtask.testing.apiserver.podstatus import pod_phase, ts
+from podtask.testing.apiserver.podstatus import pod_phase, runtime_message, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
 ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
@@ -492,6 +492,8 @@ class PodWorker:
             if cs.signal:
                 term["signal"] = cs.signal
             message = self._termination_message(info, cs) or cs.message
+            if cs.reason == "StartError" and message:
+                message = runtime_message(message)
             if message:
                 term["message"] = message
             self.term_seen[name] = term
