@@ -30,12 +30,6 @@ KNOWN: tuple[Difference, ...] = (
         "every process of the pod gets SIGTERM at once (the local engine's stop): 143 at once",
     ),
     Difference(
-        "crash-backoff",
-        "restart back-off",
-        "restarts at ~0, 10, 26 s (10 s doubling, at most 5 min)",
-        "0.5 s doubling, at most 10 s (kept short for the suite)",
-    ),
-    Difference(
         "missing-command",
         "a command that does not exist",
         "Pending ~2 s (the runtime tries), then Failed: StartError/128",

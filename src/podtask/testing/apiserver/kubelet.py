@@ -55,7 +55,7 @@ PRIMARY_ANNOTATION = "podtask.io/primary-container"
 ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
 IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
-RESTART_BACKOFF_MAX = 10.0
+CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
@@ -125,6 +125,7 @@ class PodWorker:
         api_port: int,
         token: str,
         log_times: logtimes.LogTimes,
+        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -142,6 +143,7 @@ class PodWorker:
         self.api_port = api_port
         self.token = token  # what the service-account volume holds
         self.log_times = log_times
+        self.crash_backoff = crash_backoff
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
@@ -449,7 +451,9 @@ class PodWorker:
             return
         if (policy == "Always" and info.kind == REGULAR) or (policy == "OnFailure" and failed):
             count = pod.status[name].restart_count
-            pod.restart_at[name] = time.time() + min(RESTART_BACKOFF_MAX, 0.5 * 2**count)
+            first, most = self.crash_backoff
+            delay = 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
+            pod.restart_at[name] = time.time() + delay
             self._publish()
 
     # -- status --------------------------------------------------------------------------
@@ -709,7 +713,9 @@ class Kubelet:
         lookup: podprep.Lookup,
         api_port: Callable[[], int],
         token: str,
+        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
     ) -> None:
+        self.crash_backoff = crash_backoff
         self.token = token
         self.lookup = lookup
         self.log_times = logtimes.LogTimes()
@@ -738,6 +744,7 @@ class Kubelet:
             api_port=self.api_port(),
             token=self.token,
             log_times=self.log_times,
+            crash_backoff=self.crash_backoff,
         )
         with self.lock:
             if self.closed:

@@ -55,7 +55,7 @@ from podtask.testing.apiserver.errors import (
     too_large_rv,
 )
 from podtask.testing.apiserver.faults import Faults
-from podtask.testing.apiserver.kubelet import Kubelet, PodWorker
+from podtask.testing.apiserver.kubelet import CRASH_BACKOFF, Kubelet, PodWorker
 from podtask.testing.apiserver.logtimes import LogTimes, lines_with_times, rfc3339nano
 from podtask.testing.apiserver.podstatus import ts
 from podtask.testing.apiserver.selectors import selector
@@ -190,7 +190,9 @@ class ApiServer:
 
     Use ``with ApiServer.start() as srv:`` in tests; ``srv.kubeconfig_path``
     points ``kubernetes.config.load_kube_config`` or ``kubectl --kubeconfig``
-    at it. Only ever listens on 127.0.0.1.
+    at it. Only ever listens on 127.0.0.1. ``crash_backoff=(first, most)``
+    shortens the kubelet's restart back-off (10 s doubling to 300 s, the
+    first restart at once) for tests that need many restarts.
     """
 
     def __init__(
@@ -207,6 +209,7 @@ class ApiServer:
         watch_timeout: float = 1800.0,
         node_name: str = "podtask-node",
         host_files: bool = True,
+        crash_backoff: tuple[float, float] | None = None,
     ) -> None:
         version = version or validation.default_version()
         if not version.startswith("v") or len(version.lstrip("v").split(".")) < 2:
@@ -240,6 +243,7 @@ class ApiServer:
             lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
             api_port=lambda: self.port,
             token=self.token,
+            crash_backoff=crash_backoff or CRASH_BACKOFF,
         )
         self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
