@@ -457,6 +457,16 @@ REAL: dict[str, Any] = {
         "conditions": [["PodScheduled", "False", "Unschedulable"]],
         "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
     },
+    "delete-propagation": {
+        "Foreground": {
+            "finalizers": ["foregroundDeletion"],
+            "grace": 3,
+            "generation": [1, 2],
+            "observed": [1],
+        },
+        "Orphan": {"finalizers": ["orphan"], "grace": 3, "generation": [1, 2], "observed": [1]},
+        "Background": {"finalizers": None, "grace": 3, "generation": [1, 2], "observed": [1]},
+    },
     "missing-command": {
         "phase": "Failed",
         "terminated": [

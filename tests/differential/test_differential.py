@@ -466,7 +466,28 @@ def _pod_cases() -> list[Case]:
             "terminated": [term.get("reason"), term.get("exitCode"), term.get("message")],
         }
 
+    def propagation(api: Api) -> Any:
+        out = {}
+        for policy in ("Foreground", "Orphan", "Background"):
+            name = f"del-{policy.lower()}"
+            start(api, pod(name, sh("main", "trap '' TERM; while :; do sleep 0.1; done")))
+            running = wait_for(api, name, lambda p: p["status"].get("phase") == "Running")
+            answer = api.request("DELETE", f"{PODS}/{name}", {"propagationPolicy": policy}).body
+            meta = answer["metadata"]
+            out[policy] = {
+                "finalizers": meta.get("finalizers"),
+                "grace": meta.get("deletionGracePeriodSeconds"),
+                "generation": [running["metadata"].get("generation"), meta.get("generation")],
+                "observed": sorted(
+                    {c.get("observedGeneration") for c in running["status"]["conditions"]}
+                    | {running["status"].get("observedGeneration")}
+                ),
+            }
+            remove(api, name)
+        return out
+
     return [
+        Case("delete-propagation", propagation, REAL["delete-propagation"], runs_pods=True),
         Case("missing-command", missing_command, REAL["missing-command"], runs_pods=True),
         Case("failed-pod", failed_pod, REAL["failed-pod"], runs_pods=True),
         Case("downward", downward, REAL["downward"], runs_pods=True),

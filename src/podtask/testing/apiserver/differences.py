@@ -49,12 +49,6 @@ KNOWN: tuple[Difference, ...] = (
         "127.0.0.1 for both: pods run on this machine",
     ),
     Difference(
-        "delete-finalizers",
-        "delete propagation",
-        "propagationPolicy Foreground/Orphan add the foregroundDeletion/orphan finalizer",
-        "no finalizers: pods own nothing the garbage collector would wait for",
-    ),
-    Difference(
         "decode-errors",
         "undecodable bodies",
         "Go's decoder wording: 'json: cannot unmarshal string into Go struct field ...' (400),"
@@ -67,13 +61,6 @@ KNOWN: tuple[Difference, ...] = (
         "discovery",
         "pods/attach, binding, ephemeralcontainers, exec, portforward, proxy, resize are listed",
         "not listed: this server does not serve them",
-    ),
-    Difference(
-        "observed-generation",
-        "status details",
-        "status.observedGeneration and conditions[].observedGeneration, status.resources,"
-        " containerStatuses[].resources/volumeMounts/user",
-        "absent",
     ),
     Difference(
         "watch-progress",

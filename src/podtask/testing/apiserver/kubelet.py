@@ -475,6 +475,21 @@ class PodWorker:
             "lastState": {"terminated": self.last_state[name]} if name in self.last_state else {},
         }
         cid = f"podtask://{self.uid}-{name}-{cs.restart_count if cs else 0}"
+        if cs is not None and cs.state in (RUNNING, TERMINATED):  # created: what it has
+            out["resources"] = {
+                k: v
+                for k, v in (info.spec.get("resources") or {}).items()
+                if k in ("limits", "requests")
+            }
+            out["volumeMounts"] = [
+                {
+                    "name": m.get("name"),
+                    "mountPath": m.get("mountPath"),
+                    **({"readOnly": True} if m.get("readOnly") else {}),
+                    "recursiveReadOnly": "Disabled",
+                }
+                for m in info.spec.get("volumeMounts") or []
+            ]
         waiting: dict[str, Any]
         if cs is not None and cs.state == RUNNING:
             out.update(

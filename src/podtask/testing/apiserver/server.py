@@ -65,6 +65,7 @@ from podtask.testing.apiserver.tables import pod_table, wants_table
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
 CONTEXT = "podtask-test"
+GC_FINALIZERS = ("foregroundDeletion", "orphan")
 KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap"}
 
 DISCOVERY_V1 = {
@@ -492,8 +493,13 @@ class ApiServer:
         grace: float | None = None,
         *,
         preconditions: dict[str, Any] | None = None,
+        propagation: str | None = None,
     ) -> dict[str, Any]:
-        """Delete as the API server + kubelet do: graceful while running, else at once."""
+        """Delete as the API server + kubelet do: graceful while running, else at once.
+
+        ``propagation`` Foreground or Orphan puts the garbage collector's finalizer on the
+        pod until it goes (a pod owns nothing, so the collector then simply lets it go)."""
+        finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(propagation or "")
         with self._lock:
             pod = self.store.get("pods", (namespace, name))
             if pod is None:
@@ -519,7 +525,7 @@ class ApiServer:
                 or worker.finished.is_set()
             )
             if immediate:
-                marked = self._delete_now(namespace, name, uid)
+                marked = self._delete_now(namespace, name, uid, finalizer)
                 if worker is not None:
                     worker.request_stop(0.0)
                     if worker.finished.is_set():
@@ -534,22 +540,38 @@ class ApiServer:
                 if old is None or grace < old:
                     m["deletionGracePeriodSeconds"] = int(grace)
                     m["deletionTimestamp"] = ts(time.time() + grace)
+                if finalizer and finalizer not in (m.get("finalizers") or []):
+                    m["finalizers"] = [*(m.get("finalizers") or []), finalizer]
 
             updated = self.store.update("pods", (namespace, name), mark, uid=uid)
         assert worker is not None  # not immediate, so there is a running worker
         worker.request_stop(grace)
         return updated or pod
 
-    def _delete_now(self, namespace: str, name: str, uid: str) -> dict[str, Any] | None:
+    def _delete_now(
+        self, namespace: str, name: str, uid: str, finalizer: str | None = None
+    ) -> dict[str, Any] | None:
         """Remove a pod as the API server does once nothing needs a grace period: a
-        MODIFIED with ``deletionGracePeriodSeconds: 0``, then DELETED; returns the former."""
+        MODIFIED with ``deletionGracePeriodSeconds: 0`` (returned), the garbage
+        collector's finalizers taken off, then DELETED."""
 
         def mark(o: dict[str, Any]) -> None:
             meta = o["metadata"]
             meta["deletionGracePeriodSeconds"] = 0
             meta.setdefault("deletionTimestamp", ts())
+            if finalizer and finalizer not in (meta.get("finalizers") or []):
+                meta["finalizers"] = [*(meta.get("finalizers") or []), finalizer]
+
+        def collected(o: dict[str, Any]) -> None:
+            meta = o["metadata"]
+            kept = [f for f in meta.get("finalizers") or [] if f not in GC_FINALIZERS]
+            if kept:
+                meta["finalizers"] = kept
+            else:
+                meta.pop("finalizers", None)
 
         marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        self.store.update("pods", (namespace, name), collected, uid=uid)
         if self.store.delete("pods", (namespace, name), uid=uid) is not None:
             self._collect_garbage(namespace, uid)
         return marked
@@ -615,7 +637,15 @@ class ApiServer:
     def _set_status(self, ns: str, name: str, uid: str, status: dict[str, Any]) -> bool:
         def put(o: dict[str, Any]) -> None:
             qos = (o.get("status") or {}).get("qosClass")
-            o["status"] = {**status, "qosClass": qos} if qos else status
+            o["status"] = {**status, "qosClass": qos} if qos else dict(status)
+            # What a v1.36 kubelet adds: the generation it acted on, here and per condition.
+            gen = o["metadata"].get("generation", 1)
+            o["status"]["observedGeneration"] = gen
+            o["status"]["conditions"] = [
+                c if c.get("type") == "DisruptionTarget" else {**c, "observedGeneration": gen}
+                for c in o["status"].get("conditions") or []
+            ]
+            o["status"].setdefault("resources", {})
 
         return self.store.update("pods", (ns, name), put, uid=uid) is not None
 
@@ -1024,7 +1054,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._json(
                 200,
-                api.delete_pod(ns, name, _grace(q, body), preconditions=opts.get("preconditions")),
+                api.delete_pod(
+                    ns,
+                    name,
+                    _grace(q, body),
+                    preconditions=opts.get("preconditions"),
+                    propagation=_one(q, "propagationPolicy") or opts.get("propagationPolicy"),
+                ),
             )
         elif method in ("PATCH", "PUT"):
             verb = "patch" if method == "PATCH" else "update"
