@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 import pytest
@@ -239,4 +240,23 @@ def test_service_account_volume_is_mounted(srv: ApiServer, core: Any, name: str)
     assert phase(done) == "Succeeded"
     text = core.read_namespaced_pod_log(name, "default")
     assert text == "default" + srv.token + srv.certificate.cert.read_text()
+    core.delete_namespaced_pod(name, "default")
+
+
+@needs_namespaces
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_in_pod_api_access(srv: ApiServer, core: Any, name: str) -> None:
+    """A pod reads itself through the API with its service account, as in a cluster."""
+    script = (
+        "D=/var/run/secrets/kubernetes.io/serviceaccount;"
+        ' curl -sS --cacert $D/ca.crt -H "Authorization: Bearer $(cat $D/token)"'
+        " https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/$(cat"
+        " $D/namespace)/pods/$HOSTNAME"
+    )
+    core.create_namespaced_pod("default", pod(name, sh("main", script)))
+    done = wait(srv, name, ended)
+    text = core.read_namespaced_pod_log(name, "default")
+    assert phase(done) == "Succeeded", text
+    itself = json.loads(text)
+    assert (itself["kind"], itself["metadata"]["name"]) == ("Pod", name)
     core.delete_namespaced_pod(name, "default")

@@ -36,13 +36,6 @@ KNOWN: tuple[Difference, ...] = (
         "Failed at once: StartError/128 (runc's wording of the message kept)",
     ),
     Difference(
-        "in-pod-api",
-        "in-pod API access",
-        "KUBERNETES_SERVICE_HOST/PORT reach the API from the pod",
-        "set (with the token volume), but the pod's own network namespace cannot reach the"
-        " server on the host's 127.0.0.1",
-    ),
-    Difference(
         "pod-ips",
         "addresses",
         "podIP from the pod network, hostIP the node's address",

@@ -33,6 +33,7 @@ import dataclasses
 import os
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -48,7 +49,7 @@ from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
-from podtask.testing.apiserver import logtimes, podprep
+from podtask.testing.apiserver import logtimes, podnet, podprep
 from podtask.testing.apiserver.podstatus import pod_phase, runtime_message, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
@@ -126,6 +127,7 @@ class PodWorker:
         token: str,
         log_times: logtimes.LogTimes,
         crash_backoff: tuple[float, float] = CRASH_BACKOFF,
+        serve_api: Callable[[socket.socket, Any], None] | None = None,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -144,6 +146,10 @@ class PodWorker:
         self.token = token  # what the service-account volume holds
         self.log_times = log_times
         self.crash_backoff = crash_backoff
+        self.serve_api = serve_api  # takes a connection made inside the pod's network
+        self.bridged = False
+        self.bridge: podnet.Bridge | None = None
+        self.bridge_error: str | None = None
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
@@ -261,6 +267,9 @@ class PodWorker:
             with self.lock:
                 if self._kill_timer is not None:
                     self._kill_timer.cancel()
+                bridge, self.bridge = self.bridge, None
+            if bridge is not None:
+                bridge.close()  # it pins the pod's network namespace
             self.finished.set()
 
     def _run(self) -> None:
@@ -707,7 +716,26 @@ class PodWorker:
         self._wait_for_stop()
         self._finish()
 
+    def _bridge_api(self) -> None:
+        """Once the pod's sandbox exists, serve the API inside its network namespace."""
+        sb = self.sb
+        pid = getattr(sb, "_podinit_pid", None) if sb is not None else None
+        if self.serve_api is None or not self.isolate or self.bridged or not pid:
+            return
+        self.bridged = True
+        try:
+            sock = podnet.listen_in(int(pid), self.api_port)
+        except OSError as exc:
+            self.bridge_error = f"no API in the pod's network: {exc}"
+            return
+        with self.lock:
+            if self.finished.is_set():
+                sock.close()
+                return
+            self.bridge = podnet.Bridge(sock, self.serve_api)
+
     def _publish(self) -> None:
+        self._bridge_api()
         status = self.build_status()
         if not self.sink(self.namespace, self.name, self.uid, status) and self.stop_grace is None:
             # The object is gone (deleted with grace 0): stop at once, as the kubelet does.
@@ -729,7 +757,9 @@ class Kubelet:
         api_port: Callable[[], int],
         token: str,
         crash_backoff: tuple[float, float] = CRASH_BACKOFF,
+        serve_api: Callable[[socket.socket, Any], None] | None = None,
     ) -> None:
+        self.serve_api = serve_api
         self.crash_backoff = crash_backoff
         self.token = token
         self.lookup = lookup
@@ -760,6 +790,7 @@ class Kubelet:
             token=self.token,
             log_times=self.log_times,
             crash_backoff=self.crash_backoff,
+            serve_api=self.serve_api,
         )
         with self.lock:
             if self.closed:

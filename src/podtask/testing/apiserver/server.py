@@ -245,6 +245,7 @@ class ApiServer:
             api_port=lambda: self.port,
             token=self.token,
             crash_backoff=crash_backoff or CRASH_BACKOFF,
+            serve_api=lambda conn, addr: self._httpd.process_request(conn, addr),
         )
         self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
