@@ -219,6 +219,9 @@ class ApiServer:
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podtask-apiserver-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Pods' service-account volumes hold the token: owner only, like the kubeconfig.
+        (self.state_dir / "pods").mkdir(mode=0o700, exist_ok=True)
+        (self.state_dir / "pods").chmod(0o700)
         self.kubeconfig_path = Path(kubeconfig) if kubeconfig else self.state_dir / "kubeconfig"
         self.schema_validation = schema_validation
         self.bookmark_interval = bookmark_interval
