@@ -182,7 +182,18 @@ def _validation_cases() -> list[Case]:
                 "reason": "BadRequest",
                 "status": "Failure",
             },
-            differs="decode-errors",
+        ),
+        Case(
+            "kind-mismatch",
+            lambda api: create(api, {**pod("inv-kind"), "kind": "Service"}),
+            {
+                "Warning": None,
+                "code": 400,
+                "message": 'Service in version "v1" cannot be handled as a Pod: converting'
+                " (v1.Service) to (core.Pod): unknown conversion",
+                "reason": "BadRequest",
+                "status": "Failure",
+            },
         ),
     ]
     return cases

@@ -42,12 +42,11 @@ KNOWN: tuple[Difference, ...] = (
         "127.0.0.1 for both: pods run on this machine",
     ),
     Difference(
-        "decode-errors",
-        "undecodable bodies",
-        "Go's decoder wording: 'json: cannot unmarshal string into Go struct field ...' (400),"
-        " 'converting (v1.Service) to (core.Pod): unknown conversion', json parse errors",
-        "a command given as a string is a 422 from the schema check; kind and JSON errors are"
-        " worded by Python",
+        "json-errors",
+        "bodies that are not JSON",
+        "Go's parser wording: 'the object provided is unrecognized (must be of type Pod):"
+        " couldn't get version/kind; json parse error: invalid character ...'",
+        "the same 400, worded by Python's parser",
     ),
     Difference(
         "discovery-subresources",

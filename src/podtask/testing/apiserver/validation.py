@@ -209,7 +209,10 @@ def object_meta(obj: Any, kind: str, namespace: str) -> tuple[dict[str, Any], st
             f"the API version in the data ({api}) does not match the expected API version (v1)"
         )
     if sent_kind not in (None, kind):
-        raise bad_request(f'{kind} in version "v1" cannot be handled as a {sent_kind}')
+        raise bad_request(
+            f'{sent_kind} in version "v1" cannot be handled as a {kind}: converting'
+            f" (v1.{sent_kind}) to (core.{kind}): unknown conversion"
+        )
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
         raise bad_request("the body of the request was in an unknown format: metadata")
@@ -273,6 +276,50 @@ def validate_pod(
     return obj, warnings
 
 
+# Fields whose wrong JSON type Go's decoder refuses (400) before validation: path with
+# indices dropped -> (the Go struct holding it, its Go type).
+GO_FIELDS = {
+    "spec.containers.command": ("Container", "[]string"),
+    "spec.containers.args": ("Container", "[]string"),
+    "spec.containers.name": ("Container", "string"),
+    "spec.containers.image": ("Container", "string"),
+    "spec.containers.env": ("Container", "[]v1.EnvVar"),
+    "spec.containers.ports": ("Container", "[]v1.ContainerPort"),
+    "spec.containers.volumeMounts": ("Container", "[]v1.VolumeMount"),
+    "spec.containers.ports.containerPort": ("ContainerPort", "int32"),
+    "spec.activeDeadlineSeconds": ("PodSpec", "int64"),
+    "spec.terminationGracePeriodSeconds": ("PodSpec", "int64"),
+    "spec.containers": ("PodSpec", "[]v1.Container"),
+    "metadata.labels": ("ObjectMeta", "map[string]string"),
+    "metadata.annotations": ("ObjectMeta", "map[string]string"),
+}
+_JSON_KIND = (
+    (bool, "bool"),
+    (str, "string"),
+    ((int, float), "number"),
+    (dict, "object"),
+    (list, "array"),
+)
+
+
+def _decode_error(obj: dict[str, Any], field: str, reason: str) -> str | None:
+    """Go's decoding error for a value of the wrong JSON type, or None if it is not one."""
+    if "is not of type" not in reason:
+        return None
+    path = re.sub(r"\[\d+\]", "", field).replace("initContainers", "containers")
+    if path not in GO_FIELDS:
+        return None
+    value: Any = obj
+    for part in re.findall(r"[^.\[\]]+", field):
+        value = value[int(part)] if isinstance(value, list) else value.get(part)
+    kind = next((name for types, name in _JSON_KIND if isinstance(value, types)), "null")
+    struct, go_type = GO_FIELDS[path]
+    return (
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal'
+        f" {kind} into Go struct field {struct}.{path} of type {go_type}"
+    )
+
+
 def _schema(obj: dict[str, Any], k8s_version: str, field_validation: str) -> list[str]:
     from podtask._podspec import schema_validate_pod
 
@@ -296,6 +343,9 @@ def _schema(obj: dict[str, Any], k8s_version: str, field_validation: str) -> lis
             return [f'unknown field "{exc.field}"']
         if exc.field and exc.field.startswith("k8s_version"):
             return []  # no schema bundled for this version: skip, as without the package
+        decode = _decode_error(obj, exc.field or "", exc.reason)
+        if decode is not None:
+            raise bad_request(decode) from exc
         raise invalid(
             "Pod",
             str(obj["metadata"].get("name", "")),
