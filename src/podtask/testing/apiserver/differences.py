@@ -33,7 +33,7 @@ KNOWN: tuple[Difference, ...] = (
         "missing-command",
         "a command that does not exist",
         "Pending ~2 s (the runtime tries), then Failed: StartError/128",
-        "Failed at once: StartError/128 (runc's wording of the message kept)",
+        "Failed at once: StartError/128, with the message worded as runc's",
     ),
     Difference(
         "pod-ips",
