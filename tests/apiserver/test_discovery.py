@@ -12,7 +12,10 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from podtask.engines.local.linux import namespaces_available
 from podtask.testing.apiserver import ApiServer
+
+from .conftest import phase, pod, sh
 
 GROUP = "testing.podtask.dev"
 
@@ -71,3 +74,39 @@ def test_differences_are_listed_by_a_command() -> None:
     assert done.stdout.startswith(f"{len(KNOWN)} known differences from a real cluster")
     for d in KNOWN:
         assert f"[{d.id}] {d.area}" in done.stdout
+
+
+@pytest.mark.skipif(namespaces_available() is not None, reason="needs Linux namespaces")
+def test_outputs_reach_the_host_only_where_files_are_shared(
+    srv: ApiServer, core: Any, name: str, tmp_path: Any
+) -> None:
+    """The primary's --output-prefix is bound to this machine's path only on a server that
+    says pods share its files, and only outside the primary's volumes."""
+    from kubernetes import config
+
+    def run_on(server: ApiServer, api: Any, prefix: str, **extra: Any) -> None:
+        manifest = pod(name, sh("main", "true", args=["--output-prefix", prefix], **extra))
+        manifest["metadata"]["annotations"] = {"podtask.io/primary-container": "main"}
+        api.create_namespaced_pod("default", manifest)
+        server.wait_for_pod("default", name, lambda p: phase(p) in ("Succeeded", "Failed"), 30)
+        api.delete_namespaced_pod(name, "default")
+        server.wait_for_pod("default", name, lambda p: p is None, 10)
+
+    run_on(srv, core, str(tmp_path / "shared" / "out"))
+    assert (tmp_path / "shared" / "out").is_dir()
+    in_volume = {"volumeMounts": [{"name": "work", "mountPath": str(tmp_path / "vol")}]}
+    manifest_volume = [{"name": "work", "emptyDir": {}}]
+    manifest = pod(
+        name,
+        sh("main", "true", args=["--output-prefix", str(tmp_path / "vol" / "out")], **in_volume),
+        volumes=manifest_volume,
+    )
+    manifest["metadata"]["annotations"] = {"podtask.io/primary-container": "main"}
+    core.create_namespaced_pod("default", manifest)
+    srv.wait_for_pod("default", name, lambda p: phase(p) in ("Succeeded", "Failed"), 30)
+    core.delete_namespaced_pod(name, "default")
+    assert not (tmp_path / "vol").exists()  # the emptyDir held it, as on a cluster
+    with ApiServer.start(host_files=False) as real_like:
+        api = client.CoreV1Api(config.new_client_from_config(str(real_like.kubeconfig_path)))
+        run_on(real_like, api, str(tmp_path / "private" / "out"))
+    assert not (tmp_path / "private").exists()  # nothing of the pod's reached this machine

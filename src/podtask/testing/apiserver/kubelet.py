@@ -91,11 +91,16 @@ def find_primary(pod: dict[str, Any]) -> str:
     return ""
 
 
-def _output_dir(pod: dict[str, Any], primary: str, fallback: Path) -> Path:
-    """Where the primary writes outputs: bound into it so the host sees them."""
+def _output_dir(pod: dict[str, Any], primary: str, fallback: Path, host_files: bool) -> Path:
+    """Where the primary writes outputs: bound into it so the host sees them.
+
+    Only on a server that says its pods share this machine's files, and only
+    when no volume of the primary holds that path (a volume keeps it in the pod,
+    as on a cluster); otherwise ``fallback``, the pod's own directory."""
     for c in pod.get("spec", {}).get("containers") or []:
-        if c.get("name") != primary:
+        if c.get("name") != primary or not host_files:
             continue
+        mounts = [str(m.get("mountPath", "")).rstrip("/") for m in c.get("volumeMounts") or []]
         args = [str(a) for a in c.get("args") or []]
         for i, a in enumerate(args):
             value = None
@@ -103,7 +108,8 @@ def _output_dir(pod: dict[str, Any], primary: str, fallback: Path) -> Path:
                 value = args[i + 1]
             elif a.startswith("--output-prefix="):
                 value = a.split("=", 1)[1]
-            if value and os.path.isabs(value):
+            in_volume = any(m and (value or "").startswith(m + "/") for m in mounts)
+            if value and os.path.isabs(value) and not in_volume:
                 path = Path(value)
                 path.mkdir(parents=True, exist_ok=True)
                 return path
@@ -128,6 +134,7 @@ class PodWorker:
         log_times: logtimes.LogTimes,
         crash_backoff: tuple[float, float] = CRASH_BACKOFF,
         serve_api: Callable[[socket.socket, Any], None] | None = None,
+        host_files: bool = True,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -147,6 +154,7 @@ class PodWorker:
         self.log_times = log_times
         self.crash_backoff = crash_backoff
         self.serve_api = serve_api  # takes a connection made inside the pod's network
+        self.host_files = host_files  # the server says pods share this machine's files
         self.bridged = False
         self.bridge: podnet.Bridge | None = None
         self.bridge_error: str | None = None
@@ -283,7 +291,7 @@ class PodWorker:
         primary = find_primary(self.manifest)
         sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
         work_dir = make_work_dir(self.name)
-        run_dir = _output_dir(self.manifest, primary, self.log_dir)
+        run_dir = _output_dir(self.manifest, primary, self.log_dir, self.host_files)
         try:
             plan, _ = build_plan(
                 prepared,
@@ -758,7 +766,9 @@ class Kubelet:
         token: str,
         crash_backoff: tuple[float, float] = CRASH_BACKOFF,
         serve_api: Callable[[socket.socket, Any], None] | None = None,
+        host_files: bool = True,
     ) -> None:
+        self.host_files = host_files
         self.serve_api = serve_api
         self.crash_backoff = crash_backoff
         self.token = token
@@ -791,6 +801,7 @@ class Kubelet:
             log_times=self.log_times,
             crash_backoff=self.crash_backoff,
             serve_api=self.serve_api,
+            host_files=self.host_files,
         )
         with self.lock:
             if self.closed:

@@ -249,6 +249,7 @@ class ApiServer:
             token=self.token,
             crash_backoff=crash_backoff or CRASH_BACKOFF,
             serve_api=lambda conn, addr: self._httpd.process_request(conn, addr),
+            host_files=host_files,
         )
         self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
