@@ -85,6 +85,12 @@ class _Interrupts:
     default=None,
     help="[kubernetes] Upload the task's source as a bundle (default when storage is not local).",
 )
+@click.option(
+    "--ship-code-include",
+    multiple=True,
+    metavar="PATTERN",
+    help="[kubernetes] Ship dotfiles/dot-folders matching PATTERN too (see `podtask bundle`).",
+)
 @click.pass_context
 @handle_errors
 def run_command(
@@ -101,6 +107,7 @@ def run_command(
     storage: str | None,
     detach: bool,
     ship_code: bool | None,
+    ship_code_include: tuple[str, ...],
 ) -> None:
     """Run TASK of FILE; task inputs are options: --in1 VALUE.
 
@@ -184,6 +191,7 @@ def run_command(
                 "storage": storage,
                 "detach": detach or None,
                 "ship_code": ship_code,
+                "ship_code_include": list(ship_code_include) or None,
             }.items()
             if v is not None
         },
