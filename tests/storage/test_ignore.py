@@ -10,7 +10,8 @@ import pytest
 
 from podtask._storage.ignore import IgnoreMatcher, parse_rules
 
-RULES = """\
+RULES = (
+    """\
 # a comment
 *.log
 !keep.log
@@ -21,7 +22,9 @@ a/**/z
 secret?.txt
 [abc].cfg
 \\#literal
-""" + "trailing\\ \n"  # an escaped trailing space is part of the name
+"""
+    + "trailing\\ \n"
+)  # an escaped trailing space is part of the name
 
 PATHS = [
     ("x.log", False),
