@@ -91,6 +91,11 @@ class _Interrupts:
     metavar="PATTERN",
     help="[kubernetes] Ship dotfiles/dot-folders matching PATTERN too (see `podtask bundle`).",
 )
+@click.option(
+    "--max-log-size",
+    metavar="SIZE",
+    help="Cap each container's log file (e.g. 10M), keeping its newest bytes.",
+)
 @click.pass_context
 @handle_errors
 def run_command(
@@ -108,6 +113,7 @@ def run_command(
     detach: bool,
     ship_code: bool | None,
     ship_code_include: tuple[str, ...],
+    max_log_size: str | None,
 ) -> None:
     """Run TASK of FILE; task inputs are options: --in1 VALUE.
 
@@ -121,6 +127,9 @@ def run_command(
 
     if grace is not None and grace < 0:
         raise SpecError("must be >= 0", field="--grace")
+    from podtask._storage.logcap import parse_size
+
+    log_cap = parse_size(max_log_size) if max_log_size is not None else None
     raw = parse_input_args(list(ctx.args))
     _, tasks = load_tasks(file, task)
     if len(tasks) > 1:
@@ -155,7 +164,7 @@ def run_command(
 
     def on_start(run_id: str, rd: Any) -> None:
         err(f"run {run_id} ({engine} engine)")
-        follower.append(LogFollower(rd.logs_dir, emit_log))
+        follower.append(LogFollower(rd.logs_dir, emit_log, max_log_bytes=log_cap))
 
     def on_status(statuses: Any) -> None:
         # The follower's thread starts only once the pod is up: the local engine
