@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +18,31 @@ FLOOD = Path(__file__).parent / "tasks" / "flood_tasks.py"
 MiB = 1024 * 1024
 
 
+# Measures from a small process: ru_maxrss counts a child's life before exec too, and a
+# child forked from this (possibly large) pytest process would start with its RSS.
+MEASURE = """
+import os, subprocess, sys
+with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
+    proc = subprocess.Popen(sys.argv[3:], stdout=out, stderr=err)
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def run_measured(tmp: Path, *args: str) -> tuple[int, float, str, str]:
     """Run the CLI; return its exit code, its peak RSS in MiB (wait4), stdout and stderr."""
     out_path, err_path = tmp / "stdout", tmp / "stderr"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "podtask", *args], stdout=out, stderr=err, env=os.environ.copy()
-        )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    cli = [sys.executable, "-m", "podtask", *args]
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(out_path), str(err_path), *cli],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    rc, peak_kib = (int(x) for x in done.stdout.split())
     text = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
-    return proc.returncode, usage.ru_maxrss / 1024, *text
+    return rc, peak_kib / 1024, *text
 
 
 @needs_namespaces
