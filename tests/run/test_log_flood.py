@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,32 @@ def test_cut_log_head_keeps_the_newest_bytes(
     kept = path.read_bytes()
     assert len(kept) <= 100_000 and dropped == len(data) - len(kept)
     assert data.endswith(kept) and len(kept) > 100_000 - 4096
+
+
+def test_copy_log_frames_lines_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from podtask._run import follow
+
+    monkeypatch.setattr(follow, "CHUNK", 3)  # split lines and a UTF-8 character across reads
+    path = tmp_path / "c.log"
+    path.write_bytes("héllo\n\nwörld\nlast".encode())
+    out = io.StringIO()
+    follow.copy_log(path, out, prefix="[c] ")
+    assert out.getvalue() == "[c] héllo\n[c] \n[c] wörld\n[c] last\n"
+    raw = io.StringIO()
+    follow.copy_log(path, raw)
+    assert raw.getvalue() == "héllo\n\nwörld\nlast"
+
+
+@needs_namespaces
+def test_podtask_logs_prints_a_300_mb_line_whole_and_stays_small(tmp_path: Path) -> None:
+    r = run_cli("run", str(FLOOD), "flood", "--mb", "300", "--json")
+    assert r.returncode == 0, r.stderr
+    run_id = json.loads(r.stdout)["run_id"]
+    rc, peak, _, err = run_measured(tmp_path, "logs", run_id)
+    assert rc == 0, err
+    assert peak < 150, f"podtask logs peaked at {peak:.0f} MiB"  # it was 1222 MiB
+    assert (tmp_path / "stdout").stat().st_size == len("[primary] ") + 300 * MiB + 1

@@ -123,3 +123,22 @@ def test_runs_sweeps_run_dirs_that_never_got_a_record(podtask_home: Path) -> Non
     r = run_cli("runs")
     assert r.returncode == 0, r.stderr
     assert not old.exists() and young.exists()  # a young one may be a run starting right now
+
+
+@pytest.mark.parametrize("nothing_started, code", [(True, 2), (False, 1)])
+def test_storage_full_is_one_line_and_its_exit_code(
+    nothing_started: bool, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from podtask._errors import StorageFull
+    from podtask.cli.common import handle_errors
+
+    @handle_errors
+    def command() -> None:
+        raise StorageFull(
+            "PODTASK_HOME /h is full (0 B free): cannot x", nothing_started=nothing_started
+        )
+
+    with pytest.raises(SystemExit) as info:
+        command()
+    assert info.value.code == code
+    assert capsys.readouterr().err == "error: PODTASK_HOME /h is full (0 B free): cannot x\n"

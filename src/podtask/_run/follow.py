@@ -13,11 +13,13 @@ also caps each log file, keeping its newest bytes, and records the cut as a
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from podtask._storage import RunDir
 from podtask._storage.logcap import cut_log_head
@@ -25,6 +27,38 @@ from podtask._storage.logcap import cut_log_head
 CHUNK = 256 * 1024  # bytes read at a time from one log
 LINE_LIMIT = 16 * 1024  # longest line shown on the terminal
 CUT_NOTE = " [line cut at {limit} bytes for the terminal; `podtask logs` has it whole]"
+
+
+def copy_log(path: Path, out: TextIO, prefix: str = "") -> None:
+    """Write a whole log to ``out`` in fixed-size chunks, ``prefix`` before each line.
+
+    ``podtask logs`` must print a 300 MB line whole without holding it in memory.
+    With a prefix, a last line without a newline gets one (the lines are framed).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    at_line_start = True
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(CHUNK)
+            text = decoder.decode(chunk, final=not chunk)
+            if not prefix:
+                out.write(text)
+            else:
+                parts = text.split("\n")
+                for i, part in enumerate(parts):
+                    last = i == len(parts) - 1
+                    if part or not last:
+                        if at_line_start:
+                            out.write(prefix)
+                        out.write(part)
+                        at_line_start = False
+                    if not last:
+                        out.write("\n")
+                        at_line_start = True
+            if not chunk:
+                break
+    if prefix and not at_line_start:
+        out.write("\n")
 
 
 class _Stream:

@@ -245,6 +245,7 @@ def runs_command(limit: int, as_json: bool) -> None:
 @handle_errors
 def logs_command(run_id: str, container: str | None) -> None:
     """Print the logs of a run (all containers, prefixed, unless -c is given)."""
+    from podtask._run.follow import copy_log
     from podtask._storage import RunDir, RunStore, podtask_home
 
     with RunStore.in_home() as store:
@@ -259,13 +260,12 @@ def logs_command(run_id: str, container: str | None) -> None:
                 field="--container",
                 hint=f"containers: {names}",
             )
-        sys.stdout.write(path.read_text(errors="replace"))
+        copy_log(path, sys.stdout)  # in chunks: a log may be hundreds of MB
         return
     primary = next((c.name for c in record.containers if c.is_primary), None)
     logs = sorted(rd.logs_dir.glob("*.log"), key=lambda p: (p.stem != primary, p.stem))
     for path in logs:
-        for line in path.read_text(errors="replace").splitlines():
-            click.echo(f"[{path.stem}] {line}")
+        copy_log(path, sys.stdout, prefix=f"[{path.stem}] ")
 
 
 @click.command("describe")
