@@ -188,13 +188,22 @@ def phases(home: Path) -> dict[str, str]:
         conn.close()
 
 
-def ended_at(home: Path, run_id: str) -> float | None:
+def timeline(home: Path, run_id: str) -> tuple[float | None, float | None, float | None]:
+    """(created_at, the primary's finished_at, ended_at) of a run, epoch seconds."""
     conn = sqlite3.connect(f"file:{home / 'podtask.db'}?mode=ro", uri=True)
     try:
-        row = conn.execute("SELECT ended_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+        row = conn.execute(
+            "SELECT created_at, ended_at FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        primary = conn.execute(
+            "SELECT max(finished_at) FROM containers WHERE run_id = ? AND is_primary = 1",
+            (run_id,),
+        ).fetchone()
     finally:
         conn.close()
+    if row is None:
+        return None, None, None
+    return row[0], (primary[0] if primary else None), row[1]
 
 
 def reap(home: Path, env: dict[str, str]) -> None:
@@ -302,15 +311,25 @@ def main(argv: list[str] | None = None) -> int:
             if run_id:
                 expected[run_id] = "SUCCEEDED"
         elif kind == "int":
-            end = ended_at(home, run_id) if run_id else None
-            if rc == 0 and end is not None and sent_at >= end:
-                # The run had ended and podtask was on its way out: it reports the success.
+            created, primary_done, end = timeline(home, run_id) if run_id else (None,) * 3
+            decided = primary_done if primary_done is not None else end
+            if rc == 0 and decided is not None and sent_at >= decided:
+                # The primary had already exited 0, so the result was decided; podtask
+                # was stopping the sidecars or exiting, and reports the success.
                 tally.interrupts_after_end += 1
                 tally.succeeded += 1
                 expected[str(run_id)] = "SUCCEEDED"
             else:
                 if rc != 130:
-                    tally.problems.append(f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130")
+                    when = ""
+                    if created is not None:
+                        when = f" (sent {sent_at - created:+.3f}s after the record"
+                        if primary_done is not None:
+                            when += f", primary ended {primary_done - created:+.3f}s"
+                        when += ")"
+                    tally.problems.append(
+                        f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}"
+                    )
                 if run_id:
                     expected[run_id] = "ABORTED"
         else:
@@ -353,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"runs succeeded: {tally.succeeded} ({plan.count('plain')} plain runs; "
         f"{tally.interrupts_after_exit} whose SIGINT would have come after podtask exited, "
-        f"so it was not sent; {tally.interrupts_after_end} whose SIGINT came after the run "
-        "had ended, while podtask was exiting)"
+        f"so it was not sent; {tally.interrupts_after_end} whose SIGINT came after the primary "
+        "had exited 0, while podtask stopped the sidecars or exited)"
     )
     print("exit codes seen:")
     for key, n in sorted(tally.exit_codes.items()):

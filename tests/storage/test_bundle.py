@@ -92,14 +92,15 @@ def test_include_names_dot_folders_and_files(tmp_path: Path) -> None:
 
 
 def test_unpack_refuses_symlink_entries_and_escaping_paths(tmp_path: Path) -> None:
-    for name, attr in [("../evil.py", 0o644), ("/etc/evil", 0o644), ("link", 0o120777)]:
+    bad = [("../evil.py", 0o644), ("/etc/evil", 0o644), ("C:/evil.py", 0o644), ("link", 0o120777)]
+    for n, (name, attr) in enumerate(bad):
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("ok.py", "x = 1\n")
             info = zipfile.ZipInfo(name)
             info.external_attr = attr << 16
             zf.writestr(info, "/etc/passwd" if attr == 0o120777 else "bad")
-        dest = tmp_path / f"out-{len(name)}"
+        dest = tmp_path / f"out-{n}"
         with pytest.raises(SpecError, match="code bundle"):
             unpack_code_bundle(buf.getvalue(), dest)
         assert not dest.exists() or not any(dest.rglob("*"))

@@ -271,7 +271,7 @@ def _check_names(infos: Iterable[zipfile.ZipInfo], max_bytes: int) -> list[zipfi
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        if name.startswith(("/", "\\")) or (name[:1].isalpha() and name[1:3] in (":/", ":\\")):
             raise _refuse(name, "is an absolute path")
         if ".." in parts:
             raise _refuse(name, "climbs out of the bundle with '..'")
