@@ -142,3 +142,31 @@ def test_storage_full_is_one_line_and_its_exit_code(
         command()
     assert info.value.code == code
     assert capsys.readouterr().err == "error: PODTASK_HOME /h is full (0 B free): cannot x\n"
+
+
+def test_a_store_opened_on_a_full_disk_reads_and_spends_the_reserve_to_write(
+    small_home: Path,
+) -> None:
+    from podtask._storage import RunRecord, RunStore
+    from podtask._storage.space import RESERVE_NAME, ensure_reserve
+
+    with RunStore.in_home(small_home) as store:
+        store.create(
+            RunRecord(
+                run_id="r-1",
+                task="t",
+                source="s",
+                engine="local",
+                phase="RUNNING",
+                run_dir=str(small_home / "runs" / "r-1"),
+            )
+        )
+    ensure_reserve(small_home)
+    fill(small_home)
+    with RunStore.in_home(small_home) as store:
+        assert store.read_only  # SQLite could not even map its WAL index
+        assert store.get("r-1").phase == "RUNNING"  # reads work on a full disk
+        store.update("r-1", phase="SUCCEEDED")  # the end of a run podtask finished
+        assert not (small_home / RESERVE_NAME).exists()
+    with RunStore.in_home(small_home) as store:
+        assert store.get("r-1").phase == "SUCCEEDED"

@@ -184,7 +184,7 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered when a read-only store reopens to write
         #: True when the disk was full at open: reads work; a write first frees the reserve.
         self.read_only = False
         try:
