@@ -98,6 +98,7 @@ def test_a_run_that_fills_the_disk_is_recorded_and_the_disk_is_still_readable(
     doc = json.loads(flood.stdout)
     assert doc["phase"] in ("SUCCEEDED", "FAILED")
     assert phases(small_home)[doc["run_id"]] == doc["phase"]  # recorded, never LOST
+    assert not (small_home / ".podtask-reserve").exists()  # it took the reserve to get there
     fill(small_home)
     listed = run_cli("runs", "--json")
     assert listed.returncode == 0, listed.stderr
