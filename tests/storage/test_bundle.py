@@ -149,3 +149,25 @@ def test_podtask_bundle_lists_files_and_size(tmp_path: Path) -> None:
     text = run_cli("bundle", str(proj / "task.py"), "--include", ".env")
     assert text.returncode == 0, text.stderr
     assert ".env" in text.stdout and "task.py" in text.stdout and "total" in text.stdout
+
+
+@pytest.mark.parametrize("with_git", [True, False], ids=["git", "no-git"])
+def test_a_deeper_podtaskignore_wins_and_ignored_links_are_not_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_git: bool
+) -> None:
+    if with_git and shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    proj = tmp_path / "proj"
+    (proj / "sub").mkdir(parents=True)
+    (proj / "a.txt").write_text("a")
+    (proj / "sub" / "a.txt").write_text("a")
+    (proj / ".podtaskignore").write_text("*.txt\nlink\n")
+    (proj / "sub" / ".podtaskignore").write_text("!a.txt\n")
+    (proj / "link").symlink_to("/etc/hostname")
+    if with_git:
+        subprocess.run(["git", "init", "-q", str(proj)], check=True)
+    else:
+        monkeypatch.setenv("PATH", "/nonexistent")
+    notices: list[str] = []
+    assert names(make_code_bundle(proj, notice=notices.append)) == ["sub/a.txt"]
+    assert notices == []

@@ -170,19 +170,18 @@ class _Selector:
         if not os.path.lexists(path):
             return  # e.g. deleted from the work tree but still in git's index
         real = os.path.realpath(path)
+        is_dir = os.path.isdir(real)
+        if self.excluded(rel, is_dir=is_dir):
+            return  # left out by name first: an ignored link to outside needs no warning
         if not _inside(real, self.real_root):
             self.warnings.append(
                 f"skipped {rel}: it is a symlink to {real}, outside {self.root} "
                 "(copy the file into the folder to ship it)"
             )
-            return
-        if os.path.isdir(real):
-            if not self.excluded(rel, is_dir=True):
-                self.walk(rel)
-            return
-        if not os.path.isfile(real) or self.excluded(rel, is_dir=False):
-            return
-        self.entries[rel] = BundleEntry(rel, os.path.getsize(real), Path(real))
+        elif is_dir:
+            self.walk(rel)
+        elif os.path.isfile(real):
+            self.entries[rel] = BundleEntry(rel, os.path.getsize(real), Path(real))
 
     def walk(self, rel_dir: str) -> None:
         """Every file under ``rel_dir`` the rules allow; folders are pruned as early as possible."""
@@ -208,10 +207,11 @@ def plan_code_bundle(root: Path, *, include: Sequence[str] = ()) -> BundlePlan:
     if listed is None:
         selector.walk("")
     else:
-        # Nested .podtaskignore files apply below their folders: read them all first.
-        for rel in [p for p in listed if p.rsplit("/", 1)[-1] == ".podtaskignore"]:
-            selector.matcher.add_file(root / rel, rel.rpartition("/")[0])
+        # .podtaskignore files, which git does not read: shallow first, so deeper ones win.
         selector.matcher.add_file(root / ".podtaskignore", "")
+        nested = [p for p in listed if p.endswith("/.podtaskignore")]
+        for rel in sorted(nested, key=lambda p: (p.count("/"), p)):
+            selector.matcher.add_file(root / rel, rel.rpartition("/")[0])
         selector.walked.add(os.path.realpath(root))
         for rel in listed:
             selector.add(rel)
