@@ -39,6 +39,11 @@ def ui_command(port: int | None, host: str, allow_remote: bool, open_browser: bo
     from podtask._storage import podtask_home
     from podtask.ui.security import is_loopback, new_token
 
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops the server as Ctrl-C does (from here on, so no window kills it uncleanly).
+    signal.signal(signal.SIGTERM, _terminate)
     bare = host.strip("[]")
     if not is_loopback(bare) and not allow_remote:
         raise SpecError(
@@ -48,28 +53,24 @@ def ui_command(port: int | None, host: str, allow_remote: bool, open_browser: bo
         )
     home = podtask_home()
     server = _bind(bare, port, home=home, token=new_token(), remote=not is_loopback(bare))
-    if not is_loopback(bare):
-        err(
-            f"warning: podtask ui listens on {host}, beyond this machine: anyone who can reach "
-            "it and has the URL's token can read every run's logs, inputs and outputs"
-        )
 
-    def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _terminate)
-    click.echo(f"podtask ui: the runs in {home}")
-    click.echo(f"  {server.url}", nl=True)
-    click.echo("Ctrl-C stops it.")
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(server.url)
     import threading
 
     worker = threading.Thread(target=server.serve_forever, name="podtask-ui", daemon=True)
-    worker.start()
     try:
+        if not is_loopback(bare):
+            err(
+                f"warning: podtask ui listens on {host}, beyond this machine: anyone who can "
+                "reach it and has the URL's token can read every run's logs, inputs and outputs"
+            )
+        worker.start()
+        click.echo(f"podtask ui: the runs in {home}")
+        click.echo(f"  {server.url}")
+        click.echo("Ctrl-C stops it.")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(server.url)
         while worker.is_alive():
             worker.join(0.5)
     except KeyboardInterrupt:
