@@ -188,7 +188,8 @@ function showRun(runId) {
         const stop = Math.min(l.grace_end ?? Infinity, l.finished_at ?? span);
         marks.push(el("div", { class: "grace", "data-start": l.sigterm_at, "data-end": stop, style: { left: pct(l.sigterm_at), width: `calc(${pct(stop)} - ${pct(l.sigterm_at)})` } }));
       }
-      mark("ready", l.ready_at, "ready");
+      // Without a probe a container is ready when it starts: the line stays, the word would crowd.
+      mark("ready", l.ready_at, l.ready_at !== null && l.ready_at - l.started_at > 0.001 ? "ready" : "");
       mark("sigterm", l.sigterm_at, "SIGTERM");
       mark("sigkill", l.sigkill_at, "SIGKILL");
       if (l.finished_at !== null) mark("exit", l.finished_at, `exit ${l.exit_code ?? "?"}`);
@@ -262,6 +263,7 @@ function showRun(runId) {
   function renderLog() {
     const log = logs[view.selected];
     if (!log) { logPre.textContent = "(no log yet)"; info.textContent = ""; return; }
+    if (!log.text && !log.size) { logPre.textContent = "(empty: this container wrote nothing)"; info.textContent = ""; return; }
     const atBottom = logPre.scrollHeight - logPre.scrollTop - logPre.clientHeight < 40;
     const q = view.query;
     if (!q) logPre.textContent = log.text;
@@ -352,7 +354,7 @@ function showRun(runId) {
       return;
     }
     runId = d.run.run_id;
-    $("#main").replaceChildren(el("p", {}, el("a", { href: url("/"), text: "← all runs" })), parts.header, parts.timeline, logSection, parts.error, parts.events, parts.pod);
+    $("#main").replaceChildren(el("p", {}, el("a", { href: url("/"), text: "← all runs" })), parts.header, parts.error, parts.timeline, logSection, parts.events, parts.pod);
     render(d);
     await Promise.all(Object.keys(d.logs).map(async (c) => {
       addPage(await api(`/api/runs/${encodeURIComponent(runId)}/logs/${encodeURIComponent(c)}`, {}));
