@@ -135,7 +135,8 @@ def test_sigterm_ignoring_sidecar_has_its_sigkill_mark_at_the_grace_end(ui: Ui, 
     open_run(page, ui, run["run_id"], lanes=2)
     stubborn = lane(page, "stubborn")
     assert stubborn["sigterm"] is not None and stubborn["sigkill"] is not None
-    assert stubborn["sigkill"] - stubborn["sigterm"] == pytest.approx(1.0, abs=0.5)  # grace: 1s
+    # The grace period is 1 s: SIGKILL never comes before it ends (later only on a loaded machine).
+    assert 0.95 <= stubborn["sigkill"] - stubborn["sigterm"] < 3.0
     assert stubborn["graceStart"] == stubborn["sigterm"]
     assert stubborn["graceEnd"] == stubborn["sigkill"]  # the shading ends where SIGKILL was sent
     assert stubborn["exitText"] == "exit 137"

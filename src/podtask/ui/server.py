@@ -36,6 +36,8 @@ ASSETS = {
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
+# What a live connection sends each tick: (event, data) pairs, or None when it is done.
+Changes = Callable[[], "list[tuple[str, Any]] | None"]
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -230,7 +232,11 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, body, ASSETS[name])
             case ["api", "runs"]:
                 self.server.reap()
-                self._json(ReadOnlyRuns(self.server.home).runs(_run_filter(qs)))
+                ro = ReadOnlyRuns(self.server.home)
+                try:
+                    self._json(ro.runs(_run_filter(qs)))
+                finally:
+                    ro.close()
             case ["api", "runs", run_id]:
                 self._json(run_detail(self.server, run_id))
             case ["api", "runs", run_id, "logs", container]:
@@ -239,14 +245,14 @@ class Handler(BaseHTTPRequestHandler):
                 path = self._log_path(run_id, container)
                 self._json(logs.search(path, qs.get("q", [""])[0]))
             case ["api", "stream", "runs"]:
-                self._stream(self._runs_changes())
+                self._stream(self._runs_changes)
             case ["api", "stream", "run", run_id]:
                 offsets = {
                     k[4:]: int(v[0])
                     for k, v in qs.items()
                     if k.startswith("log.") and v[0].isdigit()
                 }
-                self._stream(self._run_changes(run_id, offsets))
+                self._stream(lambda ro: self._run_changes(run_id, offsets, ro))
             case _:
                 self._refuse(404, "no such page")
 
@@ -273,8 +279,20 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- server-sent events -------------------------------------------------
 
-    def _stream(self, changes: Callable[[], list[tuple[str, Any]] | None]) -> None:
-        """Send what ``changes`` returns each tick until it returns None or the client leaves."""
+    def _stream(self, watch: Callable[[ReadOnlyRuns], Changes]) -> None:
+        """Send what ``watch(db)()`` returns each tick until it returns None or the client leaves.
+
+        ``db`` is this connection's own read-only view of the run database,
+        closed when the stream ends.
+        """
+        ro = ReadOnlyRuns(self.server.home)
+        try:
+            changes = watch(ro)
+            self._pump(changes)
+        finally:
+            ro.close()
+
+    def _pump(self, changes: Changes) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         for name, value in SECURITY_HEADERS.items():
@@ -302,8 +320,7 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             return
 
-    def _runs_changes(self) -> Callable[[], list[tuple[str, Any]] | None]:
-        ro = ReadOnlyRuns(self.server.home)
+    def _runs_changes(self, ro: ReadOnlyRuns) -> Changes:
         seen: list[int] = []
 
         def changes() -> list[tuple[str, Any]]:
@@ -317,12 +334,9 @@ class Handler(BaseHTTPRequestHandler):
 
         return changes
 
-    def _run_changes(
-        self, run_id: str, offsets: dict[str, int]
-    ) -> Callable[[], list[tuple[str, Any]] | None]:
+    def _run_changes(self, run_id: str, offsets: dict[str, int], ro: ReadOnlyRuns) -> Changes:
         record = self.server.store().get(run_id)
         rd = RunDir.open(self.server.home, record.run_id)
-        ro = ReadOnlyRuns(self.server.home)
         state: dict[str, Any] = {"version": None, "digest": None, "done": False, "terminal": False}
 
         def changes() -> list[tuple[str, Any]] | None:
