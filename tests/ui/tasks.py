@@ -43,3 +43,18 @@ def slow_counter(lines: int = 8, every: float = 0.5) -> int:
         print(f"tick {i}", flush=True)
         time.sleep(every)
     return lines
+
+
+@podtask.task(pod=pod(sh("helper", f"sleep 1000; echo {MARK}")))
+def chatty(lines: int = 6000) -> int:
+    for i in range(lines):
+        print(f"chatty line {i:05d} " + "x" * 60, flush=i % 500 == 0)
+    return lines
+
+
+@podtask.task(retries=1, pod=pod(sh("helper", f"sleep 1000; echo {MARK}")))
+def fails_once() -> int:
+    attempt = int(os.environ["PODTASK_ATTEMPT"])
+    if attempt < 2:
+        raise RuntimeError(f"attempt {attempt} fails")
+    return attempt

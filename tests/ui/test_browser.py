@@ -51,17 +51,28 @@ def test_list_shows_a_run_made_seconds_before(ui: Ui, page: Page) -> None:
     assert page.wait_for(
         f"document.querySelector('{row}') && document.querySelector('{row}').innerText"
     )
+    page.eval("window.__sameDocument = true")
+    # A run made while the list is open appears in it by itself.
+    later = make_run(str(TASKS), "sidecar_never_exits")
+    page.wait_for(
+        f"document.querySelector('#runs tbody tr').dataset.runId === '{later['run_id']}'",
+        timeout=15,
+    )
+    assert page.eval("window.__sameDocument") is True
     assert page.eval(f"document.querySelector('{row}').dataset.phase") == "SUCCEEDED"
     assert "my_sidecar_task" in page.eval(f"document.querySelector('{row}').innerText")
     # The phase filter narrows the list; FAILED has no rows, so this run disappears.
-    page.eval(
-        "const s = document.querySelector('#f-phase'); s.value = 'SUCCEEDED'; s.dispatchEvent(new Event('change'))"
-    )
     page.eval(
         "(() => { const s = document.querySelector('#f-phase'); s.innerHTML += '<option value=\"FAILED\">FAILED</option>'; s.value = 'FAILED'; s.dispatchEvent(new Event('change')); })()"
     )
     page.wait_for(
         f"!document.querySelector('{row}') && document.querySelector('#count').innerText.startsWith('0 runs')"
+    )
+    page.goto(ui.page_url("/?task=never"))  # the task filter, from the URL
+    page.wait_for("document.querySelectorAll('#runs tr[data-run-id]').length === 1")
+    assert (
+        page.eval("document.querySelector('#runs tr[data-run-id]').dataset.runId")
+        == later["run_id"]
     )
 
 
@@ -192,6 +203,16 @@ def test_running_run_shows_its_log_growing_then_its_phase_changing_without_reloa
         page.wait_for("document.querySelector('#phase').dataset.phase === 'SUCCEEDED'", timeout=30)
         assert page.eval("window.__sameDocument") is True  # no reload happened
         assert "tick 9" in page.eval("document.querySelector('#log').innerText")
+        # The log is searchable; a hit opens the log at its line.
+        page.eval(
+            "(() => { const s = document.querySelector('#log-search'); s.value = 'TICK 7';"
+            " s.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'})); })()"
+        )
+        hits = page.wait_for("[...document.querySelectorAll('#hits button')].map(b => b.innerText)")
+        assert hits == ["8: tick 7"]
+        page.eval("document.querySelector('#hits button').click()")
+        page.wait_for("document.querySelector('#log').innerText.startsWith('tick 7')")
+        assert page.eval("document.querySelectorAll('#log mark').length") == 1
         assert page.eval("document.querySelector('#outputs').innerText") == json.dumps(
             {"o0": 10}
         ).replace(" ", "")
@@ -211,3 +232,41 @@ def test_failed_run_shows_its_traceback(ui: Ui, page: Page) -> None:
     assert "raise ValueError" in tb
     assert page.eval("document.querySelector('#phase').dataset.phase") == "FAILED"
     screenshot(page, "ui-failed-run.png")
+
+
+def test_a_long_log_shows_its_tail_and_pages_back(ui: Ui, page: Page) -> None:
+    run = make_run(str(TASKS), "chatty")
+    assert run["phase"] == "SUCCEEDED"
+    open_run(page, ui, run["run_id"], lanes=2)
+    page.wait_for("document.querySelector('#log').innerText.includes('chatty line 05999')")
+    start = int(page.eval("document.querySelector('#log').dataset.start"))
+    assert start > 0  # about 480 KB written: only the last page is loaded
+    assert "chatty line 00000" not in page.eval("document.querySelector('#log').innerText")
+    page.eval("document.querySelector('#log-earlier').click()")
+    page.wait_for("document.querySelector('#log').dataset.start === '0'")
+    text = page.eval("document.querySelector('#log').innerText")
+    assert text.startswith("chatty line 00000") and "chatty line 05999" in text
+    assert text.count("chatty line 03000 ") == 1  # pages join without a gap or an overlap
+
+
+def test_retries_are_attempts_on_one_time_axis(ui: Ui, page: Page) -> None:
+    run = make_run(str(TASKS), "fails_once")
+    assert run["phase"] == "SUCCEEDED"
+    open_run(page, ui, run["run_id"], lanes=4)
+    lanes = page.eval(
+        "[...document.querySelectorAll('.lane')].map(l => [Number(l.dataset.attempt), l.dataset.container,"
+        " Number(l.querySelector('.bar').dataset.start), Number(l.querySelector('.bar').dataset.end)])"
+    )
+    attempts = [a for a, _, _, _ in lanes]
+    assert attempts == sorted(attempts)  # attempt 1's lanes first, then attempt 2's
+    assert sorted((a, c) for a, c, _, _ in lanes) == [
+        (1, "helper"),
+        (1, "primary"),
+        (2, "helper"),
+        (2, "primary"),
+    ]
+    first_end = max(end for a, _, _, end in lanes if a == 1)
+    assert all(
+        start >= first_end for a, _, start, _ in lanes if a == 2
+    )  # no overlap between attempts
+    assert page.eval("document.querySelectorAll('.attempt-start').length") >= 1
