@@ -21,6 +21,7 @@ from tests.conftest import run_cli
 from tests.ui.browser import Browser, Page, chromium_path
 
 TASKS = Path(__file__).parent / "tasks.py"
+LIFECYCLE = Path(__file__).parent.parent / "run" / "tasks" / "lifecycle_tasks.py"
 SCREENSHOTS_ENV = "PODTASK_UI_SCREENSHOTS"  # a directory: the tests save the docs' screenshots
 
 

@@ -1,4 +1,4 @@
-"""Tasks whose runs the UI tests look at: each shows one thing the page must draw."""
+"""Tasks whose runs the UI tests look at (besides tests/run/tasks/lifecycle_tasks.py's)."""
 
 import os
 import time
@@ -8,33 +8,12 @@ import podtask
 MARK = os.environ.get("PODTASK_TEST_MARK", "podtask-test")
 
 
-def pod(*sidecars, grace=None):
-    spec = {"containers": [{"name": "primary"}, *sidecars]}
-    if grace is not None:
-        spec["terminationGracePeriodSeconds"] = grace
-    return podtask.Pod(spec=spec)
+def pod(*sidecars):
+    return podtask.Pod(spec={"containers": [{"name": "primary"}, *sidecars]})
 
 
 def sh(name, script):
     return {"name": name, "command": ["/bin/sh", "-c", script]}
-
-
-@podtask.task(pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))
-def sidecar_never_exits() -> str:
-    time.sleep(0.3)
-    return "done"
-
-
-@podtask.task(
-    pod=pod(sh("stubborn", f"trap '' TERM; while true; do sleep 0.1; done; echo {MARK}"), grace=1)
-)
-def sidecar_ignores_sigterm() -> None:
-    time.sleep(0.3)
-
-
-@podtask.task(pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))
-def primary_raises(x: int = 1) -> int:
-    raise ValueError(f"bad value {x}")
 
 
 @podtask.task(pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.run.conftest import needs_namespaces
 from tests.ui.browser import Page
-from tests.ui.conftest import TASKS, Ui, make_run, screenshot
+from tests.ui.conftest import LIFECYCLE, TASKS, Ui, make_run, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_namespaces]
 
@@ -53,7 +53,7 @@ def test_list_shows_a_run_made_seconds_before(ui: Ui, page: Page) -> None:
     )
     page.eval("window.__sameDocument = true")
     # A run made while the list is open appears in it by itself.
-    later = make_run(str(TASKS), "sidecar_never_exits")
+    later = make_run(str(LIFECYCLE), "sidecar_never_exits")
     page.wait_for(
         f"document.querySelector('#runs tbody tr').dataset.runId === '{later['run_id']}'",
         timeout=15,
@@ -132,7 +132,7 @@ def test_seed_run_page_shows_two_lanes_the_secondary_starting_before_the_primary
 
 
 def test_never_exiting_sidecar_has_a_stop_mark_after_the_primary_exits(ui: Ui, page: Page) -> None:
-    run = make_run(str(TASKS), "sidecar_never_exits")
+    run = make_run(str(LIFECYCLE), "sidecar_never_exits")
     open_run(page, ui, run["run_id"], lanes=2)
     primary, forever = lane(page, "primary"), lane(page, "forever")
     assert forever["sigterm"] is not None
@@ -142,7 +142,7 @@ def test_never_exiting_sidecar_has_a_stop_mark_after_the_primary_exits(ui: Ui, p
 
 
 def test_sigterm_ignoring_sidecar_has_its_sigkill_mark_at_the_grace_end(ui: Ui, page: Page) -> None:
-    run = make_run(str(TASKS), "sidecar_ignores_sigterm")
+    run = make_run(str(LIFECYCLE), "sidecar_ignores_sigterm")
     open_run(page, ui, run["run_id"], lanes=2)
     stubborn = lane(page, "stubborn")
     assert stubborn["sigterm"] is not None and stubborn["sigkill"] is not None
@@ -221,7 +221,7 @@ def test_running_run_shows_its_log_growing_then_its_phase_changing_without_reloa
 
 
 def test_failed_run_shows_its_traceback(ui: Ui, page: Page) -> None:
-    run = make_run(str(TASKS), "primary_raises", "--x", "7")
+    run = make_run(str(LIFECYCLE), "primary_raises", "--x", "7")
     assert run["phase"] == "FAILED"
     open_run(page, ui, run["run_id"], lanes=2)
     tb = page.wait_for(

@@ -15,6 +15,7 @@ from podtask.ui.lanes import build_timeline
 from podtask.ui.security import host_ok, token_ok
 from tests.conftest import EXAMPLES, run_cli
 from tests.run.conftest import needs_namespaces
+from tests.ui.conftest import LIFECYCLE
 
 T0 = 1_000.0
 
@@ -215,7 +216,7 @@ def test_the_page_files_ship_inside_the_package() -> None:
 @pytest.mark.slow
 @needs_namespaces
 def test_describe_timeline_draws_the_lanes_in_text() -> None:
-    r = run_cli("run", str(Path(__file__).parent / "tasks.py"), "sidecar_ignores_sigterm", "--json")
+    r = run_cli("run", str(LIFECYCLE), "sidecar_ignores_sigterm", "--json")
     assert r.returncode == 0, r.stderr
     run_id = json.loads(r.stdout)["run_id"]
     out = run_cli("describe", run_id, "--timeline")

@@ -32,6 +32,8 @@ def _row(lane: Lane, tl: Timeline, width: int) -> str:
         shade_end = lane.finished_at if lane.finished_at is not None else tl.end
         if lane.grace_end is not None:
             shade_end = min(shade_end, lane.grace_end)
+        if lane.sigkill_at is not None:
+            shade_end = lane.sigkill_at
         for i in range(_col(lane.sigterm_at, tl, width), _col(shade_end, tl, width) + 1):
             cells[i] = "░"
     # Later marks win a shared cell: the exit is implied by the bar's end, a signal is not.

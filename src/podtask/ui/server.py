@@ -221,8 +221,6 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away
 
-    do_HEAD = do_GET
-
     def _route(self, parts: list[str], qs: dict[str, list[str]]) -> None:
         match parts:
             case [] | ["run", _]:

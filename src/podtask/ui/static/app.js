@@ -185,7 +185,9 @@ function showRun(runId) {
         marks.push(el("div", { class: `mark mark-${kind}`, "data-t": t, style: { left: pct(t) } }, el("span", { class: "mark-label", text: label })));
       };
       if (l.sigterm_at !== null) {
-        const stop = Math.min(l.grace_end ?? Infinity, l.finished_at ?? span);
+        // Shaded until SIGKILL was sent (the exit may be stamped a hair earlier), else until the
+        // container ended or the grace ends, whichever comes first.
+        const stop = l.sigkill_at ?? Math.min(l.grace_end ?? Infinity, l.finished_at ?? span);
         marks.push(el("div", { class: "grace", "data-start": l.sigterm_at, "data-end": stop, style: { left: pct(l.sigterm_at), width: `calc(${pct(stop)} - ${pct(l.sigterm_at)})` } }));
       }
       // Without a probe a container is ready when it starts: the line stays, the word would crowd.
