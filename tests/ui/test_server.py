@@ -235,3 +235,16 @@ def test_describe_timeline_draws_the_lanes_in_text() -> None:
     assert seed.returncode == 0, seed.stderr
     out = run_cli("describe", json.loads(seed.stdout)["run_id"][:20], "--timeline")
     assert out.returncode == 0 and "secondary" in out.stdout and "primary (primary)" in out.stdout
+
+
+def test_a_port_in_use_is_exit_2_naming_the_option() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run_cli("ui", "--port", str(port), timeout=30)
+    assert r.returncode == 2
+    assert "--port" in r.stderr and str(port) in r.stderr
+    assert "http://" not in r.stdout
