@@ -264,6 +264,7 @@ function showRun(runId) {
   }
   function renderLog() {
     const log = logs[view.selected];
+    earlier.disabled = !log || log.start === 0;
     if (!log) { logPre.textContent = "(no log yet)"; info.textContent = ""; return; }
     if (!log.text && !log.size) { logPre.textContent = "(empty: this container wrote nothing)"; info.textContent = ""; return; }
     const atBottom = logPre.scrollHeight - logPre.scrollTop - logPre.clientHeight < 40;
@@ -280,7 +281,6 @@ function showRun(runId) {
       parts.push(log.text.slice(i));
       logPre.replaceChildren(...parts);
     }
-    earlier.disabled = log.start === 0;
     logPre.dataset.start = log.start; logPre.dataset.end = log.end;
     info.textContent = `bytes ${log.start.toLocaleString()}–${log.end.toLocaleString()} of ${log.size.toLocaleString()}`;
     if (view.follow && atBottom) logPre.scrollTop = logPre.scrollHeight;
