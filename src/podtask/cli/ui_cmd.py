@@ -98,3 +98,6 @@ def _bind(host: str, port: int | None, *, home: Path, token: str, remote: bool) 
         field="--port",
         hint="pick another port with --port N (0 picks any free one)",
     )
+
+
+COMMANDS: list[click.Command] = [ui_command]
