@@ -70,3 +70,6 @@ def bundle_command(file: str, include: tuple[str, ...], as_json: bool) -> None:
     if plan.total_bytes > MAX_BUNDLE_BYTES:
         err(f"error: over the {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB limit of --ship-code")
         raise SystemExit(2)
+
+
+COMMANDS: list[click.Command] = [bundle_command]
