@@ -7,9 +7,12 @@ the run machinery, nor ``podtask runs`` for the compiler.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import click
+
+from podtask.cli.common import EXIT_INTERRUPTED, err, print_json_error
 
 # command name -> "module:attribute" of its click.Command
 COMMANDS = {
@@ -43,8 +46,33 @@ def cli() -> None:
     """podtask: run Python functions as the primary container of a pod with sidecars."""
 
 
-def main() -> None:
-    cli(prog_name="podtask")
+def main(args: list[str] | None = None) -> None:
+    """Run the CLI; every way out is one of the documented exit codes.
+
+    click's standalone mode turns a Ctrl-C into "Aborted!" and exit 1; podtask
+    documents 130 for an interrupt, so click runs non-standalone and this
+    function does the reporting itself.
+    """
+    argv = sys.argv[1:] if args is None else list(args)
+    try:
+        rv = cli.main(args=argv, prog_name="podtask", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        if "--json" in argv:
+            print_json_error("UsageError", exc.format_message(), field=_param_of(exc), hint=None)
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _param_of(exc: click.ClickException) -> str | None:
+    param = getattr(exc, "param", None)
+    if param is None:
+        return None
+    opts = getattr(param, "opts", None) or [param.name]
+    return str(opts[0])
 
 
 if __name__ == "__main__":
