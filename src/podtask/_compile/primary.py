@@ -74,10 +74,9 @@ def apply_primary_rules(
             if name in index:
                 old_entry = merged[index[name]]
                 if old_entry != {"name": name, "value": value}:
-                    shown = old_entry.get("value", "valueFrom")
-                    warnings.append(
-                        f"{where}: env {name}={shown!r} is overridden by the task's environment"
-                    )
+                    # The variable's name only: its values may be secrets, and warnings
+                    # reach terminals and CI logs.
+                    warnings.append(f"{where}: env {name} is overridden by the task's environment")
                 merged[index[name]] = {"name": name, "value": value}
             else:
                 index[name] = len(merged)

@@ -13,6 +13,14 @@ from podtask._errors import SpecError
 from podtask.cli.common import EXIT_OK, err, finish_run, handle_errors
 from podtask.cli.show import describe_run, print_runs, status_line
 
+# SQLite's LIMIT is a signed 64-bit integer; a million runs is more than any terminal shows.
+MAX_LIMIT = 1_000_000
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for the terminal; bytes that are not UTF-8 show as escapes."""
+    return repr(text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+
 
 def parse_input_args(extra: list[str]) -> dict[str, str]:
     """``--name VALUE`` / ``--name=VALUE`` pairs after the task name; dashes mean underscores."""
@@ -22,7 +30,9 @@ def parse_input_args(extra: list[str]) -> dict[str, str]:
         token = extra[i]
         if not token.startswith("--") or token == "--":
             raise SpecError(
-                f"unexpected argument {token!r}", field="inputs", hint="pass inputs as --NAME VALUE"
+                f"unexpected argument {_shown(token)}",
+                field="inputs",
+                hint="pass inputs as --NAME VALUE (TASK, if given, comes first)",
             )
         name, eq, value = token[2:].partition("=")
         if not eq:
@@ -33,6 +43,14 @@ def parse_input_args(extra: list[str]) -> dict[str, str]:
         key = name.replace("-", "_")
         if key in out:
             raise SpecError(f"--{name} is given twice", field=key)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # The terminal handed over bytes that are not UTF-8 (Python keeps them as
+            # surrogates); they could not be written to the run's inputs.
+            raise SpecError(
+                "the value is not valid UTF-8 text", field=key, hint="pass the value as UTF-8"
+            ) from None
         out[key] = value
         i += 1
     return out
@@ -62,9 +80,62 @@ class _Interrupts:
             signal.signal(sig, old)
 
 
-@click.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+#: ``ctx.meta`` key: ``--help`` was given after FILE, so show the task's help.
+TASK_HELP = "podtask.task_help"
+
+
+class RunCommand(click.Command):
+    """``run``, where ``--help`` after a task file shows that task's inputs and outputs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        helps = set(ctx.help_option_names)
+        if not ctx.resilient_parsing and helps.intersection(args):
+            rest = [a for a in args if a not in helps]
+            first = next((a for a in rest if not a.startswith("-")), None)
+            if first is not None and first.endswith(".py"):
+                ctx.meta[TASK_HELP] = True
+                return super().parse_args(ctx, rest)
+        return super().parse_args(ctx, args)
+
+
+def choose_task(file: str, tasks: list[Any], name: str | None) -> Any:
+    """The task to run: the one named, or the file's only task; a broken one raises its error."""
+    from podtask._authoring import BrokenTask, no_such_task
+
+    if name is not None:
+        chosen = next((t for t in tasks if t.name == name), None)
+        if chosen is None:
+            raise no_such_task(name, file, tasks)
+    elif len(tasks) == 1:
+        chosen = tasks[0]
+    elif not tasks:
+        raise SpecError(
+            f"{file} defines no task",
+            field="FILE",
+            hint="decorate a function with @podtask.task or @sidecar_task",
+        )
+    else:
+        names = ", ".join(t.name for t in tasks)
+        raise SpecError(
+            f"{file} defines {len(tasks)} tasks; say which one to run",
+            field="TASK",
+            hint=f"podtask run {file} TASK [--INPUT VALUE ...] with TASK one of: {names}",
+        )
+    if isinstance(chosen, BrokenTask):
+        raise chosen.error
+    return chosen
+
+
+@click.command(
+    "run",
+    cls=RunCommand,
+    context_settings={"ignore_unknown_options": True},
+    options_metavar="[RUN OPTIONS]",
+)
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.argument("task", required=False)
+@click.argument(
+    "task_and_inputs", metavar="[TASK] [--INPUT VALUE]...", nargs=-1, type=click.UNPROCESSED
+)
 @click.option("--engine", default="local", show_default=True, help="Where the pod runs.")
 @click.option(
     "--image", metavar="IMAGE", help="Image of the primary container (engines with images)."
@@ -90,7 +161,7 @@ class _Interrupts:
 def run_command(
     ctx: click.Context,
     file: str,
-    task: str | None,
+    task_and_inputs: tuple[str, ...],
     engine: str,
     image: str | None,
     grace: float | None,
@@ -102,24 +173,34 @@ def run_command(
     detach: bool,
     ship_code: bool | None,
 ) -> None:
-    """Run TASK of FILE; task inputs are options: --in1 VALUE.
+    """Run TASK of FILE; the task's inputs are options: --in1 VALUE or --in1=VALUE.
+
+    TASK may be left out when FILE defines one task. `podtask run FILE TASK
+    --help` lists the task's inputs (types, defaults, descriptions) and outputs.
 
     Exit codes: 0 succeeded, 1 the task failed, 2 bad input or spec (nothing
     was started), 130 interrupted.
     """
-    from podtask._authoring import load_tasks
-    from podtask._run import LogFollower, Runner, RunOptions
+    from podtask._authoring import load_file
     from podtask._types import parse_cli_value
-    from podtask.engines import get_engine
 
     if grace is not None and grace < 0:
         raise SpecError("must be >= 0", field="--grace")
-    raw = parse_input_args(list(ctx.args))
-    _, tasks = load_tasks(file, task)
-    if len(tasks) > 1:
-        names = ", ".join(t.name for t in tasks)
-        raise SpecError(f"{file} defines several tasks", field="TASK", hint=f"name one of: {names}")
-    chosen = tasks[0]
+    tokens = list(task_and_inputs)
+    task = tokens.pop(0) if tokens and not tokens[0].startswith("-") else None
+    raw = {} if ctx.meta.get(TASK_HELP) else parse_input_args(tokens)
+    _, tasks = load_file(file)
+    if ctx.meta.get(TASK_HELP) and task is None and len(tasks) != 1:
+        click.echo(ctx.get_help())
+        names = ", ".join(t.name for t in tasks) or "none"
+        click.echo(f"\nTasks in {file}: {names} (podtask run {file} TASK --help)")
+        sys.exit(EXIT_OK)
+    chosen = choose_task(file, tasks, task)
+    if ctx.meta.get(TASK_HELP):
+        from podtask.cli.task_help import task_help
+
+        click.echo(task_help(chosen, file), nl=False)
+        sys.exit(EXIT_OK)
     values: dict[str, Any] = {}
     for name, text in raw.items():
         var = chosen.interface.input(name)
@@ -129,6 +210,9 @@ def run_command(
                 f"{chosen.name} has no input {name!r}", field=name, hint=f"inputs: {names}"
             )
         values[name] = parse_cli_value(text, var.type, name=name)
+
+    from podtask._run import LogFollower, Runner, RunOptions
+    from podtask.engines import get_engine
 
     log_out = sys.stderr if as_json else sys.stdout
     tty = sys.stderr.isatty() and not as_json
@@ -207,7 +291,7 @@ def run_command(
 
 
 @click.command("runs")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1, max=MAX_LIMIT))
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def runs_command(limit: int, as_json: bool) -> None:
