@@ -84,7 +84,10 @@ def task_help(task: Task, file: str) -> str:
         else f"[--{v.name} {_METAVAR.get(v.type.kind, 'VALUE')}]"
         for v in task.interface.inputs
     )
-    formatter.write_usage("podtask run", f"{file} {task.name} {usage} [RUN OPTIONS]".strip())
+    # One line, unwrapped: it is the command to copy, and a long path must stay whole.
+    formatter.write(
+        f"Usage: podtask run {file} {task.name} {usage} [RUN OPTIONS]\n".replace("  ", " ")
+    )
     if summary:
         formatter.write_paragraph()
         with formatter.indentation():
