@@ -171,6 +171,33 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
         for k, v in outputs.items():
             add(f"  {k} = {json.dumps(v)}\n")
     if rd.pod_yaml.exists():
-        add("\nPod (effective manifest):\n")
-        add("".join(f"  {line}\n" for line in rd.pod_yaml.read_text().splitlines()))
+        text = rd.pod_yaml.read_text()
+        if record.engine in ENGINES_WITHOUT_IMAGES:
+            add("\nPod (effective manifest; the local engine uses no image):\n")
+            text = _without_images(text)
+        else:
+            add("\nPod (effective manifest):\n")
+        add("".join(f"  {line}\n" for line in text.splitlines()))
     return "".join(out)
+
+
+#: Engines that run each container's command on this host: an image would be a lie.
+ENGINES_WITHOUT_IMAGES = frozenset({"local"})
+
+
+def _without_images(pod_yaml: str) -> str:
+    """The manifest without the containers' ``image`` fields (nothing else changes)."""
+    import yaml
+
+    from podtask._compile import to_yaml
+
+    try:
+        pod = yaml.safe_load(pod_yaml)
+        spec = pod.get("spec") or {}
+        for kind in ("initContainers", "containers", "ephemeralContainers"):
+            for container in spec.get(kind) or []:
+                container.pop("image", None)
+                container.pop("imagePullPolicy", None)
+        return to_yaml(pod)
+    except (yaml.YAMLError, AttributeError, TypeError):
+        return pod_yaml  # a manifest that does not parse is shown as it is
