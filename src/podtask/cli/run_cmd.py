@@ -326,13 +326,21 @@ def logs_command(run_id: str, container: str | None) -> None:
                 field="--container",
                 hint=f"containers: {names}",
             )
-        sys.stdout.write(path.read_text(errors="replace"))
+        text = path.read_text(errors="replace")
+        sys.stdout.write(text)
+        if not text:
+            err(f"container {container!r} wrote nothing to stdout or stderr")
         return
     primary = next((c.name for c in record.containers if c.is_primary), None)
     logs = sorted(rd.logs_dir.glob("*.log"), key=lambda p: (p.stem != primary, p.stem))
     for path in logs:
-        for line in path.read_text(errors="replace").splitlines():
+        lines = path.read_text(errors="replace").splitlines()
+        for line in lines:
             click.echo(f"[{path.stem}] {line}")
+        if not lines:
+            err(f"[{path.stem}] (wrote nothing to stdout or stderr)")
+    if not logs:
+        err(f"run {record.run_id} has no container logs (no container started)")
 
 
 @click.command("describe")

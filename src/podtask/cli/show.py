@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from collections.abc import Iterable, Sequence
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from podtask._lifecycle import ContainerStatus
-from podtask._storage import RunDir, RunRecord
+from podtask._storage import LOST, RunDir, RunRecord
 
 _MARK = {"waiting": "…", "running": "▶", "terminated": "■"}
 
@@ -95,15 +96,26 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
     ended = _when(record.ended_at)
     if record.ended_at:
         ended += f"  ({record.ended_at - base:.3f}s after start)"
-    add(f"Ended:      {ended}\n")
-    add(f"Run dir:    {record.run_dir}\n")
     events = rd.read_events()
+    if record.phase == LOST:
+        # When the loss was noticed says nothing about the run; its last sign of life does.
+        seen = last_seen_alive(record, rd, events)
+        add(f"Ended:      - (lost; noticed {_when(record.ended_at)})\n")
+        add(f"Last seen:  {_when(seen)}  (podtask's last record of this run)\n")
+    else:
+        add(f"Ended:      {ended}\n")
+    add(f"Run dir:    {record.run_dir}\n")
     end = next((e for e in reversed(events) if e.get("event") == "end"), None)
     issues = (end or {}).get("sidecar_issues") or []
     if issues:
         add("\nSidecar issues:\n")
         for issue in issues:
             add(f"  - {issue}\n")
+    if not record.containers and record.phase == LOST:
+        known = _manifest_containers(rd)
+        if known:
+            add("\nContainers (from the pod manifest; their state was never recorded):\n")
+            add("".join(f"  {name} ({kind})\n" for name, kind in known))
     if record.containers:
         add("\nContainers (times relative to the run's start):\n")
         stops = {
@@ -179,6 +191,32 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
             add("\nPod (effective manifest):\n")
         add("".join(f"  {line}\n" for line in text.splitlines()))
     return "".join(out)
+
+
+def last_seen_alive(record: RunRecord, rd: RunDir, events: list[dict[str, Any]]) -> float:
+    """The last moment podtask left a trace of the run: an event, a container, a log line."""
+    times: list[float] = [record.created_at]
+    times += [float(e["time"]) for e in events if isinstance(e.get("time"), (int, float))]
+    for c in record.containers:
+        times += [t for t in (c.started_at, c.ready_at, c.finished_at) if t is not None]
+    with contextlib.suppress(OSError):
+        times += [p.stat().st_mtime for p in rd.logs_dir.glob("*.log")]
+    return max(times)
+
+
+def _manifest_containers(rd: RunDir) -> list[tuple[str, str]]:
+    try:
+        import yaml
+
+        pod = yaml.safe_load(rd.pod_yaml.read_text())
+        spec = pod.get("spec") or {}
+        return [
+            (str(c.get("name")), "init" if kind == "initContainers" else "regular")
+            for kind in ("initContainers", "containers")
+            for c in spec.get(kind) or []
+        ]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
 
 
 #: Engines that run each container's command on this host: an image would be a lie.
