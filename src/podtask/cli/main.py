@@ -22,6 +22,7 @@ COMMANDS = {
     "logs": "podtask.cli.run_cmd:logs_command",
     "describe": "podtask.cli.run_cmd:describe_command",
     "attach": "podtask.cli.kube_cmd:attach_command",
+    "prune": "podtask.cli.prune_cmd:prune_command",
 }
 
 

@@ -183,9 +183,11 @@ def run_command(
     """
     from podtask._authoring import load_file
     from podtask._types import parse_cli_value
+    from podtask.cli.retention import retention_from_env
 
     if grace is not None and grace < 0:
         raise SpecError("must be >= 0", field="--grace")
+    keep, keep_for = retention_from_env()
     tokens = list(task_and_inputs)
     task = tokens.pop(0) if tokens and not tokens[0].startswith("-") else None
     raw = {} if ctx.meta.get(TASK_HELP) else parse_input_args(tokens)
@@ -281,6 +283,9 @@ def run_command(
                 f.stop()
             if tty:
                 sys.stderr.write("\r\033[K")
+    from podtask.cli.prune_cmd import apply_retention
+
+    apply_retention(keep, keep_for, spare=result.run_id)
     if detach:
         click.echo(result.run_id)
         sys.exit(EXIT_OK)
@@ -292,17 +297,48 @@ def run_command(
 
 @click.command("runs")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1, max=MAX_LIMIT))
+@click.option("--task", "task_name", metavar="NAME", help="Only runs of this task.")
+@click.option(
+    "--phase",
+    "phases",
+    multiple=True,
+    metavar="PHASE",
+    help="Only runs in this phase (repeatable): RUNNING, SUCCEEDED, FAILED, ABORTED, LOST...",
+)
+@click.option("--engine", metavar="ENGINE", help="Only runs on this engine.")
+@click.option("--since", metavar="AGE|DATE", help="Only runs created since (2h, 7d, 2024-05-01).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def runs_command(limit: int, as_json: bool) -> None:
+def runs_command(
+    limit: int,
+    task_name: str | None,
+    phases: tuple[str, ...],
+    engine: str | None,
+    since: str | None,
+    as_json: bool,
+) -> None:
     """List recent runs, newest first (runs whose podtask died show as LOST)."""
+    import time
+
     from podtask._storage import RunStore
     from podtask.cli.kube_cmd import refresh_runs
+    from podtask.cli.retention import parse_since
 
+    start = parse_since(since, field="--since", now=time.time()) if since else None
+    wanted = {p.upper() for p in phases}
+    filtered = bool(task_name or wanted or engine or start is not None)
     with RunStore.in_home() as store:
         refresh_runs(store)  # unfinished kubernetes runs: ask the cluster (no import otherwise)
         store.reap_lost()
-        records = store.list(limit)
+        records = store.list(2**62 if filtered else limit)
+    records = [
+        r
+        for r in records
+        if (task_name is None or r.task == task_name or r.task.endswith(f":{task_name}"))
+        and (not wanted or r.phase in wanted)
+        and (engine is None or r.engine == engine)
+        and (start is None or r.created_at >= start)
+    ][:limit]
     print_runs(records, as_json=as_json)
 
 
