@@ -23,6 +23,7 @@ COMMANDS = {
     "describe": "podtask.cli.run_cmd:describe_command",
     "attach": "podtask.cli.kube_cmd:attach_command",
     "prune": "podtask.cli.prune_cmd:prune_command",
+    "completion": "podtask.cli.completion_cmd:completion_command",
 }
 
 

@@ -84,6 +84,12 @@ class _Interrupts:
 TASK_HELP = "podtask.task_help"
 
 
+def _complete_task_or_input(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from podtask.cli.completion_cmd import complete_task_or_input
+
+    return complete_task_or_input(ctx, param, incomplete)
+
+
 class RunCommand(click.Command):
     """``run``, where ``--help`` after a task file shows that task's inputs and outputs."""
 
@@ -96,6 +102,15 @@ class RunCommand(click.Command):
                 ctx.meta[TASK_HELP] = True
                 return super().parse_args(ctx, rest)
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Options of ``run``, and the task's own inputs after FILE."""
+        from podtask.cli.completion_cmd import input_items
+
+        items: list[Any] = []
+        if incomplete.startswith("-"):
+            items = input_items(ctx, incomplete)
+        return items + list(super().shell_complete(ctx, incomplete))
 
 
 def choose_task(file: str, tasks: list[Any], name: str | None) -> Any:
@@ -134,7 +149,11 @@ def choose_task(file: str, tasks: list[Any], name: str | None) -> Any:
 )
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument(
-    "task_and_inputs", metavar="[TASK] [--INPUT VALUE]...", nargs=-1, type=click.UNPROCESSED
+    "task_and_inputs",
+    metavar="[TASK] [--INPUT VALUE]...",
+    nargs=-1,
+    type=click.UNPROCESSED,
+    shell_complete=_complete_task_or_input,
 )
 @click.option("--engine", default="local", show_default=True, help="Where the pod runs.")
 @click.option(
