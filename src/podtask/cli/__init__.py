@@ -6,11 +6,12 @@ is only importing and parsing: nothing exists to clean up, so the first
 thing this package does is make SIGINT end the process at once with 130.
 Raising from a handler there is not enough: an exception raised inside an
 import can surface as another one (``RuntimeError`` from ``__set_name__``).
+The handler is installed through the C module ``_signal`` before any other
+import: ``signal`` itself builds enums for milliseconds, inside the window.
 """
 
+import _signal  # type: ignore[import-not-found]  # no stub; the C half of `signal`
 import os as _os
-import signal as _signal
-import threading as _threading
 
 
 def exit_interrupted(_signum: int, _frame: object) -> None:
@@ -19,5 +20,7 @@ def exit_interrupted(_signum: int, _frame: object) -> None:
     _os._exit(130)
 
 
-if _threading.current_thread() is _threading.main_thread():  # else: not the CLI starting
+try:  # noqa: SIM105 - contextlib would be one more import inside the window
     _signal.signal(_signal.SIGINT, exit_interrupted)
+except ValueError:  # imported from a thread other than the main one: not the CLI starting
+    pass

@@ -26,6 +26,19 @@ COMMANDS = {
     "completion": "podtask.cli.completion_cmd:completion_command",
 }
 
+# The one-line help ``podtask --help`` lists, kept here so that listing the
+# commands imports none of them (and set on each command as it loads).
+SUMMARIES = {
+    "attach": "Follow a Kubernetes run again: its logs, phase and outputs.",
+    "compile": "Compile the tasks of FILE into task templates and Pod manifests.",
+    "completion": "Print the completion script for SHELL (bash, zsh, fish).",
+    "describe": "Show a run: its pod, containers, events and why it ended.",
+    "logs": "Print the logs of a run.",
+    "prune": "Delete finished runs and print what it frees.",
+    "run": "Run TASK of FILE (run FILE TASK --help lists its inputs).",
+    "runs": "List recent runs, newest first.",
+}
+
 
 class LazyGroup(click.Group):
     """A click group that imports a command's module when the command is used."""
@@ -39,7 +52,15 @@ class LazyGroup(click.Group):
             return None
         module, _, attr = target.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
-        return command if isinstance(command, click.Command) else None
+        if not isinstance(command, click.Command):
+            return None
+        command.short_help = SUMMARIES.get(cmd_name, command.short_help)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

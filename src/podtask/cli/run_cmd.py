@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -202,11 +203,15 @@ def run_command(
     """
     from podtask._authoring import load_file
     from podtask._types import parse_cli_value
-    from podtask.cli.retention import retention_from_env
 
     if grace is not None and grace < 0:
         raise SpecError("must be >= 0", field="--grace")
-    keep, keep_for = retention_from_env()
+    keep: int | None = None
+    keep_for: float | None = None
+    if os.environ.get("PODTASK_KEEP_RUNS") or os.environ.get("PODTASK_KEEP_FOR"):
+        from podtask.cli.retention import retention_from_env
+
+        keep, keep_for = retention_from_env()
     tokens = list(task_and_inputs)
     task = tokens.pop(0) if tokens and not tokens[0].startswith("-") else None
     raw = {} if ctx.meta.get(TASK_HELP) else parse_input_args(tokens)
@@ -302,9 +307,10 @@ def run_command(
                 f.stop()
             if tty:
                 sys.stderr.write("\r\033[K")
-    from podtask.cli.prune_cmd import apply_retention
+    if keep is not None or keep_for is not None:
+        from podtask.cli.prune_cmd import apply_retention
 
-    apply_retention(keep, keep_for, spare=result.run_id)
+        apply_retention(keep, keep_for, spare=result.run_id)
     if detach:
         click.echo(result.run_id)
         sys.exit(EXIT_OK)
