@@ -121,3 +121,33 @@ def test_env_override_warning_names_the_variable_never_its_value(tmp_path: Path)
     assert "env DB_PASSWORD is overridden by the task's environment" in proc.stderr
     assert "hunter2" not in proc.stderr + proc.stdout
     assert "task-secret" not in proc.stderr + proc.stdout
+
+
+def test_run_and_describe_show_env_names_never_values(tmp_path: Path, needs_root: None) -> None:
+    task = write_task_file(
+        tmp_path,
+        "secretive.py",
+        """
+        import podtask
+
+        spec = {"containers": [{"name": "primary", "env": [
+            {"name": "DB_PASSWORD", "value": "hunter2-in-the-spec"}]}]}
+
+        @podtask.task(
+            pod=podtask.Pod(spec=spec, primary_container="primary"),
+            env={"DB_PASSWORD": "task-secret", "API_TOKEN": "tok-123"},
+        )
+        def secretive() -> None:
+            pass
+        """,
+    )
+    run = run_cli("run", str(task))
+    assert run.returncode == 0, run.stderr
+    assert "env DB_PASSWORD is overridden" in run.stderr
+    run_id = run.stderr.split("run ", 1)[1].split()[0]
+    described = run_cli("describe", run_id)
+    assert described.returncode == 0, described.stderr
+    shown = run.stdout + run.stderr + described.stdout + described.stderr
+    for secret in ("hunter2", "task-secret", "tok-123"):
+        assert secret not in shown
+    assert "name: DB_PASSWORD" in described.stdout and "name: API_TOKEN" in described.stdout

@@ -53,7 +53,7 @@ def test_local_run_and_describe_say_nothing_of_images(tmp_path: Path, needs_root
     described = run_cli("describe", run.stderr.split("run ", 1)[1].split()[0])
     assert described.returncode == 0, described.stderr
     manifest = described.stdout.split("Pod (effective manifest", 1)[1]
-    assert manifest.startswith("; the local engine uses no image)")
+    assert manifest.startswith("; the local engine uses no image; env values hidden")
     assert "image:" not in manifest
     assert "command:" in manifest  # the rest of the manifest is still there
 

@@ -183,12 +183,10 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
         for k, v in outputs.items():
             add(f"  {k} = {json.dumps(v)}\n")
     if rd.pod_yaml.exists():
-        text = rd.pod_yaml.read_text()
-        if record.engine in ENGINES_WITHOUT_IMAGES:
-            add("\nPod (effective manifest; the local engine uses no image):\n")
-            text = _without_images(text)
-        else:
-            add("\nPod (effective manifest):\n")
+        local = record.engine in ENGINES_WITHOUT_IMAGES
+        note = "; the local engine uses no image" if local else ""
+        add(f"\nPod (effective manifest{note}; env values hidden, names shown):\n")
+        text = _for_terminal(rd.pod_yaml.read_text(), drop_images=local)
         add("".join(f"  {line}\n" for line in text.splitlines()))
     return "".join(out)
 
@@ -223,8 +221,13 @@ def _manifest_containers(rd: RunDir) -> list[tuple[str, str]]:
 ENGINES_WITHOUT_IMAGES = frozenset({"local"})
 
 
-def _without_images(pod_yaml: str) -> str:
-    """The manifest without the containers' ``image`` fields (nothing else changes)."""
+#: What an env value is shown as: values may be secrets, and describe output
+#: lands in terminals, tickets and CI logs. The run dir keeps the real manifest.
+HIDDEN = "(hidden)"
+
+
+def _for_terminal(pod_yaml: str, *, drop_images: bool) -> str:
+    """The manifest with env values hidden and, for engines without images, no ``image``."""
     import yaml
 
     from podtask._compile import to_yaml
@@ -234,8 +237,13 @@ def _without_images(pod_yaml: str) -> str:
         spec = pod.get("spec") or {}
         for kind in ("initContainers", "containers", "ephemeralContainers"):
             for container in spec.get(kind) or []:
-                container.pop("image", None)
-                container.pop("imagePullPolicy", None)
+                if drop_images:
+                    container.pop("image", None)
+                    container.pop("imagePullPolicy", None)
+                for entry in container.get("env") or []:
+                    if "value" in entry:
+                        entry["value"] = HIDDEN
         return to_yaml(pod)
     except (yaml.YAMLError, AttributeError, TypeError):
-        return pod_yaml  # a manifest that does not parse is shown as it is
+        # A manifest that does not parse cannot be shown safely: say where it is.
+        return "(the manifest in the run directory could not be read)"
