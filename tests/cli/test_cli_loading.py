@@ -83,3 +83,14 @@ def test_plain_import_of_a_broken_task_still_raises(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "SpecError: broken.n: union types are not task types" in proc.stderr
+
+
+def test_an_unknown_task_is_named_as_each_command_spells_it(tmp_path: Path) -> None:
+    task = write_task_file(tmp_path, "mixed.py", TWO_TASKS_ONE_BROKEN)
+    compiled = run_cli("compile", str(task), "--task", "nope")
+    assert compiled.returncode == 2
+    assert "error: --task: no task named 'nope'" in compiled.stderr
+    assert "tasks in that file: good, broken" in compiled.stderr
+    ran = run_cli("run", str(task), "nope")
+    assert ran.returncode == 2
+    assert "error: TASK: no task named 'nope'" in ran.stderr

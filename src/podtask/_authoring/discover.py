@@ -135,7 +135,7 @@ def import_module(root: Path, module: str, path: Path | None = None) -> ModuleTy
         raise
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
-            raise SpecError(f"cannot import {module} from {root}", field="--task") from exc
+            raise SpecError(f"cannot import {module} from {root}", field="FILE") from exc
         raise SpecError(
             f"importing {module} failed: {exc}",
             hint="install the missing package or fix the import",
@@ -180,20 +180,27 @@ def load_file(path: str | Path) -> tuple[SourceRef, list[Task | BrokenTask]]:
     return ref, file_tasks(module)
 
 
-def no_such_task(name: str, path: str | Path, tasks: list[Task | BrokenTask]) -> SpecError:
+def no_such_task(
+    name: str, path: str | Path, tasks: list[Task | BrokenTask], *, field: str = "TASK"
+) -> SpecError:
     names = ", ".join(t.name for t in tasks) or "none"
     return SpecError(
-        f"no task named {name!r} in {path}", field="TASK", hint=f"tasks in that file: {names}"
+        f"no task named {name!r} in {path}", field=field, hint=f"tasks in that file: {names}"
     )
 
 
-def load_tasks(path: str | Path, name: str | None = None) -> tuple[SourceRef, list[Task]]:
-    """The task ``name`` of the file (or all of them); only a task asked for may be broken."""
+def load_tasks(
+    path: str | Path, name: str | None = None, *, field: str = "TASK"
+) -> tuple[SourceRef, list[Task]]:
+    """The task ``name`` of the file (or all of them); only a task asked for may be broken.
+
+    ``field`` is what the caller calls the task name (``TASK``, ``--task``) in errors.
+    """
     ref, tasks = load_file(path)
     if name is not None:
         chosen = next((t for t in tasks if t.name == name), None)
         if chosen is None:
-            raise no_such_task(name, path, tasks)
+            raise no_such_task(name, path, tasks, field=field)
         if isinstance(chosen, BrokenTask):
             raise chosen.error
         return ref, [chosen]

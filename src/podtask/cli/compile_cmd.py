@@ -16,7 +16,7 @@ from podtask.cli.common import err, handle_errors
 
 def compile_file(path: str, task_name: str | None, image: str | None) -> list[CompiledTask]:
     """Load the file's tasks (or the one named) and compile each; warnings are returned."""
-    ref, tasks = load_tasks(path, task_name)
+    ref, tasks = load_tasks(path, task_name, field="--task")
     default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
     return [
         compile_task(
