@@ -18,7 +18,6 @@ raised only when that task is asked for.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import sys
@@ -26,6 +25,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from zlib import crc32
 
 from podtask._authoring.broken import BrokenTask, deferring_errors
 from podtask._authoring.task import Task
@@ -79,8 +79,11 @@ def _find_on_path(module: str) -> Path | None:
 
 
 def _private_name(module: str, path: Path) -> str:
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]
-    return f"{PRIVATE_PREFIX}{module.replace('.', '_')}_{digest}"
+    """A module name of the file's own: two ``types.py`` in one process do not meet.
+
+    crc32, not hashlib: hashlib costs the entrypoint ~8 ms of import (OpenSSL).
+    """
+    return f"{PRIVATE_PREFIX}{module.replace('.', '_')}_{crc32(str(path).encode()):08x}"
 
 
 def _load_by_path(module: str, path: Path) -> ModuleType:
