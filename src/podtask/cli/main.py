@@ -87,7 +87,24 @@ def main(args: list[str] | None = None) -> None:
             print_json_error("UsageError", exc.format_message(), field=_param_of(exc), hint=None)
         exc.show()
         sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # `podtask runs | head`: the reader left; say nothing more, as click would.
+        _silence_stdout()
+        sys.exit(1)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _param_of(exc: click.ClickException) -> str | None:
