@@ -61,3 +61,27 @@ def test_ctrl_c_in_the_first_tenth_of_a_second_exits_130(tmp_path: Path, needs_r
             assert f"podtask{os.sep}cli{os.sep}" not in err, (delay, code, err)
             assert code in (1, -signal.SIGINT), (delay, code, err)
     assert sum(code == 130 for _, code, _ in seen) >= TRIES // 2, [c for _, c, _ in seen]
+
+
+def test_an_interrupt_wrapped_by_class_creation_still_counts_as_one() -> None:
+    """Python 3.11 wraps an exception from ``__set_name__`` in RuntimeError; a Ctrl-C landing
+    there (a dataclass being built during a lazy import) must still exit 130, not 1."""
+    from podtask.cli.common import caused_by_interrupt
+
+    class Field:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    try:
+        type("Built", (), {"f": Field()})
+    except BaseException as exc:  # which one Python raises is the point
+        caught: BaseException = exc
+    assert caused_by_interrupt(caught)
+    assert not caused_by_interrupt(RuntimeError("plain"))
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError as inner:
+            raise RuntimeError("outer") from inner
+    except RuntimeError as exc:
+        assert not caused_by_interrupt(exc)

@@ -72,8 +72,30 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt:
             err("interrupted")
             sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            if not caused_by_interrupt(exc):
+                raise
+            err("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """True when ``exc`` is a Ctrl-C in disguise.
+
+    A KeyboardInterrupt raised while Python builds a class (a dataclass's
+    ``__set_name__``, say, during a lazy import) reaches us wrapped in a
+    RuntimeError; it is still the user's Ctrl-C and still exit 130.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def finish_run(result: Any, *, as_json: bool) -> NoReturn:

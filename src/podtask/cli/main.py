@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from podtask.cli.common import EXIT_INTERRUPTED, err, print_json_error
+from podtask.cli.common import EXIT_INTERRUPTED, caused_by_interrupt, err, print_json_error
 
 # command name -> "module:attribute" of its click.Command
 COMMANDS = {
@@ -91,6 +91,11 @@ def main(args: list[str] | None = None) -> None:
         # `podtask runs | head`: the reader left; say nothing more, as click would.
         _silence_stdout()
         sys.exit(1)
+    except Exception as exc:
+        if not caused_by_interrupt(exc):
+            raise
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
