@@ -104,3 +104,22 @@ def test_real_bash_completes_task_names(tmp_path: Path) -> None:
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["greet", "grumble"]
+
+
+def test_completes_run_ids_for_logs_describe_and_attach(podtask_home: Path) -> None:
+    from podtask._storage import RunRecord, RunStore
+
+    with RunStore.in_home(podtask_home) as store:
+        for run_id in ("alpha-1", "alpha-2", "beta-1"):
+            store.create(
+                RunRecord(
+                    run_id=run_id,
+                    task="t",
+                    source="m:t",
+                    engine="local",
+                    phase="SUCCEEDED",
+                    run_dir=str(podtask_home / "runs" / run_id),
+                )
+            )
+    for command in ("logs", "describe", "attach"):
+        assert sorted(complete(f"podtask {command} al")) == ["alpha-1", "alpha-2"]

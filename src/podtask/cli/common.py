@@ -25,6 +25,13 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def complete_run_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Shell completion of a RUN_ID argument (the code loads only when completing)."""
+    from podtask.cli.completion_cmd import complete_run_id as complete
+
+    return complete(ctx, param, incomplete)
+
+
 def err(message: str) -> None:
     click.echo(message, err=True)
 

@@ -3,7 +3,8 @@
 Completion runs through click's protocol (the script calls ``podtask`` with
 ``_PODTASK_COMPLETE`` set). Commands and options come from click; after
 ``podtask run FILE`` the task names of FILE are offered, and after the task
-its inputs (``--in1``). Finding them imports FILE as ``run`` would; anything
+its inputs (``--in1``); ``logs``, ``describe`` and ``attach`` complete run ids.
+Finding the tasks imports FILE as ``run`` would; anything
 that goes wrong there (or that the file prints) is kept off the completions.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_PODTASK_COMPLETE"
@@ -44,6 +47,8 @@ def complete_task_or_input(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """After FILE: its task names (or, once a task is given, its inputs)."""
+    from click.shell_completion import CompletionItem
+
     tasks = _file_tasks(ctx.params.get("file"))
     given = ctx.params.get("task_and_inputs") or ()
     if not given and not incomplete.startswith("-"):
@@ -59,6 +64,8 @@ def input_items(
     ctx: click.Context, incomplete: str, tasks: list[Any] | None = None
 ) -> list[CompletionItem]:
     """``--NAME`` of each input of the task being run that starts with ``incomplete``."""
+    from click.shell_completion import CompletionItem
+
     if tasks is None:
         tasks = _file_tasks(ctx.params.get("file"))
     task = _typed_task(ctx, tasks)
@@ -68,6 +75,27 @@ def input_items(
         CompletionItem(f"--{v.name}", help=str(v.type))
         for v in task.interface.inputs
         if f"--{v.name}".startswith(incomplete)
+    ]
+
+
+def complete_run_id(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """The ids of recent runs that start with ``incomplete``, newest first, with their task."""
+    from click.shell_completion import CompletionItem
+
+    from podtask._errors import PodtaskError
+    from podtask._storage import RunStore
+
+    try:
+        with RunStore.in_home() as store:
+            records = store.list(200)
+    except (PodtaskError, OSError):
+        return []
+    return [
+        CompletionItem(r.run_id, help=f"{r.task} {r.phase}")
+        for r in records
+        if r.run_id.startswith(incomplete)
     ]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from podtask._errors import SpecError
-from podtask.cli.common import EXIT_OK, err, finish_run, handle_errors
+from podtask.cli.common import EXIT_OK, complete_run_id, err, finish_run, handle_errors
 from podtask.cli.show import describe_run, print_runs, status_line
 
 # SQLite's LIMIT is a signed 64-bit integer; a million runs is more than any terminal shows.
@@ -368,7 +368,7 @@ def runs_command(
 
 
 @click.command("logs")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_id)
 @click.option("-c", "--container", help="Only this container's log.")
 @handle_errors
 def logs_command(run_id: str, container: str | None) -> None:
@@ -405,7 +405,7 @@ def logs_command(run_id: str, container: str | None) -> None:
 
 
 @click.command("describe")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_id)
 @handle_errors
 def describe_command(run_id: str) -> None:
     """Show a run: the effective pod, each container's timeline and exit, and why it ended."""
