@@ -154,7 +154,7 @@ def test_public_namespace_is_complete() -> None:
 
 
 def test_every_cli_command_is_reachable() -> None:
-    from podtask.cli import compile_cmd, completion_cmd, kube_cmd, prune_cmd, run_cmd
+    from podtask.cli import compile_cmd, completion_cmd, kube_cmd, prune_cmd, run_cmd, ui_cmd
     from podtask.cli.main import COMMANDS, cli
 
     defined = {
@@ -165,6 +165,7 @@ def test_every_cli_command_is_reachable() -> None:
             *kube_cmd.COMMANDS,
             prune_cmd.prune_command,
             completion_cmd.completion_command,
+            *ui_cmd.COMMANDS,
         ]
     }
     assert set(COMMANDS) == defined

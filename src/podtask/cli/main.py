@@ -24,6 +24,7 @@ COMMANDS = {
     "attach": "podtask.cli.kube_cmd:attach_command",
     "prune": "podtask.cli.prune_cmd:prune_command",
     "completion": "podtask.cli.completion_cmd:completion_command",
+    "ui": "podtask.cli.ui_cmd:ui_command",
 }
 
 # The one-line help ``podtask --help`` lists, kept here so that listing the
@@ -37,6 +38,7 @@ SUMMARIES = {
     "prune": "Delete finished runs and print what it frees.",
     "run": "Run TASK of FILE (run FILE TASK --help lists its inputs).",
     "runs": "List recent runs, newest first.",
+    "ui": "See your runs in a browser: timelines, live logs, errors.",
 }
 
 

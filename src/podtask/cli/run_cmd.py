@@ -406,8 +406,9 @@ def logs_command(run_id: str, container: str | None) -> None:
 
 @click.command("describe")
 @click.argument("run_id", shell_complete=complete_run_id)
+@click.option("--timeline", is_flag=True, help="Draw the containers' lanes on a time axis.")
 @handle_errors
-def describe_command(run_id: str) -> None:
+def describe_command(run_id: str, timeline: bool) -> None:
     """Show a run: the effective pod, each container's timeline and exit, and why it ended."""
     from podtask._storage import RunDir, RunStore, podtask_home
 
@@ -415,6 +416,11 @@ def describe_command(run_id: str) -> None:
         store.reap_lost()
         record = store.get(run_id)
     rd = RunDir.open(podtask_home(), record.run_id)
+    if timeline:
+        from podtask.cli.timeline import describe_timeline
+
+        click.echo(describe_timeline(record, rd), nl=False)
+        return
     click.echo(describe_run(record, rd), nl=False)
 
 
