@@ -7,7 +7,7 @@ retry; nothing was started), ``TaskFailed`` and other ``InfrastructureError``
 
 from __future__ import annotations
 
-import signal
+import _signal  # type: ignore[import-not-found]  # no stub; the C half of `signal`
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -64,7 +64,8 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json"))
         # From here on work may need undoing: Ctrl-C unwinds as KeyboardInterrupt.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # (The C module: importing `signal` costs a millisecond of enum building.)
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         try:
             return fn(*args, **kwargs)
         except (SpecError, EngineUnavailable) as exc:
