@@ -98,49 +98,33 @@ def test_runs_limit_too_large_exits_2() -> None:
     assert "--limit" in proc.stderr
 
 
+SECRETIVE = """
+import podtask
+
+spec = {"containers": [{"name": "primary", "env": [
+    {"name": "DB_PASSWORD", "value": "hunter2-in-the-spec"}]}]}
+
+@podtask.task(
+    pod=podtask.Pod(spec=spec, primary_container="primary"),
+    env={"DB_PASSWORD": "task-secret", "API_TOKEN": "tok-123"},
+)
+def secretive() -> None:
+    pass
+"""
+SECRETS = ("hunter2", "task-secret", "tok-123")
+
+
 def test_env_override_warning_names_the_variable_never_its_value(tmp_path: Path) -> None:
-    task = write_task_file(
-        tmp_path,
-        "secretive.py",
-        """
-        import podtask
-
-        spec = {"containers": [{"name": "primary", "env": [
-            {"name": "DB_PASSWORD", "value": "hunter2-in-the-spec"}]}]}
-
-        @podtask.task(
-            pod=podtask.Pod(spec=spec, primary_container="primary"),
-            env={"DB_PASSWORD": "task-secret"},
-        )
-        def secretive() -> None:
-            pass
-        """,
-    )
+    task = write_task_file(tmp_path, "secretive.py", SECRETIVE)
     proc = run_cli("compile", str(task), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert "env DB_PASSWORD is overridden by the task's environment" in proc.stderr
-    assert "hunter2" not in proc.stderr + proc.stdout
-    assert "task-secret" not in proc.stderr + proc.stdout
+    for secret in SECRETS:
+        assert secret not in proc.stderr + proc.stdout
 
 
 def test_run_and_describe_show_env_names_never_values(tmp_path: Path, needs_root: None) -> None:
-    task = write_task_file(
-        tmp_path,
-        "secretive.py",
-        """
-        import podtask
-
-        spec = {"containers": [{"name": "primary", "env": [
-            {"name": "DB_PASSWORD", "value": "hunter2-in-the-spec"}]}]}
-
-        @podtask.task(
-            pod=podtask.Pod(spec=spec, primary_container="primary"),
-            env={"DB_PASSWORD": "task-secret", "API_TOKEN": "tok-123"},
-        )
-        def secretive() -> None:
-            pass
-        """,
-    )
+    task = write_task_file(tmp_path, "secretive.py", SECRETIVE)
     run = run_cli("run", str(task))
     assert run.returncode == 0, run.stderr
     assert "env DB_PASSWORD is overridden" in run.stderr
@@ -148,6 +132,6 @@ def test_run_and_describe_show_env_names_never_values(tmp_path: Path, needs_root
     described = run_cli("describe", run_id)
     assert described.returncode == 0, described.stderr
     shown = run.stdout + run.stderr + described.stdout + described.stderr
-    for secret in ("hunter2", "task-secret", "tok-123"):
+    for secret in SECRETS:
         assert secret not in shown
     assert "name: DB_PASSWORD" in described.stdout and "name: API_TOKEN" in described.stdout
