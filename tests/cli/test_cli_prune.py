@@ -127,3 +127,9 @@ def test_runs_filters(podtask_home: Path) -> None:
     assert listed("--task", "alpha", "--limit", "1") == ["a-bad"]
     bad = run_cli("runs", "--since", "yesterday")
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_runs_phase_must_be_a_phase() -> None:
+    proc = run_cli("runs", "--phase", "DONE")
+    assert proc.returncode == 2
+    assert "--phase" in proc.stderr and "SUCCEEDED" in proc.stderr

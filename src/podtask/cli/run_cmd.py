@@ -14,6 +14,9 @@ from podtask._errors import SpecError
 from podtask.cli.common import EXIT_OK, complete_run_id, err, finish_run, handle_errors
 from podtask.cli.show import describe_run, print_runs, status_line
 
+#: A run's phases, as records hold them (``_lifecycle.TaskPhase``; not imported: startup cost).
+PHASES = ("QUEUED", "INITIALIZING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "LOST")
+
 # SQLite's LIMIT is a signed 64-bit integer; a million runs is more than any terminal shows.
 MAX_LIMIT = 1_000_000
 
@@ -327,8 +330,8 @@ def run_command(
     "--phase",
     "phases",
     multiple=True,
-    metavar="PHASE",
-    help="Only runs in this phase (repeatable): RUNNING, SUCCEEDED, FAILED, ABORTED, LOST...",
+    type=click.Choice(PHASES, case_sensitive=False),
+    help="Only runs in this phase (repeatable).",
 )
 @click.option("--engine", metavar="ENGINE", help="Only runs on this engine.")
 @click.option("--since", metavar="AGE|DATE", help="Only runs created since (2h, 7d, 2024-05-01).")
