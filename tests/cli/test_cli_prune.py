@@ -132,4 +132,4 @@ def test_runs_filters(podtask_home: Path) -> None:
 def test_runs_phase_must_be_a_phase() -> None:
     proc = run_cli("runs", "--phase", "DONE")
     assert proc.returncode == 2
-    assert "--phase" in proc.stderr and "SUCCEEDED" in proc.stderr
+    assert "--phase" in proc.stderr and "'succeeded'" in proc.stderr
