@@ -154,7 +154,15 @@ def test_public_namespace_is_complete() -> None:
 
 
 def test_every_cli_command_is_reachable() -> None:
-    from podtask.cli import bundle_cmd, compile_cmd, kube_cmd, run_cmd, ui_cmd
+    from podtask.cli import (
+        bundle_cmd,
+        compile_cmd,
+        completion_cmd,
+        kube_cmd,
+        prune_cmd,
+        run_cmd,
+        ui_cmd,
+    )
     from podtask.cli.main import COMMANDS, cli
 
     defined = {
@@ -163,6 +171,8 @@ def test_every_cli_command_is_reachable() -> None:
             compile_cmd.compile_command,
             *run_cmd.COMMANDS,
             *kube_cmd.COMMANDS,
+            prune_cmd.prune_command,
+            completion_cmd.completion_command,
             *ui_cmd.COMMANDS,
             *bundle_cmd.COMMANDS,
         ]

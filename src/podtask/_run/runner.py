@@ -115,7 +115,7 @@ class Runner:
             base_dir=self.ref.path.parent,
             schema_cache_dir=schema_cache(),
         )
-        for w in self.compiled.warnings:
+        for w in self.compiled.warnings_for(options.engine.name):  # raises what it would refuse
             options.notice(f"warning: {w}")
         self.inputs = input_literals(self.task, options.inputs)
         self.home = podtask_home()
