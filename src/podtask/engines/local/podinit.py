@@ -25,7 +25,9 @@ Protocol (JSON, one object per line):
 * stdout, events, ``event`` one of
   ``ready {time}`` / ``fatal {message}`` (answer to the first line);
   ``started {name, pid, time}``; ``exited {name, exit_code, signal, oom, time}``;
-  ``error {name, message, reason, exit_code, time}`` (the container never ran:
+  ``error {name, message, reason, exit_code, time}`` (the container never ran;
+  reason ``StartError``, or ``CreateContainerConfigError`` for a subPath that
+  would leave its volume;
   for one ``start`` the stream holds either ``started`` then ``exited``, or
   ``error``); ``result {id, ok, message}`` for probes,
   ``result {id, exit_code, output}`` for exec, or ``result {id, error}``;
@@ -52,7 +54,7 @@ from typing import Any, NoReturn
 
 from podtask.engines.local import linux, probes
 from podtask.engines.local.cgroups import MemoryCgroups
-from podtask.engines.local.plan import ContainerPlan, PodPlan
+from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _CHILD_DEFAULT_SIGNALS = ("SIGCHLD", "SIGTERM", "SIGINT", "SIGHUP", "SIGPIPE", "SIGXFSZ")
@@ -120,6 +122,36 @@ def _make_target(target: str, source_is_dir: bool) -> None:
             pass
 
 
+class ContainerConfigError(Exception):
+    """The container cannot be created as specified (the kubelet's CreateContainerConfigError)."""
+
+    reason = "CreateContainerConfigError"
+
+
+def _open_sub_path(c: ContainerPlan, mnt: MountPlan, vol: VolumePlan) -> int:
+    """An fd of the mount's subPath, resolved inside its volume (CVE-2017-1002101).
+
+    Missing directories are created in an emptyDir, as the kubelet does; a
+    subPath that leads out of the volume (an absolute symlink, a link with
+    ``..``) fails the container instead of exposing the host.
+    """
+    what = (
+        f"subPath {mnt.sub_path!r} of volumeMount {mnt.volume!r} (mountPath {mnt.mount_path})"
+        f" of container {c.name!r}"
+    )
+    if mnt.sub_path.startswith("/"):
+        raise ContainerConfigError(f"{what} must be a relative path")
+    try:
+        return linux.open_beneath(vol.host_path, mnt.sub_path, create=vol.kind == "emptyDir")
+    except linux.EscapeError as exc:
+        raise ContainerConfigError(
+            f"{what} leads out of the volume through a symlink or '..'; Kubernetes refuses"
+            " that too (CVE-2017-1002101)"
+        ) from exc
+    except OSError as exc:
+        raise ContainerConfigError(f"{what}: {exc.strerror or exc}") from exc
+
+
 def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     """In a forked child: private mount ns, overlay of / , host mounts, volumes, pivot_root.
 
@@ -165,15 +197,16 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     vols = {v.name: v for v in plan.volumes}
     for mnt in sorted(c.mounts, key=lambda m: m.mount_path.rstrip("/").count("/")):
         vol = vols[mnt.volume]
-        src = vol.host_path
-        if mnt.sub_path:
-            if mnt.sub_path.startswith("/") or ".." in mnt.sub_path.split("/"):
-                raise OSError(errno.EINVAL, f"subPath {mnt.sub_path!r} must be relative")
-            src = os.path.join(src, mnt.sub_path)
-            os.makedirs(src, exist_ok=True)
-        target = linux.resolve_in_root(root, mnt.mount_path)
-        _make_target(target, os.path.isdir(src))
-        linux.mount(src, target, None, linux.MS_BIND | linux.MS_REC)
+        sub_fd = _open_sub_path(c, mnt, vol) if mnt.sub_path else None
+        try:
+            # The subPath is bound through its fd: what was checked is what is mounted.
+            src = vol.host_path if sub_fd is None else f"/proc/self/fd/{sub_fd}"
+            target = linux.resolve_in_root(root, mnt.mount_path)
+            _make_target(target, os.path.isdir(src))
+            linux.mount(src, target, None, linux.MS_BIND | linux.MS_REC)
+        finally:
+            if sub_fd is not None:
+                os.close(sub_fd)
         if mnt.read_only:
             flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
             linux.mount(None, target, None, flags)
@@ -343,6 +376,8 @@ class Supervisor:
                 if isinstance(exc, OSError) and exc.filename:
                     msg = f"{msg}: {exc.filename}"
                 err = {"message": f"{type(exc).__name__}: {msg}", "exit_code": 128}
+                if isinstance(exc, ContainerConfigError):
+                    err.update(message=str(exc), reason=exc.reason)
                 try:
                     _write_all(w, json.dumps(err).encode())
                 finally:
@@ -460,7 +495,7 @@ class Supervisor:
                 "error",
                 name=run.name,
                 message=run.start_error["message"],
-                reason="StartError",
+                reason=run.start_error.get("reason", "StartError"),
                 exit_code=run.start_error.get("exit_code", 128),
                 time=time.time(),
             )

@@ -87,7 +87,8 @@ class Event:
     """Something that happened to a container (times are podinit's ``time.time()``).
 
     ``kind``: ``"started"`` (pid), ``"exited"`` (exit_code, signal, oom),
-    ``"error"`` (the container never ran: message, reason ``"StartError"``,
+    ``"error"`` (the container never ran: message, reason ``"StartError"`` or
+    ``"CreateContainerConfigError"`` (a subPath leading out of its volume),
     exit_code 128), or ``"lost"`` (podinit itself died unexpectedly; ``name``
     is empty, message holds the tail of its log; no further events follow).
     """
