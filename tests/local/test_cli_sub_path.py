@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from podtask.engines._beneath import EscapeError, open_beneath
 from podtask.engines.local import linux
 
 TASKS = Path(__file__).parent / "tasks" / "security_tasks.py"
@@ -68,19 +69,19 @@ def test_open_beneath_follows_links_inside_and_refuses_the_way_out(
 ) -> None:
     root = _tree(tmp_path)
     for rel in ("a/b", "a/rel", "a/up", "a/b/../b"):
-        fd = linux.open_beneath(str(root), rel, use_openat2=use_openat2)
+        fd = open_beneath(str(root), rel, use_openat2=use_openat2)
         try:
             assert os.readlink(f"/proc/self/fd/{fd}") == str(root / "a" / "b")
         finally:
             os.close(fd)
     for rel in ("abs", "abs/vol", "dotdot", "..", "a/../../vol"):
-        with pytest.raises(linux.EscapeError):
-            linux.open_beneath(str(root), rel, use_openat2=use_openat2)
+        with pytest.raises(EscapeError):
+            open_beneath(str(root), rel, use_openat2=use_openat2)
     with pytest.raises(FileNotFoundError):
-        linux.open_beneath(str(root), "a/missing", use_openat2=use_openat2)
-    fd = linux.open_beneath(str(root), "a/rel/new/deeper", create=True, use_openat2=use_openat2)
+        open_beneath(str(root), "a/missing", use_openat2=use_openat2)
+    fd = open_beneath(str(root), "a/rel/new/deeper", create=True, use_openat2=use_openat2)
     os.close(fd)
     assert (root / "a" / "b" / "new" / "deeper").is_dir()
-    with pytest.raises(linux.EscapeError):
-        linux.open_beneath(str(root), "abs/created", create=True, use_openat2=use_openat2)
+    with pytest.raises(EscapeError):
+        open_beneath(str(root), "abs/created", create=True, use_openat2=use_openat2)
     assert not (tmp_path / "created").exists()

@@ -21,8 +21,12 @@ def _sub_path_spec(link_target: str) -> dict[str, Any]:
         "initContainers": [
             {
                 "name": "linker",
-                "image": "busybox",
-                "command": ["sh", "-c", f"mkdir -p /data/inside && ln -s {link_target} /data/esc"],
+                "image": "alpine",
+                "command": [
+                    "sh",
+                    "-c",
+                    f"mkdir -p /data/inside && rm -rf /data/esc && ln -s {link_target} /data/esc",
+                ],
                 "volumeMounts": [{"name": "data", "mountPath": "/data"}],
             }
         ],

@@ -12,13 +12,10 @@ threaded process (the symbols are resolved once, at import time).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import errno
 import functools
 import os
 import shutil
-import stat
 import sys
 from dataclasses import dataclass
 
@@ -47,11 +44,6 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # pivot_root has no glibc wrapper; the syscall number is per architecture.
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203}
-# openat2 (Linux 5.6) came after the syscall tables were unified: 437 everywhere.
-_SYS_OPENAT2 = 437
-RESOLVE_NO_MAGICLINKS = 0x02
-RESOLVE_BENEATH = 0x08
-O_PATH = getattr(os, "O_PATH", 0o10000000)
 
 _libc: ctypes.CDLL | None = None
 if sys.platform.startswith("linux"):
@@ -148,106 +140,6 @@ def set_process_name(name: str) -> None:
 def set_child_subreaper() -> None:
     """Orphaned descendants get reparented to us (so we can reap them)."""
     _check(_lib().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
-
-
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
-
-
-class EscapeError(OSError):
-    """A path inside a directory tree resolved (or would resolve) to outside it."""
-
-
-def _openat2_beneath(root_fd: int, rel: str) -> int | None:
-    """``openat2(root_fd, rel, O_PATH, RESOLVE_BENEATH)``; None where the kernel lacks it."""
-    how = _OpenHow(O_PATH | os.O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
-    fd = int(
-        _lib().syscall(
-            _SYS_OPENAT2,
-            ctypes.c_int(root_fd),
-            _b(rel),
-            ctypes.byref(how),
-            ctypes.c_size_t(ctypes.sizeof(how)),
-        )
-    )
-    if fd >= 0:
-        return fd
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EPERM):  # no openat2, or a seccomp filter refusing it
-        return None
-    if err == errno.EXDEV:
-        raise EscapeError(err, f"{rel!r} leads out of the directory (a symlink or ..)")
-    raise OSError(err, os.strerror(err), rel)
-
-
-def open_beneath(root: str, rel: str, *, create: bool = False, use_openat2: bool = True) -> int:
-    """An ``O_PATH`` fd of ``root/rel`` that is guaranteed to lie inside ``root``.
-
-    This is how the kubelet keeps a subPath inside its volume (CVE-2017-1002101):
-    symlinks inside the tree are followed only while they stay inside it; an
-    absolute symlink, or a ``..`` (literal or from a link) above ``root``, raises
-    :class:`EscapeError`. The walk is done on file descriptors, never on path
-    strings, so a container swapping a directory for a symlink between the check
-    and the use cannot redirect it; bind ``/proc/self/fd/N`` of the result.
-    ``openat2(RESOLVE_BENEATH)`` does it in the kernel where available; otherwise
-    (and for ``create``, which makes missing directories as the kubelet does for a
-    subPath) each component is opened with ``O_NOFOLLOW`` and links are read
-    and resolved here.
-    """
-    root_fd = os.open(root, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        if use_openat2:
-            try:
-                fd = _openat2_beneath(root_fd, rel)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                fd = None
-            if fd is not None:
-                return fd
-        return _walk_beneath(root_fd, rel, create)
-    finally:
-        os.close(root_fd)
-
-
-def _walk_beneath(root_fd: int, rel: str, create: bool, max_links: int = 40) -> int:
-    stack = [os.dup(root_fd)]  # fds of the directories walked through; [0] is the root
-    todo = [p for p in rel.split("/") if p and p != "."]
-    links = 0
-    try:
-        while todo:
-            part = todo.pop(0)
-            if part == "..":
-                if len(stack) == 1:
-                    raise EscapeError(errno.EXDEV, f"{rel!r} leads out of the directory (..)")
-                os.close(stack.pop())
-                continue
-            flags = O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
-            try:
-                fd = os.open(part, flags, dir_fd=stack[-1])
-            except FileNotFoundError:
-                if not create:
-                    raise
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o777, dir_fd=stack[-1])
-                fd = os.open(part, flags, dir_fd=stack[-1])
-            if stat.S_ISLNK(os.fstat(fd).st_mode):
-                os.close(fd)
-                links += 1
-                if links > max_links:
-                    raise OSError(errno.ELOOP, f"too many symlinks in {rel!r}")
-                target = os.readlink(part, dir_fd=stack[-1])
-                if target.startswith("/"):
-                    raise EscapeError(
-                        errno.EXDEV, f"{rel!r} leads out of the directory (symlink to {target})"
-                    )
-                todo = [p for p in target.split("/") if p and p != "."] + todo
-                continue
-            stack.append(fd)
-        return stack.pop() if len(stack) > 1 else os.dup(stack[0])
-    finally:
-        for fd in stack:
-            os.close(fd)
 
 
 @functools.lru_cache(maxsize=1)

@@ -52,9 +52,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from podtask.engines._beneath import SubPathError, open_sub_path
 from podtask.engines.local import linux, probes
 from podtask.engines.local.cgroups import MemoryCgroups
-from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
+from podtask.engines.local.plan import ContainerPlan, PodPlan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _CHILD_DEFAULT_SIGNALS = ("SIGCHLD", "SIGTERM", "SIGINT", "SIGHUP", "SIGPIPE", "SIGXFSZ")
@@ -128,30 +129,6 @@ class ContainerConfigError(Exception):
     reason = "CreateContainerConfigError"
 
 
-def _open_sub_path(c: ContainerPlan, mnt: MountPlan, vol: VolumePlan) -> int:
-    """An fd of the mount's subPath, resolved inside its volume (CVE-2017-1002101).
-
-    Missing directories are created in an emptyDir, as the kubelet does; a
-    subPath that leads out of the volume (an absolute symlink, a link with
-    ``..``) fails the container instead of exposing the host.
-    """
-    what = (
-        f"subPath {mnt.sub_path!r} of volumeMount {mnt.volume!r} (mountPath {mnt.mount_path})"
-        f" of container {c.name!r}"
-    )
-    if mnt.sub_path.startswith("/"):
-        raise ContainerConfigError(f"{what} must be a relative path")
-    try:
-        return linux.open_beneath(vol.host_path, mnt.sub_path, create=vol.kind == "emptyDir")
-    except linux.EscapeError as exc:
-        raise ContainerConfigError(
-            f"{what} leads out of the volume through a symlink or '..'; Kubernetes refuses"
-            " that too (CVE-2017-1002101)"
-        ) from exc
-    except OSError as exc:
-        raise ContainerConfigError(f"{what}: {exc.strerror or exc}") from exc
-
-
 def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     """In a forked child: private mount ns, overlay of / , host mounts, volumes, pivot_root.
 
@@ -197,7 +174,18 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     vols = {v.name: v for v in plan.volumes}
     for mnt in sorted(c.mounts, key=lambda m: m.mount_path.rstrip("/").count("/")):
         vol = vols[mnt.volume]
-        sub_fd = _open_sub_path(c, mnt, vol) if mnt.sub_path else None
+        sub_fd = None
+        if mnt.sub_path:
+            try:
+                sub_fd = open_sub_path(
+                    vol.host_path,
+                    mnt.sub_path,
+                    volume=mnt.volume,
+                    mount_path=mnt.mount_path,
+                    container=c.name,
+                )
+            except SubPathError as exc:
+                raise ContainerConfigError(str(exc)) from exc
         try:
             # The subPath is bound through its fd: what was checked is what is mounted.
             src = vol.host_path if sub_fd is None else f"/proc/self/fd/{sub_fd}"

@@ -1,7 +1,7 @@
 """The rendered Pod manifest rewritten into what podman 4.3.1 ``kube play`` honours.
 
-Pure: no podman, no files.  Each rewrite answers a measured gap (see
-docs/notes/podman-kube-play.md):
+Pure (no podman, no files) but for :func:`sub_path_escape`.  Each rewrite answers a
+measured gap (see docs/notes/podman-kube-play.md):
 
 - init containers and native sidecars become ordinary containers, because
   podtask starts every container itself in Kubernetes' order (podman would
@@ -11,7 +11,8 @@ docs/notes/podman-kube-play.md):
   probes itself);
 - ``emptyDir`` becomes a hostPath directory under a per-run directory
   (podman would share a named volume between runs), on tmpfs for
-  ``medium: Memory``; ``subPath`` becomes its own hostPath (podman ignores it);
+  ``medium: Memory``; ``subPath`` becomes its own hostPath (podman ignores it),
+  checked by :func:`sub_path_escape` right before its container starts;
 - ``$(VAR)`` is expanded and known ``fieldRef``s become plain values;
 - ``imagePullPolicy: Never``: podtask checks and pulls images before playing,
   so a missing image fails fast instead of leaving a half-created pod;
@@ -30,6 +31,7 @@ from typing import Any
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
+from podtask.engines._beneath import SubPathError, open_sub_path
 
 NAMESPACE = "default"
 OTHER_ENGINES = "use --engine kubernetes, which has a cluster"
@@ -54,15 +56,56 @@ class Container:
 
 
 @dataclass(frozen=True)
+class SubPathMount:
+    """A ``subPath`` mount, to be checked right before its container starts."""
+
+    container: str
+    volume: str  # the user's volume name
+    mount_path: str
+    volume_path: str  # the volume's host directory
+    sub_path: str  # normalized, relative
+
+
+@dataclass(frozen=True)
 class PodmanPod:
     pod_name: str
     manifest: dict[str, Any] = field(hash=False)  # what ``kube play`` reads
     containers: tuple[Container, ...]
     host_dirs: tuple[str, ...]  # directories to create before playing (emptyDirs, subPaths)
     images: tuple[tuple[str, str, str], ...]  # (image, container, field path), unique images
+    sub_paths: tuple[SubPathMount, ...] = ()
 
     def container(self, name: str) -> Container:
         return next(c for c in self.containers if c.name == name)
+
+
+def sub_path_escape(pp: PodmanPod, name: str) -> str | None:
+    """Why container ``name`` must not start (a subPath that leaves its volume), or None.
+
+    podman binds a subPath's host path as it finds it when the container
+    starts, following symlinks on the host; an earlier container of the pod can
+    have replaced it with a link to anywhere (CVE-2017-1002101). So right before
+    ``podman start``, each subPath is resolved inside its volume the way the
+    local engine mounts it (``openat2(RESOLVE_BENEATH)``), and an escape is the
+    kubelet's ``CreateContainerConfigError``. The one function here that reads
+    files.
+    """
+    for m in pp.sub_paths:
+        if m.container != name:
+            continue
+        try:
+            os.close(
+                open_sub_path(
+                    m.volume_path,
+                    m.sub_path,
+                    volume=m.volume,
+                    mount_path=m.mount_path,
+                    container=name,
+                )
+            )
+        except SubPathError as exc:
+            return str(exc)
+    return None
 
 
 def _env(c: dict[str, Any], meta: dict[str, Any], where: str) -> list[dict[str, str]]:
@@ -140,6 +183,7 @@ def to_podman(
         for i, c in enumerate(spec.get("initContainers") or [])
     ] + [(c, f"spec.containers[{i}]", REGULAR) for i, c in enumerate(spec.get("containers") or [])]
     subs = 0
+    sub_paths: list[SubPathMount] = []
     for c, where, kind in sources:
         name = str(c["name"])
         user_spec = copy.deepcopy(c)
@@ -190,6 +234,9 @@ def to_podman(
                         "hostPath": {"path": path, "type": "" if exists else "DirectoryOrCreate"},
                     }
                 )
+                sub_paths.append(
+                    SubPathMount(name, str(m["name"]), str(m.get("mountPath")), vol["path"], sub)
+                )
                 m["name"] = vname
             mounts.append(m)
         if is_primary:
@@ -219,4 +266,5 @@ def to_podman(
         containers=tuple(containers),
         host_dirs=tuple(host_dirs),
         images=tuple(images.values()),
+        sub_paths=tuple(sub_paths),
     )

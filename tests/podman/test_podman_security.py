@@ -1,0 +1,49 @@
+"""podman: a subPath stays inside its volume (CVE-2017-1002101), through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conformance.conftest import podman_leftovers, podman_problem
+
+TASKS = Path(__file__).parent.parent / "local" / "tasks" / "security_tasks.py"
+PROBLEM = podman_problem()
+
+pytestmark = [pytest.mark.podman, pytest.mark.skipif(bool(PROBLEM), reason=str(PROBLEM))]
+
+
+def run(task: str, hostdir: Path) -> tuple[int, dict[str, object], str]:
+    r = subprocess.run(
+        [sys.executable, "-m", "podtask", "run", str(TASKS), task, "--json", "--engine", "podman"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PODTASK_TEST_HOSTDIR": str(hostdir)},
+    )
+    return r.returncode, json.loads(r.stdout), r.stderr
+
+
+def test_sub_path_symlink_out_of_the_volume_fails_and_writes_nothing_on_the_host(
+    tmp_path: Path,
+) -> None:
+    hostdir = tmp_path / "host-dir"
+    hostdir.mkdir()
+    rc, doc, err = run("sub_path_escape", hostdir)
+    assert list(hostdir.iterdir()) == [], "the primary wrote through the symlink onto the host"
+    assert rc == 1, err
+    assert doc["reason"] == "CreateContainerConfigError"
+    message = str(doc["message"])
+    assert "subPath 'esc'" in message and "volumeMount 'data'" in message and "/out" in message
+    assert podman_leftovers("podtask.io/task=sub-path-escape") == ""
+
+
+def test_sub_path_symlink_inside_the_volume_is_followed(tmp_path: Path) -> None:
+    rc, doc, err = run("sub_path_inside", tmp_path)
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": "from the primary"}
