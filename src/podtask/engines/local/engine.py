@@ -38,6 +38,7 @@ from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines.local.cgroups import cgroups_available
 from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.security import host_path_warnings
 from podtask.engines.local.translate import (
     ContainerInfo,
     build_plan,
@@ -358,6 +359,8 @@ class LocalEngine:
         ctx.notice(
             "local engine: images are not pulled; each container's command runs from this host"
         )
+        for warning in host_path_warnings(ctx.manifest.get("spec", {})):
+            ctx.notice(f"warning: {warning}")
         if self.namespace_problem:
             ctx.notice(
                 f"local engine: no namespaces ({self.namespace_problem}); running plain processes"

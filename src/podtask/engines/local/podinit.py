@@ -45,6 +45,7 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import sys
 import time
 import traceback
@@ -108,6 +109,9 @@ def prepare_volumes(plan: PodPlan, isolate: bool) -> None:
         if vol.medium == "Memory" and isolate:
             opts = "mode=0777" + (f",size={vol.size_limit_bytes}" if vol.size_limit_bytes else "")
             linux.mount("tmpfs", vol.host_path, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, opts)
+        if plan.fs_group is not None:  # fsGroup: the group owns it, and new files inherit it
+            os.chown(vol.host_path, -1, plan.fs_group)
+            os.chmod(vol.host_path, 0o2777)
 
 
 def _under(path: str, top: str) -> bool:
@@ -127,6 +131,55 @@ class ContainerConfigError(Exception):
     """The container cannot be created as specified (the kubelet's CreateContainerConfigError)."""
 
     reason = "CreateContainerConfigError"
+
+
+def make_root_read_only(c: ContainerPlan) -> None:
+    """readOnlyRootFilesystem: after pivot_root, every mount but the volumes, /proc, /dev
+    and /sys becomes read-only (the overlay root and the host mounts mirrored into it)."""
+    keep = ("/proc", "/dev", "/sys", *(m.mount_path.rstrip("/") or "/" for m in c.mounts))
+    for m in reversed(linux.read_mountinfo()):
+        if m.mount_point != "/" and any(_under(m.mount_point, k) for k in keep):
+            continue
+        with contextlib.suppress(OSError):  # a mount we cannot remount keeps its mode
+            linux.mount(
+                None, m.mount_point, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
+            )
+    linux.mount(None, "/", None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY)
+
+
+def become_user(plan: PodPlan, c: ContainerPlan) -> None:
+    """securityContext, in a runtime's order: the non-root check, capabilities (while
+    still root), groups, gid, uid, then no_new_privs. Raises ContainerConfigError for
+    runAsNonRoot with a user 0, with the kubelet's words."""
+    uid = c.run_as_user if c.run_as_user is not None else os.getuid()
+    pod = f'"{plan.pod_name}_{plan.namespace}"'
+    if c.run_as_non_root and uid == 0:
+        if c.run_as_user is not None:
+            raise ContainerConfigError(
+                f"container's runAsUser breaks non-root policy (pod: {pod}, container: {c.name})"
+            )
+        raise ContainerConfigError(
+            f"container has runAsNonRoot and image will run as root (pod: {pod},"
+            f" container: {c.name})"
+        )
+    linux.drop_bounding_capabilities(c.drop_caps)  # needs CAP_SETPCAP: while still root
+    if c.supplemental_groups is not None or c.run_as_user is not None:
+        os.setgroups(list(c.supplemental_groups or ()))
+    gid = c.run_as_group
+    if gid is None and c.run_as_user is not None:
+        import pwd
+
+        try:
+            gid = pwd.getpwuid(c.run_as_user).pw_gid
+        except KeyError:  # a uid without a passwd entry gets group 0, as with a runtime
+            gid = 0
+    if gid is not None:
+        os.setresgid(gid, gid, gid)
+    if c.run_as_user is not None:
+        os.setresuid(uid, uid, uid)  # to non-root: the kernel clears the capability sets
+    linux.drop_capabilities(c.drop_caps)
+    if c.no_new_privs:
+        linux.set_no_new_privs()
 
 
 def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
@@ -198,10 +251,50 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
         if mnt.read_only:
             flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
             linux.mount(None, target, None, flags)
+    if c.run_as_user:
+        _hand_over_user_dirs(c)
     os.chdir(root)
     linux.pivot_root(".", ".")
     linux.umount2(".", linux.MNT_DETACH)
     os.chdir("/")
+    if c.run_as_user:
+        _make_reachable(c)
+
+
+def _hand_over_user_dirs(c: ContainerPlan) -> None:
+    """A non-root primary writes its outputs: the outputs dir becomes its own, and the
+    run dir above it (0700, root's) searchable, not listable, by others."""
+    for d in c.user_dirs:
+        os.makedirs(d, exist_ok=True)
+        os.chown(d, c.run_as_user or 0, c.run_as_group if c.run_as_group is not None else -1)
+        parent = os.path.dirname(d)
+        os.chmod(parent, os.stat(parent).st_mode | 0o001)
+
+
+def _make_reachable(c: ContainerPlan) -> None:
+    """A non-root user must reach its mount points, working dir and (a forked primary)
+    this interpreter even where they sit under a 0700 directory such as /root: add
+    search permission for others, in the container's overlay only (a copy-up; the
+    host's directories, and mounts other than the overlay root, are left alone)."""
+    paths = [m.mount_path for m in c.mounts] + [c.working_dir or "/"]
+    if c.fork_entrypoint:
+        paths += [sys.prefix, sys.base_prefix, sys.exec_prefix]
+        paths += [p for p in sys.path if p and os.path.isabs(p)]
+    root_dev = os.stat("/").st_dev
+    done: set[str] = set()
+    for path in paths:
+        parts = [p for p in path.split("/") if p]
+        for i in range(1, len(parts)):
+            anc = "/" + "/".join(parts[:i])
+            if anc in done:
+                continue
+            done.add(anc)
+            try:
+                st = os.lstat(anc)
+                if st.st_dev == root_dev and stat.S_ISDIR(st.st_mode) and not st.st_mode & 0o001:
+                    os.chmod(anc, stat.S_IMODE(st.st_mode) | 0o001)
+            except OSError:
+                continue
 
 
 # --------------------------------------------------------------------------- supervisor
@@ -393,9 +486,12 @@ class Supervisor:
         cwd = c.working_dir or "/"
         if self.isolate:
             os.makedirs(cwd, exist_ok=True)
+            if c.read_only_root:
+                make_root_read_only(c)
         os.chdir(cwd)
         env = dict(c.env)
         null = os.open(os.devnull, os.O_RDONLY)
+        become_user(self.plan, c)
         if c.fork_entrypoint:
             self._run_entrypoint(c, env, null, log_fd)
         exe = _which(c.argv[0], env.get("PATH", DEFAULT_PATH))
@@ -682,7 +778,7 @@ def main() -> int:
         plan = PodPlan.from_json(cfg["plan"])
         isolate = bool(cfg["isolate"])
         cg = MemoryCgroups(**cfg["cgroup"]) if cfg.get("cgroup") else None
-        if isolate:
+        if isolate and not plan.host_network:  # hostNetwork: the host's, left alone
             loopback_up()
             with contextlib.suppress(OSError):
                 socket.sethostname(plan.pod_name[:63])
