@@ -198,3 +198,75 @@ def host_etc_writable() -> str:
 @podtask.task(pod=podtask.Pod(spec=_host_path(True), primary_container="primary"))
 def host_etc_read_only() -> str:
     return "ok"
+
+
+def _sleeper_pod(share: bool) -> dict[str, Any]:
+    """A sidecar whose PID 1 is a shell without a trap: on a cluster it ignores SIGTERM."""
+    return {
+        "shareProcessNamespace": share,
+        "terminationGracePeriodSeconds": 2,
+        "containers": [
+            {"name": "primary"},
+            {
+                "name": "sleeper",
+                "image": "alpine",
+                "command": ["sh", "-c", "sleep 1000; echo done"],
+            },
+        ],
+    }
+
+
+@podtask.task(pod=podtask.Pod(spec=_sleeper_pod(False), primary_container="primary"))
+def pid1_sidecar() -> str:
+    import time
+
+    time.sleep(0.3)
+    return f"{os.getpid()} {len([p for p in os.listdir('/proc') if p.isdigit()])}"
+
+
+@podtask.task(pod=podtask.Pod(spec=_sleeper_pod(True), primary_container="primary"))
+def shared_pid_sidecar() -> str:
+    import time
+
+    time.sleep(0.3)
+    with open("/proc/1/comm") as f:
+        return f.read().strip()
+
+
+def _messages_pod() -> dict[str, Any]:
+    return {
+        "containers": [
+            {"name": "primary"},
+            {
+                "name": "writer",
+                "image": "alpine",
+                "command": ["sh", "-c", "echo 'all good' > /dev/termination-log; exit 3"],
+            },
+            {
+                "name": "custom",
+                "image": "alpine",
+                "command": ["sh", "-c", "printf 'custom path' > /tmp/my-term; exit 0"],
+                "terminationMessagePath": "/tmp/my-term",
+            },
+            {
+                "name": "fallback",
+                "image": "alpine",
+                "command": ["sh", "-c", "echo first; echo 'last words'; exit 4"],
+                "terminationMessagePolicy": "FallbackToLogsOnError",
+            },
+            {
+                "name": "fallback-ok",
+                "image": "alpine",
+                "command": ["sh", "-c", "echo 'not a message'; exit 0"],
+                "terminationMessagePolicy": "FallbackToLogsOnError",
+            },
+        ]
+    }
+
+
+@podtask.task(pod=podtask.Pod(spec=_messages_pod(), primary_container="primary"))
+def termination_messages() -> str:
+    import time
+
+    time.sleep(1.0)  # the sidecars end first
+    return "done"

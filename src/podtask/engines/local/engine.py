@@ -37,7 +37,7 @@ from podtask._lifecycle import (
 from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines.local.cgroups import cgroups_available
 from podtask.engines.local.linux import namespaces_available
-from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.sandbox import Event, PodSandbox, sigterm_ignored
 from podtask.engines.local.security import host_path_warnings
 from podtask.engines.local.translate import (
     ContainerInfo,
@@ -90,6 +90,7 @@ class _Pod:
         self.tearing_down = False
         self.lost: str | None = None
         self.pending_since = time.time()
+        self.main_process: dict[str, tuple[str, bool]] = {}  # name -> (command, is PID 1)
 
     # -- status bookkeeping ----------------------------------------------------
     def _set(self, name: str, **changes: Any) -> None:
@@ -109,6 +110,7 @@ class _Pod:
             "time": ev.time,
         }
         if ev.kind == "started":
+            self.main_process[ev.name] = (ev.command, ev.pid1)
             self._set(
                 ev.name,
                 state=RUNNING,
@@ -287,6 +289,14 @@ class _Pod:
         self._wait_for(names, deadline)
         left = [n for n in names if self.status[n].state == RUNNING]
         for name in left:
+            if name != self.ctx.primary:
+                self.ctx.notice(
+                    sigterm_ignored(
+                        name,
+                        *self.main_process.get(name, ("", False)),
+                        time.time() - self.stop_at.get(name, time.time()),
+                    )
+                )
             self.sb.signal(name, signal.SIGKILL)
             self.ctx.on_event(
                 {

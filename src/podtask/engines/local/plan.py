@@ -51,6 +51,10 @@ class ContainerPlan:
     drop_caps: tuple[int, ...] = ()  # capability numbers removed from every set
     # Host dirs that a non-root run_as_user must be able to write (the primary's outputs).
     user_dirs: tuple[str, ...] = ()
+    # Kubernetes' terminationMessagePath / terminationMessagePolicy ("File" or
+    # "FallbackToLogsOnError"); "" path: no termination message (plain processes).
+    termination_message_path: str = "/dev/termination-log"
+    termination_message_policy: str = "File"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class PodPlan:
     host_network: bool = False  # hostNetwork: the host's network and UTS namespaces
     host_ipc: bool = False  # hostIPC: the host's IPC namespace
     fs_group: int | None = None  # emptyDirs are owned by this group (setgid), as with fsGroup
+    # shareProcessNamespace. False: each container is PID 1 of its own PID namespace
+    # inside the pod's (isolated pods only), as on a cluster; translate sets it from
+    # the spec (Kubernetes' default is false); True keeps one namespace for the pod.
+    share_process_namespace: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

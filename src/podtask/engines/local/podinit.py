@@ -24,7 +24,10 @@ Protocol (JSON, one object per line):
   ``shutdown``. EOF on stdin means shutdown.
 * stdout, events, ``event`` one of
   ``ready {time}`` / ``fatal {message}`` (answer to the first line);
-  ``started {name, pid, time}``; ``exited {name, exit_code, signal, oom, time}``;
+  ``started {name, pid, command, pid1, time}`` (command: the main process's
+  name; pid1: it is PID 1 of its own PID namespace);
+  ``exited {name, exit_code, signal, oom, message, time}`` (message: the
+  termination message, see :func:`termination_message`);
   ``error {name, message, reason, exit_code, time}`` (the container never ran;
   reason ``StartError``, or ``CreateContainerConfigError`` for a subPath that
   would leave its volume;
@@ -214,16 +217,33 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
         seen.add(mp)
         # One recursive bind covers a whole subtree (/dev, /sys, ...), unless our
         # own work_dir lies inside it: then bind it alone and visit its children.
-        rec = not _under(plan.work_dir, mp)
+        # /dev gets an overlay of its own, like /: the container sees the host's
+        # devices, but a file it creates there (/dev/termination-log) stays its own;
+        # /dev's submounts (pts, shm, mqueue) are then bound one by one.
+        rec = not _under(plan.work_dir, mp) and mp != "/dev"
         try:
             target = linux.resolve_in_root(root, mp)
             _make_target(target, os.path.isdir(mp))
-            linux.mount(mp, target, None, linux.MS_BIND | (linux.MS_REC if rec else 0))
+            if mp == "/dev":
+                dev_upper, dev_work = (os.path.join(base, d) for d in ("dev-upper", "dev-work"))
+                os.makedirs(dev_upper, exist_ok=True)
+                os.makedirs(dev_work, exist_ok=True)
+                opts = f"lowerdir=/dev,upperdir={dev_upper},workdir={dev_work}"
+                linux.mount("overlay", target, "overlay", 0, opts)
+            else:
+                linux.mount(mp, target, None, linux.MS_BIND | (linux.MS_REC if rec else 0))
         except OSError as exc:  # best effort: a host mount we cannot mirror is not fatal
             print(f"podinit: {c.name}: not binding {mp}: {exc}", file=sys.stderr)
             continue
         if rec:
             recursive.append(mp)
+    if not plan.share_process_namespace:  # its own PID namespace: its own /proc
+        linux.mount(
+            "proc",
+            linux.resolve_in_root(root, "/proc"),
+            "proc",
+            linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC,
+        )
     vols = {v.name: v for v in plan.volumes}
     for mnt in sorted(c.mounts, key=lambda m: m.mount_path.rstrip("/").count("/")):
         vol = vols[mnt.volume]
@@ -251,6 +271,17 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
         if mnt.read_only:
             flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
             linux.mount(None, target, None, flags)
+    if c.termination_message_path:
+        # As the kubelet does: a file of our own at the path, so that what the
+        # container writes there can be read after it is gone (and never lands
+        # in the host's /dev).
+        log = termination_log(plan, c, seq)
+        with open(log, "a"):
+            pass
+        os.chmod(log, 0o666)
+        target = linux.resolve_in_root(root, c.termination_message_path)
+        _make_target(target, False)
+        linux.mount(log, target, None, linux.MS_BIND)
     if c.run_as_user:
         _hand_over_user_dirs(c)
     os.chdir(root)
@@ -259,6 +290,38 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     os.chdir("/")
     if c.run_as_user:
         _make_reachable(c)
+
+
+def termination_log(plan: PodPlan, c: ContainerPlan, seq: int) -> str:
+    """Host path of the file bound at the container's terminationMessagePath."""
+    return os.path.join(plan.work_dir, "containers", f"{c.name}.{seq}", "termination-log")
+
+
+MAX_TERMINATION_MESSAGE = 4096  # bytes, the kubelet's limit for the file
+FALLBACK_LOG_LINES = 80  # FallbackToLogsOnError: the kubelet's number of log lines
+
+
+def termination_message(plan: PodPlan, c: ContainerPlan, seq: int, exit_code: int) -> str:
+    """What the kubelet puts in ``state.terminated.message``: the file's first 4096
+    bytes, or with FallbackToLogsOnError, when it is empty and the exit is not 0,
+    the last 80 lines of the container's log (at most 4096 bytes)."""
+    if not c.termination_message_path:
+        return ""
+    try:
+        with open(termination_log(plan, c, seq), "rb") as fh:
+            text = fh.read(MAX_TERMINATION_MESSAGE)
+    except OSError:
+        text = b""
+    if not text and exit_code != 0 and c.termination_message_policy == "FallbackToLogsOnError":
+        try:
+            with open(c.log_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - 64 * 1024))
+                lines = fh.read().splitlines(keepends=True)[-FALLBACK_LOG_LINES:]
+            text = b"".join(lines)[-MAX_TERMINATION_MESSAGE:]
+        except OSError:
+            text = b""
+    return text.decode("utf-8", "replace")
 
 
 def _hand_over_user_dirs(c: ContainerPlan) -> None:
@@ -309,6 +372,7 @@ class Running:
     status_buf: bytearray = field(default_factory=bytearray)
     start_error: dict[str, Any] | None = None
     alive: bool = True
+    seq: int = 0  # which start of the container this is (names its dir in work_dir)
 
 
 @dataclass
@@ -447,7 +511,7 @@ class Supervisor:
                     return
         self.seq += 1
         r, w = os.pipe()
-        pid = os.fork()
+        pid = self._fork_container()
         if pid == 0:  # pragma: no cover - runs in the child
             try:
                 os.close(r)
@@ -465,10 +529,36 @@ class Supervisor:
                     os._exit(127)
         os.close(w)
         os.set_blocking(r, False)  # podinit's loop must never wait on one container
-        run = Running(name=name, pid=pid, cgroup=cgroup, status_fd=r)
+        run = Running(name=name, pid=pid, cgroup=cgroup, status_fd=r, seq=self.seq)
         self.running[name] = run
         self.by_pid[pid] = run
         self.sel.register(r, selectors.EVENT_READ, "status")
+
+    def _own_pid_namespaces(self) -> bool:
+        return self.isolate and not self.plan.share_process_namespace
+
+    def _fork_container(self) -> int:
+        """fork(); without shareProcessNamespace the child is PID 1 of a new PID namespace.
+
+        As on a cluster, the container's main process then gets only the signals
+        it has a handler for (a ``sh`` without a trap ignores SIGTERM), and when
+        it exits the kernel kills everything else of the container. Only the
+        next child moves: podinit's own PID namespace is set back at once.
+        """
+        if not self._own_pid_namespaces():
+            return os.fork()
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            linux.unshare(linux.CLONE_NEWPID)
+            pid = -1
+            try:
+                pid = os.fork()
+            finally:
+                if pid != 0:  # podinit (or a failed fork): later children are ours again
+                    linux.setns(own, linux.CLONE_NEWPID)
+            return pid
+        finally:
+            os.close(own)
 
     def _container_child(
         self, c: ContainerPlan, cgroup: str | None, status_w: int, seq: int
@@ -584,7 +674,14 @@ class Supervisor:
                 time=time.time(),
             )
         else:
-            self.emit("started", name=run.name, pid=run.pid, time=time.time())
+            self.emit(
+                "started",
+                name=run.name,
+                pid=run.pid,
+                command=_command_name(run.pid),
+                pid1=self._own_pid_namespaces(),
+                time=time.time(),
+            )
 
     def _reap(self) -> None:
         while True:
@@ -611,7 +708,18 @@ class Supervisor:
             return
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
-        self.emit("exited", name=run.name, exit_code=code, signal=sig, oom=oom, time=now)
+        message = ""
+        if self.isolate:
+            message = termination_message(self.plan, self.plan.container(run.name), run.seq, code)
+        self.emit(
+            "exited",
+            name=run.name,
+            exit_code=code,
+            signal=sig,
+            oom=oom,
+            message=message,
+            time=now,
+        )
 
     def _kill_rest(self, run: Running) -> None:
         """A container ends with its main process: SIGKILL its group and cgroup stragglers."""
@@ -623,14 +731,17 @@ class Supervisor:
                     os.kill(pid, signal.SIGKILL)
 
     def signal(self, name: str, sig: int) -> None:
+        """Signal the container's main process only, as a container runtime does.
+
+        In its own PID namespace it is PID 1 there, so the kernel drops a
+        signal it has no handler for (SIGKILL excepted); its children see
+        nothing until it passes the signal on. When it exits, the rest of
+        the container is killed (:meth:`_kill_rest`).
+        """
         run = self.running.get(name)
         if run is None or not run.alive:
             return
-        try:
-            os.killpg(run.pid, sig)
-        except ProcessLookupError:
-            pass
-        except PermissionError:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(run.pid, sig)
         if sig == signal.SIGKILL:
             self._kill_rest(run)
@@ -677,12 +788,23 @@ class Supervisor:
         run = self.running[name]
         c = self.plan.container(name)
         if self.isolate:
-            fd = os.open(f"/proc/{run.pid}/ns/mnt", os.O_RDONLY)
+            kinds = [("mnt", linux.CLONE_NEWNS)]
+            if self._own_pid_namespaces():  # what exec runs is one of the container's
+                kinds.append(("pid", linux.CLONE_NEWPID))
+            # Open everything first: after the first setns, /proc is the container's.
+            fds = [
+                (os.open(f"/proc/{run.pid}/ns/{kind}", os.O_RDONLY), flag) for kind, flag in kinds
+            ]
+            root = os.open(f"/proc/{run.pid}/root", os.O_RDONLY | os.O_DIRECTORY)
             try:
-                linux.setns(fd, linux.CLONE_NEWNS)
+                for fd, flag in fds:
+                    linux.setns(fd, flag)
+                os.fchdir(root)
+                os.chroot(".")
             finally:
-                os.close(fd)
-            os.chroot(f"/proc/{run.pid}/root")
+                for fd, _ in fds:
+                    os.close(fd)
+                os.close(root)
         if run.cgroup is not None:
             MemoryCgroups.join(run.cgroup)
         return dict(c.env), c.working_dir or "/"
@@ -750,6 +872,15 @@ class Supervisor:
             self.cg.remove_prefix(self.prefix, timeout=1.0)
         with contextlib.suppress(OSError):
             self.emit("bye")
+
+
+def _command_name(pid: int) -> str:
+    """What the container's main process runs now (``/proc/PID/comm``), e.g. ``sh``."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
 
 
 def _exit_code(value: object) -> int:

@@ -110,7 +110,9 @@ WARM_ENV = "PODTASK_WARM_FORK"  # "0": never fork the caller, always exec a new 
 class Event:
     """Something that happened to a container (times are podinit's ``time.time()``).
 
-    ``kind``: ``"started"`` (pid), ``"exited"`` (exit_code, signal, oom),
+    ``kind``: ``"started"`` (pid, command, pid1), ``"exited"`` (exit_code,
+    signal, oom, and message: the container's termination message, from its
+    terminationMessagePath or, with FallbackToLogsOnError, its log tail),
     ``"error"`` (the container never ran: message, reason ``"StartError"`` or
     ``"CreateContainerConfigError"`` (a subPath leading out of its volume),
     exit_code 128), or ``"lost"`` (podinit itself died unexpectedly; ``name``
@@ -126,6 +128,21 @@ class Event:
     oom: bool = False
     reason: str = ""
     message: str = ""
+    # "started": the main process's command name (``sh``) and whether it is PID 1 of
+    # its own PID namespace (then it ignores signals it has no handler for).
+    command: str = ""
+    pid1: bool = False
+
+
+def sigterm_ignored(name: str, command: str, pid1: bool, waited: float) -> str:
+    """The one line saying why a sidecar had to be killed at the end of the grace period."""
+    what = f"its PID 1 ({command or '?'})" if pid1 else f"its main process ({command or '?'})"
+    why = (
+        "forwards no signals; use exec or a trap"
+        if pid1
+        else "ignores SIGTERM or does not exit on it"
+    )
+    return f"sidecar {name!r} ignored SIGTERM for {waited:.0f} s: {what} {why}"
 
 
 class _Answer:
@@ -505,7 +522,7 @@ class PodSandbox:
         self._send({"op": "start", "name": name})
 
     def signal(self, name: str, sig: int) -> None:
-        """Send ``sig`` to the container's process group (SIGKILL: also its cgroup)."""
+        """Send ``sig`` to the container's main process (SIGKILL: all of it, and its cgroup)."""
         self._send({"op": "signal", "name": name, "sig": int(sig)})
 
     def probe(self, name: str, probe: dict[str, Any], timeout: float) -> tuple[bool, str]:
@@ -671,6 +688,8 @@ class PodSandbox:
                         oom=bool(msg.get("oom", False)),
                         reason=str(msg.get("reason", "")),
                         message=str(msg.get("message", "")),
+                        command=str(msg.get("command", "")),
+                        pid1=bool(msg.get("pid1", False)),
                     )
                 )
         # EOF: podinit is gone.

@@ -222,6 +222,10 @@ def build_plan(
             mounts.append(MountPlan(volume=RUN_DIR_VOLUME, mount_path=str(run_dir)))
         limit = (c.get("resources") or {}).get("limits", {}).get("memory")
         sec = security.container_fields(spec, c)
+        sec["termination_message_path"] = str(
+            c.get("terminationMessagePath") or "/dev/termination-log"
+        )
+        sec["termination_message_policy"] = str(c.get("terminationMessagePolicy") or "File")
         if is_primary and sec["run_as_user"]:
             sec["user_dirs"] = (str(run_dir / "outputs"),)  # where the entrypoint writes
         plans.append(
@@ -273,5 +277,6 @@ def build_plan(
         host_network=bool(spec.get("hostNetwork")),
         host_ipc=bool(spec.get("hostIPC")),
         fs_group=security.fs_group(spec),
+        share_process_namespace=bool(spec.get("shareProcessNamespace")),
     )
     return plan, infos
