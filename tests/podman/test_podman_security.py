@@ -47,3 +47,16 @@ def test_sub_path_symlink_inside_the_volume_is_followed(tmp_path: Path) -> None:
     rc, doc, err = run("sub_path_inside", tmp_path)
     assert rc == 0, err
     assert doc["outputs"] == {"o0": "from the primary"}
+
+
+def test_termination_messages_are_read_from_the_file_or_the_log_tail(tmp_path: Path) -> None:
+    rc, doc, err = run("termination_messages", tmp_path)
+    assert rc == 0, err
+    containers = doc["containers"]
+    assert isinstance(containers, list)
+    messages = {c["name"]: c.get("message") for c in containers}
+    assert messages["writer"] == "all good\n"
+    assert messages["custom"] == "custom path"
+    assert messages["fallback"] == "first\nlast words\n"
+    assert not messages["fallback-ok"]
+    assert podman_leftovers("podtask.io/task=termination-messages") == ""

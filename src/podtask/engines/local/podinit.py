@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from podtask.engines._beneath import SubPathError, open_sub_path
+from podtask.engines._termination import file_tail, read_termination_message
 from podtask.engines.local import linux, probes
 from podtask.engines.local.cgroups import MemoryCgroups
 from podtask.engines.local.plan import ContainerPlan, PodPlan
@@ -297,31 +298,13 @@ def termination_log(plan: PodPlan, c: ContainerPlan, seq: int) -> str:
     return os.path.join(plan.work_dir, "containers", f"{c.name}.{seq}", "termination-log")
 
 
-MAX_TERMINATION_MESSAGE = 4096  # bytes, the kubelet's limit for the file
-FALLBACK_LOG_LINES = 80  # FallbackToLogsOnError: the kubelet's number of log lines
-
-
 def termination_message(plan: PodPlan, c: ContainerPlan, seq: int, exit_code: int) -> str:
-    """What the kubelet puts in ``state.terminated.message``: the file's first 4096
-    bytes, or with FallbackToLogsOnError, when it is empty and the exit is not 0,
-    the last 80 lines of the container's log (at most 4096 bytes)."""
+    """What the kubelet puts in ``state.terminated.message`` (see engines/_termination)."""
     if not c.termination_message_path:
         return ""
-    try:
-        with open(termination_log(plan, c, seq), "rb") as fh:
-            text = fh.read(MAX_TERMINATION_MESSAGE)
-    except OSError:
-        text = b""
-    if not text and exit_code != 0 and c.termination_message_policy == "FallbackToLogsOnError":
-        try:
-            with open(c.log_path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - 64 * 1024))
-                lines = fh.read().splitlines(keepends=True)[-FALLBACK_LOG_LINES:]
-            text = b"".join(lines)[-MAX_TERMINATION_MESSAGE:]
-        except OSError:
-            text = b""
-    return text.decode("utf-8", "replace")
+    log = termination_log(plan, c, seq)
+    policy = c.termination_message_policy
+    return read_termination_message(log, policy, exit_code, file_tail(c.log_path))
 
 
 def _hand_over_user_dirs(c: ContainerPlan) -> None:

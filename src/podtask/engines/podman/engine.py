@@ -21,6 +21,7 @@ directories deleted.  A guardian process does the same if podtask is killed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import queue
@@ -323,6 +324,9 @@ class _Pod:
             )
             code = st.exit_code if st is not None else None
         reason, message = self._reason(name, code, oom=False)
+        podman_name = self._info(name).podman_name
+        tail = functools.partial(self.podman.log_tail, podman_name)
+        message = self.pp.termination_message(name, code, tail) or message
         self._set(
             name,
             state=TERMINATED,

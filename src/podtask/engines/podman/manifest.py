@@ -16,7 +16,9 @@ measured gap (see docs/notes/podman-kube-play.md):
 - ``$(VAR)`` is expanded and known ``fieldRef``s become plain values;
 - ``imagePullPolicy: Never``: podtask checks and pulls images before playing,
   so a missing image fails fast instead of leaving a half-created pod;
-- the primary gets the task's source and run directories at their own paths.
+- the primary gets the task's source and run directories at their own paths;
+- each container's ``terminationMessagePath`` is a host file of the run, so the
+  engine can read the message after the container is gone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import copy
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,14 @@ from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
 from podtask.engines._beneath import SubPathError, open_sub_path
+from podtask.engines._termination import DEFAULT_PATH, read_termination_message
 
 NAMESPACE = "default"
 OTHER_ENGINES = "use --engine kubernetes, which has a cluster"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 SOURCE_VOLUME = "podtask-source"
 RUN_DIR_VOLUME = "podtask-run-dir"
+TERMINATION_DIR = "podtask-termination"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,17 @@ class PodmanPod:
     host_dirs: tuple[str, ...]  # directories to create before playing (emptyDirs, subPaths)
     images: tuple[tuple[str, str, str], ...]  # (image, container, field path), unique images
     sub_paths: tuple[SubPathMount, ...] = ()
+    # container -> (host file bound at its terminationMessagePath, its policy)
+    termination: tuple[tuple[str, str, str], ...] = ()
+
+    def termination_message(
+        self, name: str, exit_code: int | None, log_tail: Callable[[int], bytes]
+    ) -> str:
+        """Container ``name``'s termination message, as the kubelet reads it."""
+        for container, path, policy in self.termination:
+            if container == name:
+                return read_termination_message(path, policy, exit_code or 0, log_tail)
+        return ""
 
     def container(self, name: str) -> Container:
         return next(c for c in self.containers if c.name == name)
@@ -184,6 +200,7 @@ def to_podman(
     ] + [(c, f"spec.containers[{i}]", REGULAR) for i, c in enumerate(spec.get("containers") or [])]
     subs = 0
     sub_paths: list[SubPathMount] = []
+    termination: list[tuple[str, str, str]] = []
     for c, where, kind in sources:
         name = str(c["name"])
         user_spec = copy.deepcopy(c)
@@ -239,6 +256,23 @@ def to_podman(
                 )
                 m["name"] = vname
             mounts.append(m)
+        # terminationMessagePath: a host file of this run, so the message outlives the
+        # container (podman ignores the field); read by PodmanPod.termination_message.
+        term_dir = os.path.join(volume_dir, TERMINATION_DIR)
+        if term_dir not in host_dirs:
+            host_dirs.append(term_dir)
+        term_file = os.path.join(term_dir, name)
+        term_volume = f"{TERMINATION_DIR}-{len(termination)}"
+        mounts.append(
+            {
+                "name": term_volume,
+                "mountPath": str(c.pop("terminationMessagePath", "") or DEFAULT_PATH),
+            }
+        )
+        new_volumes.append(
+            {"name": term_volume, "hostPath": {"path": term_file, "type": "FileOrCreate"}}
+        )
+        termination.append((name, term_file, str(c.pop("terminationMessagePolicy", "") or "File")))
         if is_primary:
             taken = {str(m.get("mountPath")) for m in mounts}
             for vname, path, read_only in (
@@ -267,4 +301,5 @@ def to_podman(
         host_dirs=tuple(host_dirs),
         images=tuple(images.values()),
         sub_paths=tuple(sub_paths),
+        termination=tuple(termination),
     )
