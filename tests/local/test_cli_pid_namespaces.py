@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.local.cli_helpers import needs_ns, run_task
 
-from podtask.engines.local import linux
-
-TASKS = Path(__file__).parent / "tasks" / "security_tasks.py"
-pytestmark = pytest.mark.skipif(
-    linux.namespaces_available() is not None, reason=str(linux.namespaces_available())
-)
-
-
-def run(task: str) -> tuple[int, dict[str, Any], str]:
-    r = subprocess.run(
-        [sys.executable, "-m", "podtask", "run", str(TASKS), task, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return r.returncode, json.loads(r.stdout), r.stderr
+pytestmark = needs_ns
 
 
 def sidecar(doc: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +14,7 @@ def sidecar(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_own_pid_namespace_sidecar_shell_ignores_sigterm_and_is_killed_at_grace_end() -> None:
-    rc, doc, err = run("pid1_sidecar")
+    rc, doc, err = run_task("pid1_sidecar")
     assert rc == 0, err
     pid, count = doc["outputs"]["o0"].split()
     assert pid == "1", "the primary is PID 1 of its own namespace"
@@ -50,7 +31,7 @@ def test_own_pid_namespace_sidecar_shell_ignores_sigterm_and_is_killed_at_grace_
 
 
 def test_shared_pid_namespace_sidecar_shell_dies_of_sigterm_at_once() -> None:
-    rc, doc, err = run("shared_pid_sidecar")
+    rc, doc, err = run_task("shared_pid_sidecar")
     assert rc == 0, err
     assert doc["outputs"]["o0"] == "podinit"  # one namespace, podinit its PID 1
     side = sidecar(doc)

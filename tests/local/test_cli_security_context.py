@@ -9,33 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.local.cli_helpers import needs_ns, run_task
 from tests.local.tasks.security_tasks import REFUSED
 
-from podtask.engines.local import linux
 from podtask.engines.local.security import CAPABILITIES
 
-TASKS = Path(__file__).parent / "tasks" / "security_tasks.py"
-needs_ns = pytest.mark.skipif(
-    linux.namespaces_available() is not None, reason=str(linux.namespaces_available())
-)
 pytestmark = needs_ns
-
-
-def run(task: str) -> tuple[int, dict[str, Any], str]:
-    r = subprocess.run(
-        [sys.executable, "-m", "podtask", "run", str(TASKS), task, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    doc = json.loads(r.stdout) if r.stdout.strip() else {}
-    return r.returncode, doc, r.stderr
 
 
 def caps(line: str) -> set[int]:
@@ -44,7 +26,7 @@ def caps(line: str) -> set[int]:
 
 
 def test_user_groups_capabilities_no_new_privs_and_read_only_root_are_applied() -> None:
-    rc, doc, err = run("security_context_applied")
+    rc, doc, err = run_task("security_context_applied")
     assert rc == 0, err
     seen = json.loads(doc["outputs"]["o0"])
     assert seen["uid"] == "1000" and seen["gid"] == "3000"
@@ -65,7 +47,7 @@ def test_user_groups_capabilities_no_new_privs_and_read_only_root_are_applied() 
 
 
 def test_run_as_non_root_refuses_a_root_container_with_the_kubelets_words() -> None:
-    rc, doc, err = run("run_as_non_root_refused")
+    rc, doc, err = run_task("run_as_non_root_refused")
     assert rc == 1, err
     assert doc["reason"] == "CreateContainerConfigError"
     assert "container has runAsNonRoot and image will run as root" in doc["message"]
@@ -73,7 +55,7 @@ def test_run_as_non_root_refuses_a_root_container_with_the_kubelets_words() -> N
 
 
 def test_a_primary_with_run_as_user_runs_as_that_user_and_returns_its_outputs() -> None:
-    rc, doc, err = run("primary_as_user")
+    rc, doc, err = run_task("primary_as_user")
     assert rc == 0, err
     uid, _gid = doc["outputs"]["o0"].split(":")
     assert uid == "1000"
@@ -81,7 +63,7 @@ def test_a_primary_with_run_as_user_runs_as_that_user_and_returns_its_outputs() 
 
 
 def test_host_network_and_host_ipc_share_the_hosts_namespaces() -> None:
-    rc, doc, err = run("host_namespaces")
+    rc, doc, err = run_task("host_namespaces")
     assert rc == 0, err
     seen = json.loads(doc["outputs"]["o0"])
     with open("/proc/net/dev") as f:
@@ -94,17 +76,17 @@ def test_host_network_and_host_ipc_share_the_hosts_namespaces() -> None:
 def test_what_cannot_be_honoured_is_refused_before_anything_starts(
     task: str, podtask_home: Path
 ) -> None:
-    rc, _doc, err = run(task)
+    rc, _doc, err = run_task(task)
     assert rc == 2, err
     assert REFUSED[task][1] in err
     assert not any((podtask_home / "runs").glob("*")), "a run was started"
 
 
 def test_a_writable_host_path_of_a_system_dir_gets_one_warning_line() -> None:
-    rc, _doc, err = run("host_etc_writable")
+    rc, _doc, err = run_task("host_etc_writable")
     assert rc == 0, err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "/etc" in warnings[0] and "readOnly" in warnings[0], err
-    rc, _doc, err = run("host_etc_read_only")
+    rc, _doc, err = run_task("host_etc_read_only")
     assert rc == 0, err
     assert "warning:" not in err

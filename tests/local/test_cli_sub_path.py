@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.local.cli_helpers import needs_ns, run_task
 
 from podtask.engines._beneath import EscapeError, open_beneath
-from podtask.engines.local import linux
-
-TASKS = Path(__file__).parent / "tasks" / "security_tasks.py"
-needs_ns = pytest.mark.skipif(
-    linux.namespaces_available() is not None, reason=str(linux.namespaces_available())
-)
-
-
-def run(task: str, hostdir: Path) -> tuple[int, dict[str, Any], str]:
-    r = subprocess.run(
-        [sys.executable, "-m", "podtask", "run", str(TASKS), task, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PODTASK_TEST_HOSTDIR": str(hostdir)},
-    )
-    return r.returncode, json.loads(r.stdout), r.stderr
 
 
 @needs_ns
@@ -37,7 +17,7 @@ def test_sub_path_symlink_out_of_the_volume_fails_and_writes_nothing_on_the_host
 ) -> None:
     hostdir = tmp_path / "host-dir"
     hostdir.mkdir()
-    rc, doc, err = run("sub_path_escape", hostdir)
+    rc, doc, err = run_task("sub_path_escape", hostdir=hostdir)
     assert list(hostdir.iterdir()) == [], "the primary wrote through the symlink onto the host"
     assert rc == 1, err
     assert doc["phase"] == "FAILED"
@@ -48,7 +28,7 @@ def test_sub_path_symlink_out_of_the_volume_fails_and_writes_nothing_on_the_host
 
 @needs_ns
 def test_sub_path_symlink_inside_the_volume_is_followed(tmp_path: Path) -> None:
-    rc, doc, err = run("sub_path_inside", tmp_path)
+    rc, doc, err = run_task("sub_path_inside", hostdir=tmp_path)
     assert rc == 0, err
     assert doc["outputs"] == {"o0": "from the primary"}
 

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.local.cli_helpers import needs_ns, run_task
 
-from podtask.engines.local import linux
-
-TASKS = Path(__file__).parent / "tasks" / "security_tasks.py"
-pytestmark = pytest.mark.skipif(
-    linux.namespaces_available() is not None, reason=str(linux.namespaces_available())
-)
+pytestmark = needs_ns
 
 
 def test_termination_messages_are_read_from_the_file_or_the_log_tail() -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "podtask", "run", str(TASKS), "termination_messages", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+    rc, doc, err = run_task("termination_messages")
+    assert rc == 0, err
     messages = {c["name"]: c.get("message") for c in doc["containers"]}
     assert messages["writer"] == "all good\n"
     assert messages["custom"] == "custom path"

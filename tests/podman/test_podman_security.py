@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conformance.conftest import podman_leftovers, podman_problem
+from tests.local.cli_helpers import run_task
 
-TASKS = Path(__file__).parent.parent / "local" / "tasks" / "security_tasks.py"
 PROBLEM = podman_problem()
 
 pytestmark = [pytest.mark.podman, pytest.mark.skipif(bool(PROBLEM), reason=str(PROBLEM))]
 
 
-def run(task: str, hostdir: Path) -> tuple[int, dict[str, object], str]:
-    r = subprocess.run(
-        [sys.executable, "-m", "podtask", "run", str(TASKS), task, "--json", "--engine", "podman"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "PODTASK_TEST_HOSTDIR": str(hostdir)},
-    )
-    return r.returncode, json.loads(r.stdout), r.stderr
+def run(task: str, hostdir: Path) -> tuple[int, dict[str, Any], str]:
+    return run_task(task, "--engine", "podman", hostdir=hostdir)
 
 
 def test_sub_path_symlink_out_of_the_volume_fails_and_writes_nothing_on_the_host(
