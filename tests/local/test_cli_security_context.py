@@ -15,7 +15,7 @@ import pytest
 from tests.local.cli_helpers import needs_ns, run_task
 from tests.local.tasks.security_tasks import REFUSED
 
-from podtask.engines.local.security import CAPABILITIES
+from podtask.engines.local.security import CAPABILITIES, RUNTIME_DEFAULT_CAPABILITIES
 
 pytestmark = needs_ns
 
@@ -44,6 +44,8 @@ def test_user_groups_capabilities_no_new_privs_and_read_only_root_are_applied() 
     assert seen["root-uid"] == "0"
     assert caps(f"x:{root['CapEff']}") & dropped == set()
     assert CAPABILITIES["CHOWN"] in caps(f"x:{root['CapBnd']}")
+    # privileged: false starts from a container runtime's default set, then add/drop.
+    assert caps(seen["unprivileged"]) == RUNTIME_DEFAULT_CAPABILITIES | {CAPABILITIES["NET_ADMIN"]}
 
 
 def test_run_as_non_root_refuses_a_root_container_with_the_kubelets_words() -> None:

@@ -95,6 +95,13 @@ RESTRICTED = {
             "volumeMounts": [{"name": "data", "mountPath": "/data"}],
             "securityContext": {"capabilities": {"drop": ["NET_RAW", "CAP_SYS_ADMIN"]}},
         },
+        {
+            "name": "unprivileged",
+            "image": "alpine",
+            "command": ["sh", "-c", "grep -E '^CapBnd' /proc/self/status > /data/unprivileged"],
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+            "securityContext": {"privileged": False, "capabilities": {"add": ["NET_ADMIN"]}},
+        },
     ],
     "containers": [{"name": "primary", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
 }

@@ -12,7 +12,8 @@ Honoured: ``runAsUser``, ``runAsGroup``, ``supplementalGroups``, ``fsGroup``
 fails with the kubelet's ``CreateContainerConfigError``), ``readOnlyRootFilesystem``,
 ``capabilities.drop``/``add`` (bounding, permitted, effective, inheritable and
 ambient sets), ``allowPrivilegeEscalation: false`` (``no_new_privs``),
-``privileged`` (local containers already are), ``seccompProfile``/``appArmorProfile``
+``privileged`` (true: what local containers already are; false: the capability set
+a container runtime gives, before ``drop``/``add``), ``seccompProfile``/``appArmorProfile``
 of type ``Unconfined``, ``procMount: Default``, ``hostNetwork`` and ``hostIPC``
 (that namespace is not unshared).
 
@@ -81,6 +82,27 @@ CAPABILITIES = {
         )
     )
 }
+
+# What containerd and CRI-O give a container that is not privileged (their default set).
+RUNTIME_DEFAULT_CAPABILITIES = frozenset(
+    CAPABILITIES[n]
+    for n in (
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FSETID",
+        "FOWNER",
+        "MKNOD",
+        "NET_RAW",
+        "SETGID",
+        "SETUID",
+        "SETFCAP",
+        "SETPCAP",
+        "NET_BIND_SERVICE",
+        "SYS_CHROOT",
+        "KILL",
+        "AUDIT_WRITE",
+    )
+)
 
 # Host directories that a pod should not be able to change (one warning line each).
 SYSTEM_DIRS = (
@@ -195,6 +217,8 @@ def container_fields(spec: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
     add = {_cap(n) for n in caps.get("add") or []}
     drop_names = [str(n).upper().removeprefix("CAP_") for n in caps.get("drop") or []]
     drop = set(CAPABILITIES.values()) if "ALL" in drop_names else {_cap(n) for n in drop_names}
+    if own.get("privileged") is False:  # a cluster's non-privileged container: its default set
+        drop |= set(CAPABILITIES.values()) - RUNTIME_DEFAULT_CAPABILITIES
     uid, gid = pick("runAsUser"), pick("runAsGroup")
     return {
         "run_as_user": None if uid is None else int(uid),
