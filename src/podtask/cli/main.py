@@ -19,6 +19,7 @@ COMMANDS = {
     "logs": "podtask.cli.run_cmd:logs_command",
     "describe": "podtask.cli.run_cmd:describe_command",
     "attach": "podtask.cli.kube_cmd:attach_command",
+    "export": "podtask.cli.export_cmd:export_command",
 }
 
 
