@@ -7,6 +7,7 @@ listed below, each with why it is by design.  Any other difference fails.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,31 +15,39 @@ import pytest
 from tests.flyte.flytekit_tools import BIN, ORACLE, ROOT, diff, run, task_specs
 
 IMAGE = "registry.example.com/tasks:1"
+TASKS = Path(__file__).resolve().parent / "tasks"
 
+# module -> its tasks; the podtask file is examples/MODULE.py or tests/flyte/tasks/MODULE.py,
+# its flytekit twin oracle/MODULE.py. options_example covers every option and type exported.
 EXAMPLES = {
     "seed_working_example": ["my_sidecar_task"],
     "seed_simple_sidecar_task": ["simple_sidecar_task"],
     "typed_example": ["greet", "add"],
+    "options_example": ["crunch"],
 }
+
+
+def podtask_file(module: str) -> Path:
+    path = ROOT / "examples" / f"{module}.py"
+    return path if path.exists() else TASKS / f"{module}.py"
+
 
 # By design: the runtime is podtask, not flytekit; the primary runs podtask's
 # entrypoint in Flyte mode (contract.py) instead of pyflyte-execute; and podtask
 # pins restartPolicy Never (a task's pod runs once; Flyte's pod plugin sets the same).
-POD_DIFFERENCES = {
-    "template.metadata.runtime.type",
-    "template.metadata.runtime.version",
-    "template.metadata.runtime.flavor",
-    "template.k8sPod.podSpec.containers[primary].command",
-    "template.k8sPod.podSpec.containers[primary].args",
-    "template.k8sPod.podSpec.restartPolicy",
-}
-CONTAINER_DIFFERENCES = {
-    "template.metadata.runtime.type",
-    "template.metadata.runtime.version",
-    "template.metadata.runtime.flavor",
-    "template.container.command",
-    "template.container.args",
-}
+RUNTIME = {f"template.metadata.runtime.{f}" for f in ("type", "version", "flavor")}
+
+
+def by_design(template: dict[str, Any]) -> set[str]:
+    if "k8sPod" not in template:
+        return RUNTIME | {"template.container.command", "template.container.args"}
+    primary = template["config"]["primary_container_name"]
+    containers = f"template.k8sPod.podSpec.containers[{primary}]"
+    return RUNTIME | {
+        f"{containers}.command",
+        f"{containers}.args",
+        "template.k8sPod.podSpec.restartPolicy",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +71,7 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
             str(BIN / "podtask"),
             "export",
             "flyte",
-            str(ROOT / "examples" / f"{module}.py"),
+            str(podtask_file(module)),
             "--image",
             IMAGE,
             "-o",
@@ -80,16 +89,18 @@ def test_taskspec_matches_pyflyte_package(
     key = f"{module}.{task}_1.pb"
     assert key in ours and key in theirs, (sorted(ours), sorted(theirs))
     differences = diff(ours[key], theirs[key])
-    allowed = POD_DIFFERENCES if "k8sPod" in theirs[key]["template"] else CONTAINER_DIFFERENCES
-    unexpected = {p: v for p, v in differences.items() if p not in allowed}
+    unexpected = {
+        p: v for p, v in differences.items() if p not in by_design(theirs[key]["template"])
+    }
     assert not unexpected, unexpected
     # The by-design differences are what we say they are.
     template = ours[key]["template"]
     assert template["metadata"]["runtime"]["flavor"] == "podtask"
     if "k8sPod" in template:
-        (primary,) = [
-            c for c in template["k8sPod"]["podSpec"]["containers"] if c["name"] == "primary"
-        ]
-        assert primary["command"] == ["python3", "-m", "podtask.entrypoint"]
-        assert primary["args"][:3] == ["flyte", "--task", f"{module}:{task}"]
-        assert "{{.rawOutputDataPrefix}}" in primary["args"]
+        name = template["config"]["primary_container_name"]
+        (primary,) = [c for c in template["k8sPod"]["podSpec"]["containers"] if c["name"] == name]
+    else:
+        primary = template["container"]
+    assert primary["command"] == ["python3", "-m", "podtask.entrypoint"]
+    assert primary["args"][:3] == ["flyte", "--task", f"{module}:{task}"]
+    assert "{{.rawOutputDataPrefix}}" in primary["args"]
