@@ -65,10 +65,23 @@ def import_module(root: Path, module: str) -> ModuleType:
         raise SpecError(f"importing {module} raised {type(exc).__name__}: {exc}\n{tb}") from exc
 
 
+# Other SDKs' task objects, adapted by podtask.interop; loaded by name when such an object
+# is met (authoring does not depend on that layer, and the SDK is already imported by then).
+_ADAPTERS = {"flytekit": "podtask.interop.flyte.flytekit_tasks:as_task"}
+
+
+def _as_task(value: object, *, named: bool = False) -> object:
+    adapter = _ADAPTERS.get(type(value).__module__.partition(".")[0])
+    if adapter is None:
+        return value
+    module, _, attr = adapter.partition(":")
+    return getattr(importlib.import_module(module), attr)(value, named=named)
+
+
 def tasks_in(module: ModuleType) -> list[Task]:
     """Tasks defined in ``module`` itself (not imported from elsewhere), in definition order."""
     found: list[Task] = []
-    for value in vars(module).values():
+    for value in map(_as_task, vars(module).values()):
         if isinstance(value, Task) and value.module == module.__name__ and value not in found:
             value.check_complete()
             found.append(value)
@@ -82,6 +95,7 @@ def load_tasks(path: str | Path, name: str | None = None) -> tuple[SourceRef, li
     if name is not None:
         chosen = [t for t in tasks if t.name == name]
         if not chosen:
+            _as_task(getattr(module, name, None), named=True)  # a flytekit @workflow: say so
             names = ", ".join(t.name for t in tasks) or "none"
             raise SpecError(
                 f"no task named {name!r} in {path}",
@@ -108,7 +122,7 @@ def load_task(reference: str) -> Task:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise SpecError(f"cannot import {module_name}: {exc}", field="--task") from exc
-    value = getattr(module, name, None)
+    value = _as_task(getattr(module, name, None))
     if not isinstance(value, Task):
         raise SpecError(f"{reference} is not a task", field="--task")
     value.check_complete()
