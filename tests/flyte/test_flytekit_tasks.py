@@ -20,6 +20,7 @@ pytest.importorskip(
     "flytekit", reason="needs flytekit: scripts/test runs tests/flyte in .venv-flyte"
 )
 
+from tests.conformance.conftest import podman_leftovers, podman_problem
 from tests.flyte.flytekit_tools import BIN
 
 TASKS = Path(__file__).resolve().parent / "tasks" / "flyte_tasks.py"
@@ -77,6 +78,20 @@ def test_flyte_docs_pod_template_on_kubernetes(kubeconfig: tuple[str, Any]) -> N
     assert_sidecar_pod_ran(doc, "kube")
     with urllib.request.urlopen(f"{srv.url}/api/v1/pods") as response:
         assert json.loads(response.read())["items"] == []  # the pod was deleted at the end
+
+
+@pytest.mark.podman
+@pytest.mark.skipif(bool(podman_problem()), reason=str(podman_problem()))
+def test_flyte_docs_pod_template_on_podman() -> None:
+    from tests.flyte.podman_image import flyte_image
+
+    image = flyte_image()  # localhost/podtask-python + flytekit + this checkout
+    # The sidecar's `sleep` is PID 1 of its container and ignores SIGTERM: a short grace.
+    doc = run_json("shared_volume_task", "--name", "pod", "--engine", "podman",
+                   "--image", image, "--grace", "2")  # fmt: skip
+    assert doc["engine"] == "podman"
+    assert_sidecar_pod_ran(doc, "pod")
+    assert podman_leftovers("podtask.io/task=shared-volume-task") == ""
 
 
 def test_task_without_pod_template_runs_as_one_container_with_defaults() -> None:
