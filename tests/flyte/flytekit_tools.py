@@ -34,12 +34,18 @@ def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> str:
 
 
 def task_specs(package: Path) -> dict[str, dict[str, Any]]:
-    """Entry name (index stripped) -> TaskSpec as a dict, for every entry of a package."""
+    """Entry name (index stripped) -> TaskSpec as a dict, for every task entry of a package.
+
+    Entries ending ``_1.pb`` are tasks (ResourceType TASK); workflows and launch plans
+    (``_2.pb``, ``_3.pb``) are left out.
+    """
     from flyteidl.admin.task_pb2 import TaskSpec
 
     out: dict[str, dict[str, Any]] = {}
     with tarfile.open(package) as tar:
         for member in tar.getmembers():
+            if not member.name.endswith("_1.pb"):
+                continue
             data = tar.extractfile(member)
             assert data is not None
             spec = TaskSpec()

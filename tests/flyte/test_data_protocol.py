@@ -34,7 +34,7 @@ UTC = datetime.timezone.utc
 def entrypoint(task: str, inputs: Path, out: Path, raw: Path) -> subprocess.CompletedProcess[str]:
     cmd = [
         sys.executable, "-m", "podtask.entrypoint", "flyte",
-        "--task", f"roundtrip:{task}",
+        "--task", task if ":" in task else f"roundtrip:{task}",
         "--inputs", str(inputs),
         "--output-prefix", str(out),
         "--raw-output-data-prefix", str(raw),
@@ -172,3 +172,18 @@ def test_unreadable_inputs_are_a_system_error(tmp_path: Path) -> None:
     assert error.origin == ExecutionError.ErrorKind.SYSTEM
     assert error.kind == ContainerError.RECOVERABLE
     assert "missing.pb" in error.message
+
+
+def test_flytekit_task_under_flyte_mode(tmp_path: Path) -> None:
+    """An exported flytekit task: its function gets a FlyteFile, its NamedTuple goes back."""
+    src = tmp_path / "two.txt"
+    src.write_text("x\ny\n")
+    encode({"src": FlyteFile(str(src))}, {"src": FlyteFile}, tmp_path / "inputs.pb")
+    proc = entrypoint(
+        "flyte_tasks:count_lines", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw"
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = decode(tmp_path / "out" / "outputs.pb", {"copy": FlyteFile, "lines": int})
+    assert got["lines"] == 2
+    assert str(got["copy"].path).startswith(str(tmp_path / "raw"))
+    assert Path(got["copy"].download()).read_text() == "x\ny\n"

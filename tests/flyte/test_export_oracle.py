@@ -104,3 +104,27 @@ def test_taskspec_matches_pyflyte_package(
     assert primary["command"] == ["python3", "-m", "podtask.entrypoint"]
     assert primary["args"][:3] == ["flyte", "--task", f"{module}:{task}"]
     assert "{{.rawOutputDataPrefix}}" in primary["args"]
+
+
+def test_flytekit_task_file_exports_as_pyflyte_packages_it(tmp_path: Path) -> None:
+    """The same flytekit source through both tools: podtask runs it with its own entrypoint."""
+    source = TASKS / "flyte_tasks.py"
+    run(str(BIN / "pyflyte"), "--pkgs", "flyte_tasks", "package", "--image", IMAGE,
+        "-o", str(tmp_path / "flytekit.tgz"), cwd=TASKS)  # fmt: skip
+    run(str(BIN / "podtask"), "export", "flyte", str(source), "--image", IMAGE, "-o", str(tmp_path))
+    ours = task_specs(tmp_path / "flyte-package.tgz")
+    theirs = task_specs(tmp_path / "flytekit.tgz")
+    # By design: the tasks podtask refuses to run (pod_template_name, secret_requests) are
+    # not exported; everything else is, field for field.
+    assert set(theirs) - set(ours) == {
+        "flyte_tasks.named_template_1.pb",
+        "flyte_tasks.needs_secret_1.pb",
+    }
+    assert set(ours) < set(theirs)
+    for key, spec in ours.items():
+        unexpected = {
+            p: v
+            for p, v in diff(spec, theirs[key]).items()
+            if p not in by_design(theirs[key]["template"])
+        }
+        assert not unexpected, (key, unexpected)

@@ -126,6 +126,8 @@ def _with_flyte_command(spec: Mapping[str, Any], primary: str, reference: str) -
             c["command"] = list(contract.ENTRYPOINT_COMMAND)
             c["args"] = contract.entrypoint_args(reference)
             c.setdefault("env", [])  # flytekit always writes the primary's env
+            if "resources" in c:  # ... and both sections once it has resources
+                c["resources"] = {"requests": {}, "limits": {}, **c["resources"]}
     return out
 
 
