@@ -9,6 +9,8 @@ build that venv).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
-os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+if importlib.util.find_spec("flytekit") is not None:  # leave the core venv's runtime alone
+    os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
