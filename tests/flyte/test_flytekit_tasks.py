@@ -32,8 +32,8 @@ def podtask(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=full)
 
 
-def run_json(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    proc = podtask("run", str(TASKS), *args, "--json", env=env)
+def run_json(*args: str, env: dict[str, str] | None = None, file: Path = TASKS) -> dict[str, Any]:
+    proc = podtask("run", str(file), *args, "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     doc: dict[str, Any] = json.loads(proc.stdout)
     return doc

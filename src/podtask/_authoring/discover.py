@@ -67,7 +67,10 @@ def import_module(root: Path, module: str) -> ModuleType:
 
 # Other SDKs' task objects, adapted by podtask.interop; loaded by name when such an object
 # is met (authoring does not depend on that layer, and the SDK is already imported by then).
-_ADAPTERS = {"flytekit": "podtask.interop.flyte.flytekit_tasks:as_task"}
+_ADAPTERS = {
+    "flytekit": "podtask.interop.flyte.flytekit_tasks:as_task",
+    "flyte": "podtask.interop.flyte.flyte2_tasks:as_task",  # the Flyte 2 SDK
+}
 
 
 def _as_task(value: object, *, named: bool = False) -> object:
