@@ -187,3 +187,36 @@ def test_flytekit_task_under_flyte_mode(tmp_path: Path) -> None:
     assert got["lines"] == 2
     assert str(got["copy"].path).startswith(str(tmp_path / "raw"))
     assert Path(got["copy"].download()).read_text() == "x\ny\n"
+
+
+def test_storage_urls_go_through_fsspec(tmp_path: Path) -> None:
+    """On a cluster every location is a URL (s3://, gs://): here file:// takes the same path."""
+    src = tmp_path / "in.csv"
+    src.write_text("1,a\n")
+    when = datetime.datetime(2021, 6, 1, tzinfo=UTC)
+    values = {
+        "g": {}, "c": CSV(str(src)), "bl": FlyteFile(str(src)), "fl": [], "when": when,
+        "gap": datetime.timedelta(0), "flag": True, "word": "u", "k": 0,
+    }  # fmt: skip
+    hints = {
+        "g": dict, "c": CSV, "bl": FlyteFile, "fl": list[float], "when": datetime.datetime,
+        "gap": datetime.timedelta, "flag": bool, "word": str, "k": int,
+    }  # fmt: skip
+    encode(values, hints, tmp_path / "inputs.pb")
+    url = f"file://{tmp_path}"
+    cmd = [
+        sys.executable, "-m", "podtask.entrypoint", "flyte",
+        "--task", "roundtrip:legacy_roundtrip",
+        "--inputs", f"{url}/inputs.pb",
+        "--output-prefix", f"{url}/out",
+        "--raw-output-data-prefix", f"{url}/raw",
+        "--source-root", str(TASKS),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    got = decode(
+        tmp_path / "out" / "outputs.pb", {"g2": dict, "c2": CSV, "total": float, "summary": str}
+    )
+    assert got["c2"].path.startswith(f"{tmp_path}/raw/")  # a local file: a path, as flytekit writes
+    assert Path(got["c2"].download()).read_text() == "1,a\n0,u\n"
+    assert got["total"] == 0.0 and got["g2"] == {"keys": [], "blob": "1,a\n"}

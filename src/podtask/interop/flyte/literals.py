@@ -151,7 +151,8 @@ def json_to_literal(data: Any, t: LiteralType, *, raw_output_prefix: str) -> Any
         src = Path(data)
         uri = storage.join(raw_output_prefix, secrets.token_hex(8), src.name)
         storage.write_bytes(uri, src.read_bytes())
-        scalar.blob.uri = uri
+        # A local file is named by its path, as flytekit names it (it reads no file:// URIs).
+        scalar.blob.uri = uri.removeprefix("file://")
         scalar.blob.metadata.type.format = "csv" if t.kind == "csv" else ""
         scalar.blob.metadata.type.dimensionality = types_pb2.BlobType.BlobDimensionality.SINGLE
     else:
