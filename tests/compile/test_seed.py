@@ -154,7 +154,7 @@ def test_public_namespace_is_complete() -> None:
 
 
 def test_every_cli_command_is_reachable() -> None:
-    from podtask.cli import compile_cmd, export_cmd, kube_cmd, run_cmd
+    from podtask.cli import bundle_cmd, compile_cmd, export_cmd, kube_cmd, run_cmd, ui_cmd
     from podtask.cli.main import COMMANDS, cli
 
     defined = {
@@ -164,6 +164,8 @@ def test_every_cli_command_is_reachable() -> None:
             export_cmd.export_command,
             *run_cmd.COMMANDS,
             *kube_cmd.COMMANDS,
+            *ui_cmd.COMMANDS,
+            *bundle_cmd.COMMANDS,
         ]
     }
     assert set(COMMANDS) == defined

@@ -14,7 +14,13 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from podtask._errors import EngineUnavailable, InfrastructureError, SpecError, TaskFailed
+from podtask._errors import (
+    EngineUnavailable,
+    InfrastructureError,
+    SpecError,
+    StorageFull,
+    TaskFailed,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +41,9 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except StorageFull as exc:  # before SpecError/OSError: one line, 2 if nothing started
+            err(f"error: {exc}")
+            sys.exit(EXIT_USAGE if exc.nothing_started else EXIT_FAILED)
         except (SpecError, EngineUnavailable) as exc:
             err(f"error: {exc}")
             sys.exit(EXIT_USAGE)
@@ -47,6 +56,13 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt:
             err("interrupted")
             sys.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            from podtask._storage.space import full_disk_hint, is_full
+
+            if not is_full(exc):
+                raise
+            err(f"error: {exc.strerror}: {exc.filename} ({full_disk_hint(exc.filename)})")
+            sys.exit(EXIT_FAILED)
 
     return wrapper  # type: ignore[return-value]
 

@@ -19,6 +19,8 @@ COMMANDS = {
     "logs": "podtask.cli.run_cmd:logs_command",
     "describe": "podtask.cli.run_cmd:describe_command",
     "attach": "podtask.cli.kube_cmd:attach_command",
+    "bundle": "podtask.cli.bundle_cmd:bundle_command",
+    "ui": "podtask.cli.ui_cmd:ui_command",
     "export": "podtask.cli.export_cmd:export_command",
 }
 

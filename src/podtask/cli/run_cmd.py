@@ -85,6 +85,17 @@ class _Interrupts:
     default=None,
     help="[kubernetes] Upload the task's source as a bundle (default when storage is not local).",
 )
+@click.option(
+    "--ship-code-include",
+    multiple=True,
+    metavar="PATTERN",
+    help="[kubernetes] Ship dotfiles/dot-folders matching PATTERN too (see `podtask bundle`).",
+)
+@click.option(
+    "--max-log-size",
+    metavar="SIZE",
+    help="Cap each container's log file (e.g. 10M), keeping its newest bytes.",
+)
 @click.pass_context
 @handle_errors
 def run_command(
@@ -101,6 +112,8 @@ def run_command(
     storage: str | None,
     detach: bool,
     ship_code: bool | None,
+    ship_code_include: tuple[str, ...],
+    max_log_size: str | None,
 ) -> None:
     """Run TASK of FILE; task inputs are options: --in1 VALUE.
 
@@ -114,6 +127,9 @@ def run_command(
 
     if grace is not None and grace < 0:
         raise SpecError("must be >= 0", field="--grace")
+    from podtask._storage.logcap import parse_size
+
+    log_cap = parse_size(max_log_size) if max_log_size is not None else None
     raw = parse_input_args(list(ctx.args))
     _, tasks = load_tasks(file, task)
     if len(tasks) > 1:
@@ -148,7 +164,7 @@ def run_command(
 
     def on_start(run_id: str, rd: Any) -> None:
         err(f"run {run_id} ({engine} engine)")
-        follower.append(LogFollower(rd.logs_dir, emit_log))
+        follower.append(LogFollower(rd.logs_dir, emit_log, max_log_bytes=log_cap))
 
     def on_status(statuses: Any) -> None:
         # The follower's thread starts only once the pod is up: the local engine
@@ -184,6 +200,7 @@ def run_command(
                 "storage": storage,
                 "detach": detach or None,
                 "ship_code": ship_code,
+                "ship_code_include": list(ship_code_include) or None,
             }.items()
             if v is not None
         },
@@ -228,6 +245,7 @@ def runs_command(limit: int, as_json: bool) -> None:
 @handle_errors
 def logs_command(run_id: str, container: str | None) -> None:
     """Print the logs of a run (all containers, prefixed, unless -c is given)."""
+    from podtask._run.follow import copy_log
     from podtask._storage import RunDir, RunStore, podtask_home
 
     with RunStore.in_home() as store:
@@ -242,19 +260,19 @@ def logs_command(run_id: str, container: str | None) -> None:
                 field="--container",
                 hint=f"containers: {names}",
             )
-        sys.stdout.write(path.read_text(errors="replace"))
+        copy_log(path, sys.stdout)  # in chunks: a log may be hundreds of MB
         return
     primary = next((c.name for c in record.containers if c.is_primary), None)
     logs = sorted(rd.logs_dir.glob("*.log"), key=lambda p: (p.stem != primary, p.stem))
     for path in logs:
-        for line in path.read_text(errors="replace").splitlines():
-            click.echo(f"[{path.stem}] {line}")
+        copy_log(path, sys.stdout, prefix=f"[{path.stem}] ")
 
 
 @click.command("describe")
 @click.argument("run_id")
+@click.option("--timeline", is_flag=True, help="Draw the containers' lanes on a time axis.")
 @handle_errors
-def describe_command(run_id: str) -> None:
+def describe_command(run_id: str, timeline: bool) -> None:
     """Show a run: the effective pod, each container's timeline and exit, and why it ended."""
     from podtask._storage import RunDir, RunStore, podtask_home
 
@@ -262,6 +280,11 @@ def describe_command(run_id: str) -> None:
         store.reap_lost()
         record = store.get(run_id)
     rd = RunDir.open(podtask_home(), record.run_id)
+    if timeline:
+        from podtask.cli.timeline import describe_timeline
+
+        click.echo(describe_timeline(record, rd), nl=False)
+        return
     click.echo(describe_run(record, rd), nl=False)
 
 
