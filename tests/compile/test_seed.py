@@ -158,6 +158,7 @@ def test_every_cli_command_is_reachable() -> None:
         bundle_cmd,
         compile_cmd,
         completion_cmd,
+        export_cmd,
         kube_cmd,
         prune_cmd,
         run_cmd,
@@ -169,6 +170,7 @@ def test_every_cli_command_is_reachable() -> None:
         c.name
         for c in [
             compile_cmd.compile_command,
+            export_cmd.export_command,
             *run_cmd.COMMANDS,
             *kube_cmd.COMMANDS,
             prune_cmd.prune_command,

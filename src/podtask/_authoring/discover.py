@@ -148,10 +148,26 @@ def import_module(root: Path, module: str, path: Path | None = None) -> ModuleTy
         raise SpecError(f"importing {module} raised {type(exc).__name__}: {exc}\n{tb}") from exc
 
 
+# Other SDKs' task objects, adapted by podtask.interop; loaded by name when such an object
+# is met (authoring does not depend on that layer, and the SDK is already imported by then).
+_ADAPTERS = {
+    "flytekit": "podtask.interop.flyte.flytekit_tasks:as_task",
+    "flyte": "podtask.interop.flyte.flyte2_tasks:as_task",  # the Flyte 2 SDK
+}
+
+
+def _as_task(value: object, *, named: bool = False) -> object:
+    adapter = _ADAPTERS.get(type(value).__module__.partition(".")[0])
+    if adapter is None:
+        return value
+    module, _, attr = adapter.partition(":")
+    return getattr(importlib.import_module(module), attr)(value, named=named)
+
+
 def file_tasks(module: ModuleType) -> list[Task | BrokenTask]:
     """Tasks defined in ``module`` itself, broken ones included, in definition order."""
     found: list[Task | BrokenTask] = []
-    for value in vars(module).values():
+    for value in map(_as_task, vars(module).values()):
         if not isinstance(value, (Task, BrokenTask)) or value.module != module.__name__:
             continue
         if any(v is value for v in found):
@@ -203,6 +219,8 @@ def load_tasks(
     if name is not None:
         chosen = next((t for t in tasks if t.name == name), None)
         if chosen is None:
+            module = import_module(ref.root, ref.module, ref.path)  # already loaded: no re-run
+            _as_task(getattr(module, name, None), named=True)  # a flytekit @workflow: say so
             raise no_such_task(name, path, tasks, field=field)
         if isinstance(chosen, BrokenTask):
             raise chosen.error
@@ -234,7 +252,7 @@ def load_task(reference: str) -> Task:
             module = _import_file(module_name, path)
     except ModuleNotFoundError as exc:
         raise SpecError(f"cannot import {module_name}: {exc}", field="--task") from exc
-    value = getattr(module, name, None)
+    value = _as_task(getattr(module, name, None))
     if isinstance(value, BrokenTask):
         raise value.error
     if not isinstance(value, Task):

@@ -26,15 +26,18 @@ COMMANDS = {
     "prune": "podtask.cli.prune_cmd:prune_command",
     "completion": "podtask.cli.completion_cmd:completion_command",
     "ui": "podtask.cli.ui_cmd:ui_command",
+    "export": "podtask.cli.export_cmd:export_command",
 }
 
 # The one-line help ``podtask --help`` lists, kept here so that listing the
 # commands imports none of them (and set on each command as it loads).
 SUMMARIES = {
     "attach": "Follow a Kubernetes run again: its logs, phase and outputs.",
+    "bundle": "List what --ship-code would ship for FILE, and its size.",
     "compile": "Compile the tasks of FILE into task templates and Pod manifests.",
     "completion": "Print the completion script for SHELL (bash, zsh, fish).",
     "describe": "Show a run: its pod, containers, events and why it ended.",
+    "export": "Export tasks to another system (flyte: a package to register).",
     "logs": "Print the logs of a run.",
     "prune": "Delete finished runs and print what it frees.",
     "run": "Run TASK of FILE (run FILE TASK --help lists its inputs).",
