@@ -42,3 +42,22 @@ def run_cli(
         timeout=timeout,
         input=input,
     )
+
+
+# In CI a tier that cannot run is a failure, not a skip: a tier that CI skips is a tier
+# nobody tests. `.ci/run` sets PODTASK_REQUIRE_TIERS=1. Only the live-cluster tier
+# (`-m cluster`) may still skip there, because no cluster can be installed on CI machines.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        report.skipped
+        and os.environ.get("PODTASK_REQUIRE_TIERS") == "1"
+        and item.get_closest_marker("cluster") is None
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"this tier must run in CI (PODTASK_REQUIRE_TIERS=1) but was skipped: {reason}"
+        )
