@@ -457,6 +457,8 @@ REAL: dict[str, Any] = {
         "conditions": [["PodScheduled", "False", "Unschedulable"]],
         "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
     },
+    # side-stubborn in the record: a shell PID 1 waits out the grace, then SIGKILL
+    "sidecar-ignores-sigterm": {"phase": "Succeeded", "side": ["Error", 137]},
     "delete-propagation": {
         "Foreground": {
             "finalizers": ["foregroundDeletion"],

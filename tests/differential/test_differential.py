@@ -497,7 +497,21 @@ def _pod_cases() -> list[Case]:
             remove(api, name)
         return out
 
+    def sidecar_sigterm(api: Api) -> Any:
+        side = sh("side", "sleep 100", restartPolicy="Always")  # PID 1: a shell, no trap
+        start(api, pod("sidecar-term", sh("main", "sleep 1"), initContainers=[side]))
+        done = wait_for(api, "sidecar-term", ended)
+        remove(api, "sidecar-term")
+        term = done["status"]["initContainerStatuses"][0]["state"]["terminated"]
+        return {"phase": done["status"]["phase"], "side": [term.get("reason"), term["exitCode"]]}
+
     return [
+        Case(
+            "sidecar-ignores-sigterm",
+            sidecar_sigterm,
+            REAL["sidecar-ignores-sigterm"],
+            runs_pods=True,
+        ),
         Case("delete-propagation", propagation, REAL["delete-propagation"], runs_pods=True),
         Case("missing-command", missing_command, REAL["missing-command"], runs_pods=True),
         Case("failed-pod", failed_pod, REAL["failed-pod"], runs_pods=True),

@@ -23,13 +23,6 @@ class Difference:
 
 KNOWN: tuple[Difference, ...] = (
     Difference(
-        "sigterm-every-process",
-        "stop signals",
-        "only each container's PID 1 gets SIGTERM; a shell PID 1 without a trap waits out the"
-        " grace period and dies with 137",
-        "every process of the pod gets SIGTERM at once (the local engine's stop): 143 at once",
-    ),
-    Difference(
         "missing-command",
         "a command that does not exist",
         "Pending ~2 s (the runtime tries), then Failed: StartError/128",
