@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from podtask.testing.apiserver import ApiServer
 
@@ -74,8 +77,13 @@ def _serve_one_pod(proc: subprocess.Popen[str], kc: Path, mark: str) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert "http://127.0.0.1:" in line and str(kc) in line
+        assert "https://127.0.0.1:" in line and str(kc) in line
         assert "current-context: podtask-test" in kc.read_text()
+        assert kc.stat().st_mode & 0o777 == 0o600
+        config = yaml.safe_load(kc.read_text())
+        token = config["users"][0]["user"]["token"]
+        ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+        tls = ssl.create_default_context(cadata=ca.decode())
         url = line.split(" on ")[1].split(";")[0]
         manifest = pod("cli-pod", sh("main", f"sleep 100; echo {mark}"))
         import urllib.request
@@ -83,10 +91,10 @@ def _serve_one_pod(proc: subprocess.Popen[str], kc: Path, mark: str) -> None:
         req = urllib.request.Request(
             url + "/api/v1/namespaces/default/pods",
             data=json.dumps(manifest).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
             method="POST",
         )
-        urllib.request.urlopen(req).close()
+        urllib.request.urlopen(req, context=tls).close()
         deadline = time.monotonic() + 10
         while not _pids(mark) and time.monotonic() < deadline:
             time.sleep(0.05)

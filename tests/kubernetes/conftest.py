@@ -99,5 +99,6 @@ def pods(srv: Any) -> list[dict[str, Any]]:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(f"{srv.url}/api/v1/pods") as response:
+    request = urllib.request.Request(f"{srv.url}/api/v1/pods", headers=srv.auth_headers)
+    with urllib.request.urlopen(request, context=srv.ssl_context) as response:
         return list(json.loads(response.read())["items"])

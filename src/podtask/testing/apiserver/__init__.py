@@ -6,7 +6,7 @@ with no cluster::
 
     from podtask.testing.apiserver import ApiServer
 
-    with ApiServer.start(version="v1.30.0") as srv:
+    with ApiServer.start() as srv:           # version= to emulate another one
         kubernetes.config.load_kube_config(str(srv.kubeconfig_path))
         ...
         srv.faults.fail_next("create", 2)     # two 500s
@@ -15,8 +15,10 @@ with no cluster::
 or from a shell: ``python -m podtask.testing.apiserver --kubeconfig FILE``.
 It follows the Kubernetes REST semantics for Pods (create, get, list, watch
 with resourceVersion and 410 Gone, delete with grace, logs, the usual status
-codes) and reports pod status as a kubelet would. It is a test tool: plain
-HTTP, no authentication, 127.0.0.1 only.
+codes) and reports pod status as a kubelet would. Its pods run as root on
+this machine, so it listens on 127.0.0.1 only, over HTTPS, and serves only
+the holder of the bearer token in the kubeconfig it writes (mode 0600); see
+``access``.
 """
 
 from podtask.testing.apiserver.faults import Faults

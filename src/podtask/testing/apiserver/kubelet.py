@@ -33,6 +33,7 @@ import dataclasses
 import os
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -48,13 +49,14 @@ from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
-from podtask.testing.apiserver.podstatus import pod_phase, ts
+from podtask.testing.apiserver import logtimes, podnet, podprep
+from podtask.testing.apiserver.podstatus import pod_phase, runtime_message, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
 ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
 IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
-RESTART_BACKOFF_MAX = 10.0
+CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
@@ -89,11 +91,16 @@ def find_primary(pod: dict[str, Any]) -> str:
     return ""
 
 
-def _output_dir(pod: dict[str, Any], primary: str, fallback: Path) -> Path:
-    """Where the primary writes outputs: bound into it so the host sees them."""
+def _output_dir(pod: dict[str, Any], primary: str, fallback: Path, host_files: bool) -> Path:
+    """Where the primary writes outputs: bound into it so the host sees them.
+
+    Only on a server that says its pods share this machine's files, and only
+    when no volume of the primary holds that path (a volume keeps it in the pod,
+    as on a cluster); otherwise ``fallback``, the pod's own directory."""
     for c in pod.get("spec", {}).get("containers") or []:
-        if c.get("name") != primary:
+        if c.get("name") != primary or not host_files:
             continue
+        mounts = [str(m.get("mountPath", "")).rstrip("/") for m in c.get("volumeMounts") or []]
         args = [str(a) for a in c.get("args") or []]
         for i, a in enumerate(args):
             value = None
@@ -101,7 +108,8 @@ def _output_dir(pod: dict[str, Any], primary: str, fallback: Path) -> Path:
                 value = args[i + 1]
             elif a.startswith("--output-prefix="):
                 value = a.split("=", 1)[1]
-            if value and os.path.isabs(value):
+            in_volume = any(m and (value or "").startswith(m + "/") for m in mounts)
+            if value and os.path.isabs(value) and not in_volume:
                 path = Path(value)
                 path.mkdir(parents=True, exist_ok=True)
                 return path
@@ -120,6 +128,13 @@ class PodWorker:
         pull_check: PullCheck,
         node_name: str,
         isolate: bool,
+        lookup: podprep.Lookup,
+        api_port: int,
+        token: str,
+        log_times: logtimes.LogTimes,
+        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
+        serve_api: Callable[[socket.socket, Any], None] | None = None,
+        host_files: bool = True,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -133,6 +148,19 @@ class PodWorker:
         self.pull_check = pull_check
         self.node_name = node_name
         self.isolate = isolate
+        self.lookup = lookup
+        self.api_port = api_port
+        self.token = token  # what the service-account volume holds
+        self.log_times = log_times
+        self.crash_backoff = crash_backoff
+        self.serve_api = serve_api  # takes a connection made inside the pod's network
+        self.host_files = host_files  # the server says pods share this machine's files
+        self.bridged = False
+        self.bridge: podnet.Bridge | None = None
+        self.bridge_error: str | None = None
+        self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
+        self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
+        self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
         self.lock = threading.RLock()
         self.pod: _Pod | None = None
         self.sb: _Sandbox | None = None
@@ -145,6 +173,7 @@ class PodWorker:
         self.start_time: float | None = None
         self.stop_grace: float | None = None
         self.stop_reason: tuple[str, str] | None = None  # pod (reason, message) when we kill it
+        self.disruption: tuple[str, str] | None = None  # DisruptionTarget (reason, message)
         self.shutdown = False
         self.finished = threading.Event()
         self.terminal = False
@@ -183,6 +212,12 @@ class PodWorker:
                 self._kill_timer = timer
             timer.start()
 
+    def disrupt(self, reason: str, message: str) -> None:
+        """Add the ``DisruptionTarget`` condition the API server sets before it deletes."""
+        with self.lock:
+            if self.disruption is None:
+                self.disruption = (reason, message)
+
     def _kill_all(self) -> None:
         pod, sb = self.pod, self.sb
         if pod is None or sb is None:
@@ -193,6 +228,33 @@ class PodWorker:
 
     def log_path(self, container: str) -> Path:
         return self.log_dir / f"{container}.log"
+
+    def _mark_log_end(self, container: str) -> None:
+        """Note where a container run's output ends: the engine appends every run of a
+        container to one file, the kubelet keeps one log per run."""
+        self.log_times.observe(self.log_path(container))
+        try:
+            size = self.log_path(container).stat().st_size
+        except OSError:
+            size = 0
+        with self.lock:
+            self.log_ends.setdefault(container, []).append(size)
+
+    def log_range(self, container: str, previous: bool) -> tuple[int, int | None] | None:
+        """Byte range of the current run's log (end None: still growing) or the previous
+        run's; None when there is no previous run."""
+        pod = self.pod
+        cs = pod.status.get(container) if pod is not None else None
+        run = cs.restart_count if cs is not None else 0
+        with self.lock:
+            ends = list(self.log_ends.get(container, []))
+        if previous:
+            if run < 1 or len(ends) < run:
+                return None
+            run -= 1
+        start = ends[run - 1] if run >= 1 and len(ends) >= run else 0
+        end = ends[run] if len(ends) > run else None
+        return start, end
 
     def is_running(self, container: str) -> bool:
         pod = self.pod
@@ -213,19 +275,26 @@ class PodWorker:
             with self.lock:
                 if self._kill_timer is not None:
                     self._kill_timer.cancel()
+                bridge, self.bridge = self.bridge, None
+            if bridge is not None:
+                bridge.close()  # it pins the pod's network namespace
             self.finished.set()
 
     def _run(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_time = time.time()
         self._publish()  # scheduled: PodScheduled, startTime, containers waiting
+        prepared = self._prepare()
+        if prepared is None:
+            self._finish()  # stopped (deleted, deadline) before it could start
+            return
         primary = find_primary(self.manifest)
         sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
         work_dir = make_work_dir(self.name)
-        run_dir = _output_dir(self.manifest, primary, self.log_dir)
+        run_dir = _output_dir(self.manifest, primary, self.log_dir, self.host_files)
         try:
             plan, _ = build_plan(
-                self.manifest,
+                prepared,
                 run_id=self.name,
                 primary=primary,
                 work_dir=work_dir,
@@ -280,6 +349,48 @@ class PodWorker:
             self._publish()
         self._finish()
 
+    def _prepare(self) -> dict[str, Any] | None:
+        """The manifest resolved against the API; retried each second while it is NotReady."""
+        while True:
+            try:
+                prepared = podprep.prepare(
+                    self.manifest,
+                    lookup=self.lookup,
+                    pod_dir=self.log_dir,
+                    node_name=self.node_name,
+                    api_port=self.api_port,
+                    isolate=self.isolate,
+                    token=self.token,
+                )
+            except podprep.NotReady as exc:
+                with self.lock:
+                    self.not_ready = exc
+                self._publish()
+                self.wakeup.wait(IDLE_TICK)
+                self.wakeup.clear()
+                self._check_deadline()
+                if self.stop_grace is not None:
+                    return None
+                continue
+            with self.lock:
+                self.not_ready = None
+            return prepared
+
+    def _termination_message(self, info: ContainerInfo, cs: ContainerStatus) -> str:
+        """What the container left at its terminationMessagePath, read once per run."""
+        key = (info.name, cs.restart_count)
+        if key not in self.messages:
+            path = podprep.message_file(self.log_dir / "termination", info.name)
+            self.messages[key] = podprep.read_message(
+                path,
+                str(info.spec.get("terminationMessagePolicy", "File")),
+                cs.exit_code if cs.exit_code is not None else 128,
+                self.log_path(info.name),
+            )
+            with contextlib.suppress(OSError):
+                path.write_bytes(b"")  # the next run of this container starts empty
+        return self.messages[key]
+
     def _wait_for_stop(self) -> None:
         while self.stop_grace is None:
             self.wakeup.wait(IDLE_TICK)
@@ -294,7 +405,8 @@ class PodWorker:
         limit = self.spec.get("activeDeadlineSeconds")
         if limit is None or self.start_time is None or self.stop_grace is not None:
             return
-        if time.time() >= self.start_time + float(limit):
+        # From startTime as the API shows it (whole seconds), so up to a second early.
+        if time.time() >= int(self.start_time) + float(limit):
             grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
             self.request_stop(
                 grace,
@@ -346,6 +458,7 @@ class PodWorker:
             return
         pod = self.pod
         name = str(event.get("container"))
+        self._mark_log_end(name)
         if pod is None or pod.tearing_down or name not in pod.status:
             return
         info = next(i for i in self.infos if i.name == name)
@@ -355,7 +468,9 @@ class PodWorker:
             return
         if (policy == "Always" and info.kind == REGULAR) or (policy == "OnFailure" and failed):
             count = pod.status[name].restart_count
-            pod.restart_at[name] = time.time() + min(RESTART_BACKOFF_MAX, 0.5 * 2**count)
+            first, most = self.crash_backoff
+            delay = 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
+            pod.restart_at[name] = time.time() + delay
             self._publish()
 
     # -- status --------------------------------------------------------------------------
@@ -377,11 +492,26 @@ class PodWorker:
             "lastState": {"terminated": self.last_state[name]} if name in self.last_state else {},
         }
         cid = f"podtask://{self.uid}-{name}-{cs.restart_count if cs else 0}"
+        if cs is not None and cs.state in (RUNNING, TERMINATED):  # created: what it has
+            out["resources"] = {
+                k: v
+                for k, v in (info.spec.get("resources") or {}).items()
+                if k in ("limits", "requests")
+            }
+            out["volumeMounts"] = [
+                {
+                    "name": m.get("name"),
+                    "mountPath": m.get("mountPath"),
+                    **({"readOnly": True} if m.get("readOnly") else {}),
+                    "recursiveReadOnly": "Disabled",
+                }
+                for m in info.spec.get("volumeMounts") or []
+            ]
         waiting: dict[str, Any]
         if cs is not None and cs.state == RUNNING:
             out.update(
                 state={"running": {"startedAt": ts(cs.started_at)}},
-                ready=cs.ready,
+                ready=cs.ready and info.kind != INIT,  # an init container is ready once done
                 started=pod is not None and name not in pod.startup,
                 containerID=cid,
                 imageID=f"podtask-local://{out['image']}",
@@ -397,8 +527,11 @@ class PodWorker:
             }
             if cs.signal:
                 term["signal"] = cs.signal
-            if cs.message:
-                term["message"] = cs.message
+            message = self._termination_message(info, cs) or cs.message
+            if cs.reason == "StartError" and message:
+                message = runtime_message(message)
+            if message:
+                term["message"] = message
             self.term_seen[name] = term
             if pod is not None and name in pod.restart_at:
                 out["lastState"] = {"terminated": term}
@@ -410,9 +543,26 @@ class PodWorker:
                 return out
             out.update(state={"terminated": term}, containerID=cid)
             out["imageID"] = f"podtask-local://{out['image']}"
+            out["ready"] = info.kind == INIT and term["exitCode"] == 0
+            return out
+        if self.terminal and self.stop_grace is not None:
+            # Stopped (deleted, evicted, over its deadline) before it ever ran.
+            out["state"] = {
+                "terminated": {
+                    "exitCode": 137,
+                    "reason": "ContainerStatusUnknown",
+                    "message": "The container could not be located when the pod was terminated",
+                    "startedAt": None,
+                    "finishedAt": None,
+                }
+            }
             return out
         if self.config_error is not None:
             waiting = {"reason": "CreateContainerConfigError", "message": self.config_error}
+        elif self.not_ready is not None and self.not_ready.container in (None, name):
+            waiting = {"reason": self.not_ready.reason}
+            if self.not_ready.reason != "ContainerCreating":  # the kubelet says why in events
+                waiting["message"] = self.not_ready.message
         elif name in self.pull_errors:
             message, since = self.pull_errors[name]
             if time.time() - since < PULL_BACKOFF_AFTER:
@@ -499,13 +649,37 @@ class PodWorker:
             if not c["ready"]
         ]
         conds = []
-        if reason == "Evicted":
-            conds.append(self._condition("DisruptionTarget", True, "TerminationByKubelet", message))
+        if reason == "Evicted" and self.disruption is None:
+            self.disruption = ("TerminationByKubelet", message or "")
+        if self.disruption is not None:
+            conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
         if done:
-            conds.append(self._condition("Initialized", True, "PodCompleted"))
-            conds.append(self._condition("Ready", False, "PodCompleted"))
-            conds.append(self._condition("ContainersReady", False, "PodCompleted"))
+            why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
+            failed_init = any(
+                i.kind == INIT
+                and st.get(i.name) is not None
+                and st[i.name].state == TERMINATED
+                and st[i.name].exit_code != 0
+                for i in self.infos
+            )
+            if failed_init:
+                conds.append(
+                    self._condition(
+                        "Initialized",
+                        False,
+                        "ContainersNotInitialized",
+                        f"containers with incomplete status: [{' '.join(not_init)}]",
+                    )
+                )
+            else:
+                conds.append(
+                    self._condition(
+                        "Initialized", True, "PodCompleted" if why == "PodCompleted" else None
+                    )
+                )
+            conds.append(self._condition("Ready", False, why))
+            conds.append(self._condition("ContainersReady", False, why))
         else:
             conds.append(
                 self._condition(
@@ -517,10 +691,10 @@ class PodWorker:
                     else f"containers with incomplete status: [{' '.join(not_init)}]",
                 )
             )
-            why = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
-            conds.append(self._condition("Ready", not unready, why and "ContainersNotReady", why))
+            text = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
+            conds.append(self._condition("Ready", not unready, text and "ContainersNotReady", text))
             conds.append(
-                self._condition("ContainersReady", not unready, why and "ContainersNotReady", why)
+                self._condition("ContainersReady", not unready, text and "ContainersNotReady", text)
             )
         conds.append(self._condition("PodScheduled", True))
         status: dict[str, Any] = {
@@ -550,7 +724,26 @@ class PodWorker:
         self._wait_for_stop()
         self._finish()
 
+    def _bridge_api(self) -> None:
+        """Once the pod's sandbox exists, serve the API inside its network namespace."""
+        sb = self.sb
+        pid = getattr(sb, "_podinit_pid", None) if sb is not None else None
+        if self.serve_api is None or not self.isolate or self.bridged or not pid:
+            return
+        self.bridged = True
+        try:
+            sock = podnet.listen_in(int(pid), self.api_port)
+        except OSError as exc:
+            self.bridge_error = f"no API in the pod's network: {exc}"
+            return
+        with self.lock:
+            if self.finished.is_set():
+                sock.close()
+                return
+            self.bridge = podnet.Bridge(sock, self.serve_api)
+
     def _publish(self) -> None:
+        self._bridge_api()
         status = self.build_status()
         if not self.sink(self.namespace, self.name, self.uid, status) and self.stop_grace is None:
             # The object is gone (deleted with grace 0): stop at once, as the kubelet does.
@@ -568,7 +761,21 @@ class Kubelet:
         pull_check: PullCheck,
         node_name: str,
         on_finished: Callable[[PodWorker], None],
+        lookup: podprep.Lookup,
+        api_port: Callable[[], int],
+        token: str,
+        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
+        serve_api: Callable[[socket.socket, Any], None] | None = None,
+        host_files: bool = True,
     ) -> None:
+        self.host_files = host_files
+        self.serve_api = serve_api
+        self.crash_backoff = crash_backoff
+        self.token = token
+        self.lookup = lookup
+        self.log_times = logtimes.LogTimes()
+        self._log_watcher: logtimes.Watcher | None = None
+        self.api_port = api_port
         self.state_dir = state_dir
         self.sink = sink
         self.pull_check = pull_check
@@ -588,11 +795,21 @@ class Kubelet:
             pull_check=self.pull_check,
             node_name=self.node_name,
             isolate=self.isolate,
+            lookup=self.lookup,
+            api_port=self.api_port(),
+            token=self.token,
+            log_times=self.log_times,
+            crash_backoff=self.crash_backoff,
+            serve_api=self.serve_api,
+            host_files=self.host_files,
         )
         with self.lock:
             if self.closed:
                 return None
             self.workers[uid] = worker
+            if self._log_watcher is None:
+                self._log_watcher = logtimes.Watcher(self.log_times, self._running_logs)
+                self._log_watcher.start()
         worker.thread = threading.Thread(
             target=self._run_worker, args=(worker,), name=worker.thread.name, daemon=True
         )
@@ -604,6 +821,11 @@ class Kubelet:
         if not worker.shutdown:
             self.on_finished(worker)
 
+    def _running_logs(self) -> list[Path]:
+        with self.lock:
+            workers = [w for w in self.workers.values() if not w.finished.is_set()]
+        return [w.log_path(i.name) for w in workers for i in w.infos]
+
     def worker(self, uid: str) -> PodWorker | None:
         with self.lock:
             return self.workers.get(uid)
@@ -614,12 +836,15 @@ class Kubelet:
             worker = self.workers.pop(uid, None)
         if worker is not None:
             shutil.rmtree(worker.log_dir, ignore_errors=True)
+            self.log_times.forget(worker.log_dir)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Kill every pod (grace 0) and wait until their processes and sandboxes are gone."""
         with self.lock:
             self.closed = True
             workers = list(self.workers.values())
+        if self._log_watcher is not None:
+            self._log_watcher.close()
         for w in workers:
             w.request_stop(0.0, shutdown=True)
         deadline = time.monotonic() + timeout

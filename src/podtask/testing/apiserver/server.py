@@ -1,14 +1,17 @@
-"""The HTTP side: Kubernetes REST for Pods (and Namespaces) on 127.0.0.1 only.
+"""The HTTP side: Kubernetes REST for Pods (Namespaces, ConfigMaps) on 127.0.0.1 only.
 
-Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive, because
-that is what the ``kubernetes`` client (urllib3) and kubectl expect: JSON
-bodies with a Content-Length, chunked streams for watches and followed logs.
+Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 over TLS with keep-alive
+(who may call it and how: ``access``), because that is what the
+``kubernetes`` client (urllib3) and kubectl expect: JSON bodies with a
+Content-Length, chunked streams for watches and followed logs.
 One thread per connection is plenty for a test server and keeps watches
 simple (each blocks on its own queue).
 
-Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1`` (discovery);
+Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1``,
+``/apis/testing.podtask.dev/v1`` (discovery);
 ``/api/v1/namespaces[/{ns}]``; ``/api/v1/namespaces/{ns}/pods[/{name}[/log|/status]]``;
-``/api/v1/pods``; ``/podtask-test/faults`` and ``/podtask-test/requests``
+``/api/v1/pods``; ``/api/v1[/namespaces/{ns}]/configmaps[/{name}]``;
+``/podtask-test/faults`` and ``/podtask-test/requests``
 (test control, never counted); ``/healthz``.
 """
 
@@ -19,9 +22,11 @@ import contextlib
 import json
 import os
 import queue
+import secrets
 import select
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -34,18 +39,24 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podtask.testing.apiserver import validation
+from podtask.testing.apiserver import access, admission, configmaps, scheduler, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
     bad_request,
+    bad_rv,
     conflict,
+    expired,
     invalid,
+    invalid_list_options,
     method_not_allowed,
     not_found,
+    precondition_failed,
+    too_large_rv,
 )
 from podtask.testing.apiserver.faults import Faults
-from podtask.testing.apiserver.kubelet import Kubelet, PodWorker
+from podtask.testing.apiserver.kubelet import CRASH_BACKOFF, Kubelet, PodWorker
+from podtask.testing.apiserver.logtimes import LogTimes, lines_with_times, rfc3339nano
 from podtask.testing.apiserver.podstatus import ts
 from podtask.testing.apiserver.selectors import selector
 from podtask.testing.apiserver.store import Store, Watcher
@@ -54,6 +65,8 @@ from podtask.testing.apiserver.tables import pod_table, wants_table
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
 CONTEXT = "podtask-test"
+GC_FINALIZERS = ("foregroundDeletion", "orphan")
+KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap"}
 
 DISCOVERY_V1 = {
     "kind": "APIResourceList",
@@ -78,6 +91,15 @@ DISCOVERY_V1 = {
             "categories": ["all"],
         },
         {
+            "name": "pods/eviction",
+            "singularName": "",
+            "namespaced": True,
+            "group": "policy",
+            "version": "v1",
+            "kind": "Eviction",
+            "verbs": ["create"],
+        },
+        {
             "name": "pods/log",
             "singularName": "",
             "namespaced": True,
@@ -92,6 +114,14 @@ DISCOVERY_V1 = {
             "verbs": ["get"],
         },
         {
+            "name": "configmaps",
+            "singularName": "configmap",
+            "namespaced": True,
+            "kind": "ConfigMap",
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"],
+            "shortNames": ["cm"],
+        },
+        {
             "name": "namespaces",
             "singularName": "namespace",
             "namespaced": False,
@@ -99,6 +129,27 @@ DISCOVERY_V1 = {
             "verbs": ["create", "get", "list", "watch"],
             "shortNames": ["ns"],
         },
+    ],
+}
+
+
+HOST_FILES_GROUP = "testing.podtask.dev"
+HOST_FILES_VERSION = f"{HOST_FILES_GROUP}/v1"
+# Discovery is how this server says that its pods see this machine's files (a
+# hostPath is this host's path, the primary's outputs land here), so a client
+# may run without shipping code or storage. A real cluster answers 404 here.
+DISCOVERY_HOST_FILES = {
+    "kind": "APIResourceList",
+    "apiVersion": "v1",
+    "groupVersion": HOST_FILES_VERSION,
+    "resources": [
+        {
+            "name": "hostfiles",
+            "singularName": "hostfile",
+            "namespaced": False,
+            "kind": "HostFiles",
+            "verbs": [],
+        }
     ],
 }
 
@@ -112,9 +163,25 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     api: ApiServer
 
+    tls: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """TLS handshake in the connection's own thread, so a silent client blocks no one."""
+        request.settimeout(30)
+        conn = self.tls.wrap_socket(request, server_side=True)
+        try:
+            conn.settimeout(None)
+            super().finish_request(conn, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up (a dropped watch, a retry) is normal here; anything else is not."""
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+        """A client hanging up (a dropped watch, a retry) or failing TLS is normal here."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ssl.SSLError)):
+            return
+        if isinstance(sys.exc_info()[1], (TimeoutError, ConnectionAbortedError, EOFError)):
             return
         super().handle_error(request, client_address)
 
@@ -124,14 +191,16 @@ class ApiServer:
 
     Use ``with ApiServer.start() as srv:`` in tests; ``srv.kubeconfig_path``
     points ``kubernetes.config.load_kube_config`` or ``kubectl --kubeconfig``
-    at it. Only ever listens on 127.0.0.1.
+    at it. Only ever listens on 127.0.0.1. ``crash_backoff=(first, most)``
+    shortens the kubelet's restart back-off (10 s doubling to 300 s, the
+    first restart at once) for tests that need many restarts.
     """
 
     def __init__(
         self,
         *,
         port: int = 0,
-        version: str = "v1.30.0",
+        version: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         kubeconfig: str | os.PathLike[str] | None = None,
         history_size: int = 10000,
@@ -140,18 +209,27 @@ class ApiServer:
         bookmark_interval: float = 5.0,
         watch_timeout: float = 1800.0,
         node_name: str = "podtask-node",
+        host_files: bool = True,
+        crash_backoff: tuple[float, float] | None = None,
     ) -> None:
+        version = version or validation.default_version()
         if not version.startswith("v") or len(version.lstrip("v").split(".")) < 2:
             raise ValueError(f"version must look like v1.30.0, not {version!r}")
         self.version = version
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podtask-apiserver-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Pods' service-account volumes hold the token: owner only, like the kubeconfig.
+        (self.state_dir / "pods").mkdir(mode=0o700, exist_ok=True)
+        (self.state_dir / "pods").chmod(0o700)
         self.kubeconfig_path = Path(kubeconfig) if kubeconfig else self.state_dir / "kubeconfig"
         self.schema_validation = schema_validation
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.node_name = node_name
+        self.host_files = host_files  # False: play a cluster that does not share files
+        # The one credential: only the kubeconfig this server writes (mode 0600) holds it.
+        self.token = secrets.token_urlsafe(32)
         self.store = Store(history_size)
         self.faults = Faults(self)
         self._counts: dict[str, int] = dict.fromkeys(VERBS, 0)
@@ -166,11 +244,22 @@ class ApiServer:
             pull_check=self.faults.image_pull_error,
             node_name=node_name,
             on_finished=self._pod_finished,
+            lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
+            api_port=lambda: self.port,
+            token=self.token,
+            crash_backoff=crash_backoff or CRASH_BACKOFF,
+            serve_api=lambda conn, addr: self._httpd.process_request(conn, addr),
+            host_files=host_files,
         )
+        self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
             self.create_namespace(ns)
+        # A real cluster's history starts long before any client: resourceVersion 1 is
+        # compacted away there, and a watch from it gets 410, so here too.
+        self.store.compact()
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.api = self
+        self._httpd.tls = self.certificate.server_context()
         self._thread: threading.Thread | None = None
 
     # -- life cycle ------------------------------------------------------------------
@@ -199,7 +288,12 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts this server's certificate: pass it to ``urllib.request.urlopen(context=)``."""
+        return self.certificate.client_context()
 
     def stop(self) -> None:
         """Stop serving, kill every pod (no orphans), remove the temp state dir."""
@@ -232,19 +326,27 @@ class ApiServer:
         self.stop()
 
     def write_kubeconfig(self, path: str | os.PathLike[str]) -> Path:
-        """An insecure-HTTP kubeconfig with one context, ``podtask-test``, as current."""
+        """A kubeconfig with one context, ``podtask-test``, as current, holding the token.
+
+        Written owner-only (0600) and atomically: the token in it is what lets
+        a client run pods as root on this machine.
+        """
+        ca = base64.b64encode(self.certificate.cert.read_bytes()).decode()
         text = (
             "apiVersion: v1\nkind: Config\n"
             f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: {self.url}\n"
+            f"    certificate-authority-data: {ca}\n"
             f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n"
             f"    user: {CONTEXT}\n    namespace: default\n"
             f"current-context: {CONTEXT}\n"
-            f"users:\n- name: {CONTEXT}\n  user: {{}}\n"
+            f"users:\n- name: {CONTEXT}\n  user:\n    token: {self.token}\n"
         )
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        return p
+        return access.write_private(Path(path), text)
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header a raw HTTP client (urllib, curl) must send."""
+        return {"Authorization": f"Bearer {self.token}"}
 
     # -- counters --------------------------------------------------------------------
     @property
@@ -290,7 +392,18 @@ class ApiServer:
         created = self.store.create("namespaces", ("", name), obj)
         if created is None:
             raise already_exists("namespaces", name)
+        self._publish_root_ca(name)
         return created
+
+    def _publish_root_ca(self, namespace: str) -> None:
+        """Every namespace holds ``kube-root-ca.crt`` (the CA pods trust the API with), as the
+        root-ca-cert-publisher controller keeps it; the service-account volume reads it."""
+        body = {
+            "metadata": {"name": admission.ROOT_CA},
+            "data": {"ca.crt": self.certificate.cert.read_text()},
+        }
+        obj = configmaps.validate(body, namespace)
+        self.store.create("configmaps", (namespace, admission.ROOT_CA), obj)
 
     def _require_namespace(self, ns: str) -> None:
         if self.store.get("namespaces", ("", ns)) is None:
@@ -314,7 +427,12 @@ class ApiServer:
             time.sleep(0.05)
 
     def create_pod(
-        self, namespace: str, body: Any, *, field_validation: str = "Warn"
+        self,
+        namespace: str,
+        body: Any,
+        *,
+        field_validation: str = "Warn",
+        manager: str = "podtask-test",
     ) -> tuple[dict[str, Any], list[str]]:
         self._require_namespace(namespace)
         obj, warnings = validation.validate_pod(
@@ -324,21 +442,54 @@ class ApiServer:
             schema=self.schema_validation,
             field_validation=field_validation,
         )
-        obj = validation.apply_defaults(obj, namespace)
+        obj = admission.admit(validation.apply_defaults(obj, namespace), manager)
         name = obj["metadata"]["name"]
         created = self.store.create("pods", (namespace, name), obj)
         if created is None:
             raise already_exists("pods", name)
-        # The "scheduler" binds it to our one node, then the kubelet takes over.
-        bound = self.store.update(
-            "pods",
-            (namespace, name),
-            lambda o: o["spec"].__setitem__("nodeName", self.node_name),
-            uid=obj["metadata"]["uid"],
-        )
+        self._schedule(created)
+        return created, warnings
+
+    def _schedule(self, pod: dict[str, Any]) -> None:
+        """Bind the pod to our one node and hand it to the kubelet, or say why it cannot be.
+
+        A pod that names another node is left alone, as the scheduler leaves it (no
+        kubelet of that name will ever take it)."""
+        key, uid = _key(pod), pod["metadata"]["uid"]
+        wanted = pod["spec"].get("nodeName")
+        if wanted and wanted != self.node_name:
+            return
+        if not wanted and not scheduler.fits(pod["spec"], self.node_name):
+
+            def unschedulable(o: dict[str, Any]) -> None:
+                o["status"]["conditions"] = [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": ts(),
+                        "reason": "Unschedulable",
+                        "message": scheduler.NO_FIT,
+                    }
+                ]
+
+            self.store.update("pods", key, unschedulable, uid=uid)
+            return
+
+        def bind(o: dict[str, Any]) -> None:
+            o["spec"]["nodeName"] = self.node_name
+            o["status"]["conditions"] = [
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": ts(),
+                }
+            ]
+
+        bound = self.store.update("pods", key, bind, uid=uid) if not wanted else pod
         if bound is not None:
             self.kubelet.admit(bound)
-        return created, warnings
 
     def delete_pod(
         self,
@@ -347,8 +498,13 @@ class ApiServer:
         grace: float | None = None,
         *,
         preconditions: dict[str, Any] | None = None,
+        propagation: str | None = None,
     ) -> dict[str, Any]:
-        """Delete as the API server + kubelet do: graceful while running, else at once."""
+        """Delete as the API server + kubelet do: graceful while running, else at once.
+
+        ``propagation`` Foreground or Orphan puts the garbage collector's finalizer on the
+        pod until it goes (a pod owns nothing, so the collector then simply lets it go)."""
+        finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(propagation or "")
         with self._lock:
             pod = self.store.get("pods", (namespace, name))
             if pod is None:
@@ -356,19 +512,10 @@ class ApiServer:
             meta = pod["metadata"]
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != meta["uid"]:
-                raise conflict(
-                    "pods",
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta:"
-                    f" {meta['uid']}",
-                )
+                raise precondition_failed("Pod", name, "UID", pre["uid"], meta["uid"])
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-                raise conflict(
-                    "pods",
-                    name,
-                    "Precondition failed: ResourceVersion in precondition:"
-                    f" {pre['resourceVersion']}, ResourceVersion in object meta:"
-                    f" {meta['resourceVersion']}",
+                raise precondition_failed(
+                    "Pod", name, "ResourceVersion", pre["resourceVersion"], meta["resourceVersion"]
                 )
             uid = meta["uid"]
             if grace is None:
@@ -383,24 +530,70 @@ class ApiServer:
                 or worker.finished.is_set()
             )
             if immediate:
-                gone_obj = self.store.delete("pods", (namespace, name), uid=uid)
+                marked = self._delete_now(namespace, name, uid, finalizer)
                 if worker is not None:
                     worker.request_stop(0.0)
                     if worker.finished.is_set():
                         self.kubelet.forget(uid)
-                return gone_obj or pod
+                return marked or pod
 
             def mark(o: dict[str, Any]) -> None:
                 m = o["metadata"]
                 old = m.get("deletionGracePeriodSeconds")
+                if old is None:
+                    m["generation"] = int(m.get("generation", 1)) + 1  # as the API server
                 if old is None or grace < old:
                     m["deletionGracePeriodSeconds"] = int(grace)
                     m["deletionTimestamp"] = ts(time.time() + grace)
+                if finalizer and finalizer not in (m.get("finalizers") or []):
+                    m["finalizers"] = [*(m.get("finalizers") or []), finalizer]
 
             updated = self.store.update("pods", (namespace, name), mark, uid=uid)
         assert worker is not None  # not immediate, so there is a running worker
         worker.request_stop(grace)
         return updated or pod
+
+    def _delete_now(
+        self, namespace: str, name: str, uid: str, finalizer: str | None = None
+    ) -> dict[str, Any] | None:
+        """Remove a pod as the API server does once nothing needs a grace period: a
+        MODIFIED with ``deletionGracePeriodSeconds: 0`` (returned), the garbage
+        collector's finalizers taken off, then DELETED."""
+
+        def mark(o: dict[str, Any]) -> None:
+            meta = o["metadata"]
+            meta["deletionGracePeriodSeconds"] = 0
+            meta.setdefault("deletionTimestamp", ts())
+            if finalizer and finalizer not in (meta.get("finalizers") or []):
+                meta["finalizers"] = [*(meta.get("finalizers") or []), finalizer]
+
+        def collected(o: dict[str, Any]) -> None:
+            meta = o["metadata"]
+            kept = [f for f in meta.get("finalizers") or [] if f not in GC_FINALIZERS]
+            if kept:
+                meta["finalizers"] = kept
+            else:
+                meta.pop("finalizers", None)
+
+        marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        self.store.update("pods", (namespace, name), collected, uid=uid)
+        if self.store.delete("pods", (namespace, name), uid=uid) is not None:
+            self._collect_garbage(namespace, uid)
+        return marked
+
+    def _collect_garbage(self, namespace: str, owner_uid: str) -> None:
+        """Delete the ConfigMaps the pod owned (``ownerReferences``), as the garbage
+        collector does with background propagation."""
+        owned, _rv = self.store.select(
+            "configmaps",
+            namespace,
+            lambda o: any(
+                ref.get("uid") == owner_uid
+                for ref in o.get("metadata", {}).get("ownerReferences") or []
+            ),
+        )
+        for cm in owned:
+            self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
 
     def evict_pod(self, namespace: str, name: str, message: str) -> None:
         pod = self.store.get("pods", (namespace, name))
@@ -411,6 +604,37 @@ class ApiServer:
             raise bad_request(f'pod "{name}" is not running')
         worker.request_stop(0.0, reason=("Evicted", message))
 
+    def evict_via_api(self, namespace: str, name: str, body: Any) -> None:
+        """``POST pods/NAME/eviction`` (policy/v1): no PodDisruptionBudget here, so always
+        allowed: a ``DisruptionTarget`` condition, then a graceful delete, as the API server."""
+        if isinstance(body, dict) and body.get("kind") not in (None, "Eviction"):
+            raise bad_request(f'{body.get("kind")} in version "v1" cannot be handled as a Eviction')
+        pod = self.store.get("pods", (namespace, name))
+        if pod is None:
+            raise not_found("pods", name)
+        options = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
+        grace = options.get("gracePeriodSeconds")
+        reason, message = "EvictionByEvictionAPI", "Eviction API: evicting"
+        worker = self.kubelet.worker(pod["metadata"]["uid"])
+        if worker is not None and not worker.finished.is_set():
+            worker.disrupt(reason, message)  # the kubelet keeps reporting it
+
+        def condition(o: dict[str, Any]) -> None:
+            conds = [
+                c for c in o["status"].get("conditions") or [] if c["type"] != "DisruptionTarget"
+            ]
+            cond = {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None}
+            cond.update(lastTransitionTime=ts(), reason=reason, message=message)
+            o["status"]["conditions"] = [cond, *conds]
+
+        self.store.update("pods", (namespace, name), condition, uid=pod["metadata"]["uid"])
+        self.delete_pod(
+            namespace,
+            name,
+            None if grace is None else float(grace),
+            preconditions=options.get("preconditions"),
+        )
+
     def drop_watches(self) -> int:
         return self.store.drop_watches()
 
@@ -418,7 +642,15 @@ class ApiServer:
     def _set_status(self, ns: str, name: str, uid: str, status: dict[str, Any]) -> bool:
         def put(o: dict[str, Any]) -> None:
             qos = (o.get("status") or {}).get("qosClass")
-            o["status"] = {**status, "qosClass": qos} if qos else status
+            o["status"] = {**status, "qosClass": qos} if qos else dict(status)
+            # What a v1.36 kubelet adds: the generation it acted on, here and per condition.
+            gen = o["metadata"].get("generation", 1)
+            o["status"]["observedGeneration"] = gen
+            o["status"]["conditions"] = [
+                c if c.get("type") == "DisruptionTarget" else {**c, "observedGeneration": gen}
+                for c in o["status"].get("conditions") or []
+            ]
+            o["status"].setdefault("resources", {})
 
         return self.store.update("pods", (ns, name), put, uid=uid) is not None
 
@@ -427,7 +659,7 @@ class ApiServer:
             pod = self.store.get("pods", (worker.namespace, worker.name))
             alive = pod is not None and pod["metadata"]["uid"] == worker.uid
             if alive and pod is not None and pod["metadata"].get("deletionTimestamp"):
-                self.store.delete("pods", (worker.namespace, worker.name), uid=worker.uid)
+                self._delete_now(worker.namespace, worker.name, worker.uid)
                 alive = False
             if not alive:
                 self.kubelet.forget(worker.uid)
@@ -462,15 +694,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the CLI print what matters
 
-    def _body(self) -> Any:
+    def _body(self, method: str) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if not raw and method == "DELETE":
+            return None  # a DELETE without options has no body to type
+        ctype = access.check_content_type(self.headers.get("Content-Type"), method)
         if not raw:
             return None
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise bad_request(f"the body of the request was in an unknown format: {exc}") from exc
+        return access.decode_body(raw, ctype)
 
     def _send(
         self,
@@ -508,11 +740,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
+    def _manager(self) -> str:
+        """The field manager a real server records: the client's User-Agent program name."""
+        agent = (self.headers.get("User-Agent") or "unknown").split("/", 1)[0]
+        return agent.strip() or "unknown"
+
     def _client_gone(self) -> bool:
+        """True once the client closed its end (peeked on the raw socket under TLS)."""
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
             if readable:
-                return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
+                with socket.socket(fileno=os.dup(self.connection.fileno())) as raw:
+                    return bool(raw.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):
             return True
         return False
@@ -542,7 +781,12 @@ class _Handler(BaseHTTPRequestHandler):
         q = parse_qs(parts.query, keep_blank_values=True)
         seg = [s for s in parts.path.split("/") if s]
         try:
-            body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            access.check_host(self.headers.get("Host"))
+            if not access.is_public(method, seg):
+                access.check_token(self.headers.get("Authorization"), api.token)
+            body = None
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                body = self._body(method)
             if seg and seg[0] == "podtask-test":
                 self._control(method, seg[1:], body)
             elif seg[:2] == ["api", "v1"] and len(seg) > 2:
@@ -591,7 +835,15 @@ class _Handler(BaseHTTPRequestHandler):
                 ],
             }
         if seg == ["apis"]:
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+            groups = []
+            if api.host_files:
+                version = {"groupVersion": HOST_FILES_VERSION, "version": "v1"}
+                groups.append(
+                    {"name": HOST_FILES_GROUP, "versions": [version], "preferredVersion": version}
+                )
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        if seg == ["apis", HOST_FILES_GROUP, "v1"] and api.host_files:
+            return DISCOVERY_HOST_FILES
         if seg == ["api", "v1"]:
             return DISCOVERY_V1
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -618,10 +870,10 @@ class _Handler(BaseHTTPRequestHandler):
         if seg[0] == "watch":  # legacy /api/v1/watch/... paths
             seg = seg[1:]
             q["watch"] = ["true"]
-        if seg == ["pods"]:
+        if seg in (["pods"], ["configmaps"]):
             if method != "GET":
                 raise method_not_allowed(method)
-            self._list_or_watch("pods", None, q)
+            self._list_or_watch(seg[0], None, q)
             return
         if seg[0] != "namespaces":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -646,6 +898,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise not_found("namespaces", ns)
             self._json(200, obj)
             return
+        if seg[2] == "configmaps" and len(seg) <= 4:
+            self._configmaps(method, ns, seg[3] if len(seg) == 4 else None, q, body)
+            return
         if seg[2] != "pods":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if len(seg) == 3:
@@ -656,6 +911,12 @@ class _Handler(BaseHTTPRequestHandler):
             api._count("log")
             api.faults.check("log", "get", "pods/log", ns, seg[3])
             self._log(ns, seg[3], q)
+        elif len(seg) == 5 and seg[4] == "eviction" and method == "POST":
+            api.faults.check("eviction", "create", "pods/eviction", ns, seg[3])
+            api.evict_via_api(ns, seg[3], body)
+            self._json(
+                201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+            )
         elif len(seg) == 5 and seg[4] == "status" and method == "GET":
             api._count("get")
             api.faults.check("get", "get", "pods/status", ns, seg[3])
@@ -682,10 +943,14 @@ class _Handler(BaseHTTPRequestHandler):
                     schema=api.schema_validation,
                     field_validation=_one(q, "fieldValidation") or "Warn",
                 )
-                self._json(201, validation.apply_defaults(obj, ns), _warning_headers(warnings))
+                defaulted = admission.admit(validation.apply_defaults(obj, ns), self._manager())
+                self._json(201, defaulted, _warning_headers(warnings))
                 return
             obj, warnings = api.create_pod(
-                ns, body, field_validation=_one(q, "fieldValidation") or "Warn"
+                ns,
+                body,
+                field_validation=_one(q, "fieldValidation") or "Warn",
+                manager=self._manager(),
             )
             self._json(201, obj, _warning_headers(warnings))
         elif method == "DELETE":
@@ -701,6 +966,77 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": out})
         else:
             raise method_not_allowed(method)
+
+    def _configmaps(
+        self, method: str, ns: str, name: str | None, q: dict[str, list[str]], body: Any
+    ) -> None:
+        """ConfigMaps: create, get, list, watch, delete (one or a collection), as Kubernetes."""
+        api = self.server.api
+        verb = {
+            ("GET", False): "watch" if _truthy(q, "watch") else "list",
+            ("POST", False): "create",
+            ("DELETE", False): "deletecollection",
+            ("GET", True): "get",
+            ("DELETE", True): "delete",
+        }.get((method, name is not None))
+        if verb is None:
+            raise method_not_allowed(method)
+        api.faults.check(f"configmaps:{verb}", verb, "configmaps", ns, name)
+        if verb in ("list", "watch"):
+            self._list_or_watch("configmaps", ns, q)
+            return
+        api._require_namespace(ns)
+        dry = _one(q, "dryRun") == "All" or (
+            isinstance(body, dict) and body.get("dryRun") == ["All"]
+        )
+        if verb == "create":
+            obj = configmaps.validate(body, ns)
+            if not dry:
+                created = api.store.create("configmaps", (ns, obj["metadata"]["name"]), obj)
+                if created is None:
+                    raise already_exists("configmaps", obj["metadata"]["name"])
+                obj = created
+            self._json(201, obj)
+            return
+        if verb == "deletecollection":
+            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+            items, _rv = api.store.select("configmaps", ns, match)
+            out = items
+            if not dry:
+                deleted = (
+                    api.store.delete("configmaps", _key(o), uid=o["metadata"]["uid"]) for o in items
+                )
+                out = [o for o in deleted if o is not None]
+            self._json(
+                200, {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {}, "items": out}
+            )
+            return
+        assert name is not None
+        found = api.store.get("configmaps", (ns, name))
+        if found is None:
+            raise not_found("configmaps", name)
+        obj = found
+        if verb == "get":
+            self._json(200, obj)
+            return
+        pre = (body.get("preconditions") or {}) if isinstance(body, dict) else {}
+        if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
+            raise precondition_failed("ConfigMap", name, "UID", pre["uid"], obj["metadata"]["uid"])
+        if (
+            not dry
+            and api.store.delete("configmaps", (ns, name), uid=obj["metadata"]["uid"]) is None
+        ):
+            raise not_found("configmaps", name)
+        self._json(
+            200,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {"name": name, "kind": "configmaps", "uid": obj["metadata"]["uid"]},
+            },
+        )
 
     def _pod(self, method: str, ns: str, name: str, q: dict[str, list[str]], body: Any) -> None:
         api = self.server.api
@@ -723,7 +1059,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._json(
                 200,
-                api.delete_pod(ns, name, _grace(q, body), preconditions=opts.get("preconditions")),
+                api.delete_pod(
+                    ns,
+                    name,
+                    _grace(q, body),
+                    preconditions=opts.get("preconditions"),
+                    propagation=_one(q, "propagationPolicy") or opts.get("propagationPolicy"),
+                ),
             )
         elif method in ("PATCH", "PUT"):
             verb = "patch" if method == "PATCH" else "update"
@@ -735,11 +1077,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _update(self, ns: str, name: str, method: str, body: Any) -> dict[str, Any]:
         api = self.server.api
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-        if method == "PATCH" and ctype == "application/json-patch+json":
-            raise ApiError(
-                415, "UnsupportedMediaType", "json-patch is not supported by this test server"
-            )
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format")
         error: list[ApiError] = []
@@ -785,35 +1122,79 @@ class _Handler(BaseHTTPRequestHandler):
         if resource == "pods":
             api._count(verb)
             api.faults.check(verb, verb, "pods", ns, None)
-            if ns is not None:
-                api._require_namespace(ns)
         match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
         table = wants_table(self.headers.get("Accept") or "") and resource == "pods"
         include = _one(q, "includeObject") or "Metadata"
         if watching:
             self._watch(resource, ns, q, match, table, include)
             return
-        items, rv = api.store.select(resource, ns, match)
-        limit = int(_one(q, "limit") or 0)
-        start = _one(q, "continue")
-        meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        if start:
-            try:
-                after = json.loads(base64.urlsafe_b64decode(start.encode()))["after"]
-            except (ValueError, KeyError) as exc:
-                raise bad_request("continue key is not valid") from exc
-            items = [o for o in items if _key(o) > tuple(after)]
-        if limit and len(items) > limit:
-            items = items[:limit]
-            token = {"after": list(_key(items[-1]))}
-            meta["continue"] = base64.urlsafe_b64encode(_dumps(token)).decode()
-            meta["remainingItemCount"] = 0
+        items, rv, meta = self._list_items(resource, ns, q, match)
         if table:
             self._json(200, pod_table(items, str(rv), include))
             return
-        kind = "PodList" if resource == "pods" else "NamespaceList"
+        kind = KINDS[resource] + "List"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
         self._json(200, {"kind": kind, "apiVersion": "v1", "metadata": meta, "items": stripped})
+
+    def _list_items(
+        self, resource: str, ns: str | None, q: dict[str, list[str]], match: Any
+    ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+        """The page a list answers, with resourceVersion and continue semantics as Kubernetes:
+        rv ``0`` is served from the cache (whole, ``limit`` ignored), ``Exact`` and continue
+        tokens are snapshots (410 once compacted), a future rv is a 504 after ~3 s."""
+        api = self.server.api
+        store = api.store
+        rv_text = _one(q, "resourceVersion") or ""
+        rv_match = _one(q, "resourceVersionMatch") or ""
+        start = _one(q, "continue") or ""
+        wanted = _parse_rv(rv_text) if rv_text else None
+        if rv_match and not rv_text:
+            raise invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueForbidden",
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )
+        if rv_match not in ("", "Exact", "NotOlderThan"):
+            raise invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueNotSupported",
+                f'Unsupported value: "{rv_match}": supported values: "Exact", "NotOlderThan"',
+            )
+        if wanted:
+            _wait_for_rv(store, wanted)
+        at: int | None = wanted if rv_match == "Exact" and wanted else None
+        after: tuple[str, str] | None = None
+        if start:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(start.encode()))
+                at, after = int(token["rv"]), (str(token["after"][0]), str(token["after"][1]))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise bad_request(
+                    f"invalid continue token: continue key is not valid: {exc}"
+                ) from exc
+        if at is not None and at < store.compacted:
+            raise expired(
+                "The resourceVersion for the provided list is too old."
+                if not start
+                else "The provided continue parameter is too old to display a consistent list"
+                " result. You can start a new list without the continue parameter."
+            )
+        if at is not None:
+            items, rv = store.select_at(resource, ns, match, at), at
+        else:
+            items, rv = store.select(resource, ns, match)
+        if after is not None:
+            items = [o for o in items if _key(o) > after]
+        limit = int(_one(q, "limit") or 0)
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if rv_text == "0" and not start:
+            limit = 0  # served from the watch cache, which ignores limit
+        if limit and len(items) > limit:
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+            token = {"rv": rv, "after": list(_key(items[-1]))}
+            meta["continue"] = base64.urlsafe_b64encode(_dumps(token)).decode()
+        return items, rv, meta
 
     def _watch(
         self,
@@ -826,17 +1207,16 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         api = self.server.api
         rv_text = _one(q, "resourceVersion") or ""
-        try:
-            since = None if rv_text in ("", "0") else int(rv_text)
-        except ValueError as exc:
-            raise bad_request(f"invalid resource version: {rv_text}") from exc
+        since = None if rv_text in ("", "0") else _parse_rv(rv_text)
         timeout = float(_one(q, "timeoutSeconds") or api.watch_timeout)
         bookmarks = _truthy(q, "allowWatchBookmarks")
         ctype = "application/json"
         self._start_stream(ctype)
         try:
+            if since is not None:
+                _wait_for_rv(api.store, since)  # a future rv: 200, then one ERROR event (504)
             w, first = api.store.watch(resource, ns, match, since)
-        except ApiError as exc:  # 410: one ERROR event, then the stream ends (as the cacher)
+        except ApiError as exc:  # 410 or 504: one ERROR event, then the stream ends (as the cacher)
             self._chunk(_dumps({"type": "ERROR", "object": exc.body}) + b"\n")
             self._end_stream()
             return
@@ -896,7 +1276,7 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             if bookmarks and time.monotonic() >= next_bookmark:
                 next_bookmark = time.monotonic() + api.bookmark_interval
-                kind_name = "Pod" if w.resource == "pods" else "Namespace"
+                kind_name = KINDS[w.resource]
                 send(
                     "BOOKMARK",
                     {
@@ -951,28 +1331,39 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request(
                 f'container "{container}" in pod "{name}" is waiting to start: {reason}'
             )
-        if _truthy(q, "previous") and not (cstat or {}).get("restartCount"):
+        options = _log_options(name, q)
+        previous = _truthy(q, "previous")
+        span = worker.log_range(container, previous) if worker is not None else (0, None)
+        if span is None or (previous and not (cstat or {}).get("restartCount")):
             raise bad_request(
                 f'previous terminated container "{container}" in pod "{name}" not found'
             )
-        data = path.read_bytes()
-        tail = _one(q, "tailLines")
-        if tail is not None:
-            n = int(tail)
+        start, end = span
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read() if end is None else fh.read(max(0, end - start))
+        read_to = start + len(data)
+        stamps = _truthy(q, "timestamps")
+        if worker is not None and (stamps or options["sinceSeconds"] is not None):
+            data = _stamped(data, start, path, worker.log_times, stamps, options["sinceSeconds"])
+        if options["tailLines"] is not None:
+            n = options["tailLines"]
             lines = data.splitlines(keepends=True)
             data = b"".join(lines[-n:]) if n > 0 else b""
-        limit = _one(q, "limitBytes")
-        if limit is not None:
-            data = data[: int(limit)]
-        if not _truthy(q, "follow"):
+        if options["limitBytes"] is not None:
+            data = data[: options["limitBytes"]]
+        if previous or end is not None or not _truthy(q, "follow"):
             self._send(200, data, "text/plain")
             return
         assert worker is not None
         self._start_stream("text/plain")
         self._chunk(data)
         with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
+            fh.seek(read_to)
             for chunk in _follow(fh, worker, container, api._stopping):
+                if stamps and chunk:
+                    chunk = _stamped(chunk, read_to, path, worker.log_times, True, None)
+                read_to += len(chunk)
                 self._chunk(chunk)
                 if self._client_gone():
                     self.close_connection = True
@@ -994,6 +1385,59 @@ def _follow(fh: Any, worker: PodWorker, container: str, stop: threading.Event) -
         time.sleep(0.1)
 
 
+def _parse_rv(text: str) -> int:
+    if not text.isdigit():
+        raise bad_rv(text)
+    return int(text)
+
+
+def _wait_for_rv(store: Store, wanted: int, patience: float = 3.0) -> None:
+    """Wait a little for a resourceVersion the store has not reached, then 504, as the cacher."""
+    deadline = time.monotonic() + patience
+    while store.rv < wanted:
+        if time.monotonic() >= deadline:
+            raise too_large_rv(wanted, store.rv)
+        time.sleep(0.05)
+
+
+def _stamped(
+    data: bytes,
+    start: int,
+    path: Path,
+    times: LogTimes,
+    stamps: bool,
+    since: int | None,
+) -> bytes:
+    """The lines of ``data`` newer than ``since`` seconds, each prefixed with its time."""
+    cutoff = None if since is None else time.time() - since
+    out = []
+    for line, when in lines_with_times(data, start, path, times):
+        if cutoff is not None and when < cutoff:
+            continue
+        out.append(rfc3339nano(when).encode() + b" " + line if stamps else line)
+    return b"".join(out)
+
+
+def _log_options(pod: str, q: dict[str, list[str]]) -> dict[str, int | None]:
+    """``tailLines``, ``limitBytes``, ``sinceSeconds``: integers, checked as PodLogOptions."""
+    out: dict[str, int | None] = {}
+    for key, low in (("tailLines", 0), ("limitBytes", 1), ("sinceSeconds", 1)):
+        text = _one(q, key)
+        if text is None:
+            out[key] = None
+            continue
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise bad_request(f'{key}: Invalid value: "{text}": must be an integer') from exc
+        if value < low:
+            word = "greater than or equal to 0" if low == 0 else "greater than 0"
+            cause = (key, "FieldValueInvalid", f"Invalid value: {value}: must be {word}")
+            raise invalid("PodLogOptions", pod, [cause])
+        out[key] = value
+    return out
+
+
 def _key(obj: dict[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata", {})
     return (str(meta.get("namespace", "")), str(meta.get("name", "")))
@@ -1009,4 +1453,5 @@ def _grace(q: dict[str, list[str]], body: Any) -> float | None:
 def _warning_headers(warnings: list[str]) -> dict[str, str]:
     if not warnings:
         return {}
-    return {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)}
+    quoted = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
+    return {"Warning": ", ".join(f'299 - "{w}"' for w in quoted)}

@@ -32,7 +32,7 @@ class Change:
 
     rv: int
     type: str  # ADDED | MODIFIED | DELETED
-    resource: str  # "pods" | "namespaces"
+    resource: str  # "pods" | "namespaces" | "configmaps"
     obj: dict[str, Any]
     old: dict[str, Any] | None
 
@@ -80,7 +80,11 @@ class Store:
     def __init__(self, history_size: int = 10000) -> None:
         self.lock = threading.RLock()
         self.rv = 1
-        self.objects: dict[str, dict[Key, dict[str, Any]]] = {"pods": {}, "namespaces": {}}
+        self.objects: dict[str, dict[Key, dict[str, Any]]] = {
+            "pods": {},
+            "namespaces": {},
+            "configmaps": {},
+        }
         self.history: deque[Change] = deque()
         self.history_size = history_size
         self.compacted = 1  # watches from a resourceVersion below this get 410
@@ -161,6 +165,32 @@ class Store:
                 if (namespace is None or ns == namespace) and match(o)
             ]
             return items, self.rv
+
+    def select_at(
+        self, resource: str, namespace: str | None, match: Matcher, rv: int
+    ) -> list[dict[str, Any]]:
+        """The objects as they were at ``rv`` (an ``Exact`` list, a continued page).
+
+        Undoes the history after ``rv``; the caller checks ``rv >= compacted``
+        (410 otherwise) and ``rv <= self.rv`` (504 otherwise)."""
+        with self.lock:
+            table = dict(self.objects[resource])
+            for change in reversed(self.history):
+                if change.rv <= rv:
+                    break
+                if change.resource != resource:
+                    continue
+                meta = change.obj.get("metadata", {})
+                key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+                if change.old is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = change.old
+            return [
+                o
+                for (ns, _n), o in sorted(table.items())
+                if (namespace is None or ns == namespace) and match(o)
+            ]
 
     # -- watches ------------------------------------------------------------------
     def watch(
