@@ -20,6 +20,7 @@ COMMANDS = {
     "describe": "podtask.cli.run_cmd:describe_command",
     "attach": "podtask.cli.kube_cmd:attach_command",
     "ui": "podtask.cli.ui_cmd:ui_command",
+    "cache": "podtask.cli.flow_cmd:cache_group",
 }
 
 

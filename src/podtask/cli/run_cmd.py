@@ -104,6 +104,8 @@ def run_command(
 ) -> None:
     """Run TASK of FILE; task inputs are options: --in1 VALUE.
 
+    TASK may be a workflow: then --parallel N (default: 2 x CPU cores),
+    --continue-on-failure, --no-cache and --overwrite-cache apply too.
     Exit codes: 0 succeeded, 1 the task failed, 2 bad input or spec (nothing
     was started), 130 interrupted.
     """
@@ -114,6 +116,9 @@ def run_command(
 
     if grace is not None and grace < 0:
         raise SpecError("must be >= 0", field="--grace")
+    from podtask.cli.flow_cmd import run_workflow_if_named
+
+    run_workflow_if_named(ctx)  # exits when TASK names a workflow
     raw = parse_input_args(list(ctx.args))
     _, tasks = load_tasks(file, task)
     if len(tasks) > 1:

@@ -1,0 +1,265 @@
+"""``podtask run FILE WORKFLOW``, ``attach`` of a workflow run, and ``podtask cache``.
+
+``podtask run`` hands over to :func:`run_workflow_if_named` when its name
+argument is a workflow; the workflow's own options (``--parallel``,
+``--continue-on-failure``, ``--no-cache``, ``--overwrite-cache``) are read from
+the arguments after the name, next to the workflow's inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, NoReturn
+
+import click
+
+from podtask._errors import SpecError
+from podtask.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors
+
+FLAGS = ("--continue-on-failure", "--no-cache", "--overwrite-cache")
+
+
+def default_parallel() -> int:
+    """Nodes mostly wait on their pods, so a few per core: 2 x CPU cores, at least 2."""
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+def _split_flow_args(extra: list[str]) -> tuple[dict[str, Any], list[str]]:
+    opts: dict[str, Any] = {f: False for f in FLAGS}
+    opts["--parallel"] = default_parallel()
+    rest: list[str] = []
+    i = 0
+    while i < len(extra):
+        token = extra[i]
+        name, eq, value = token.partition("=")
+        if token in FLAGS:
+            opts[token] = True
+        elif name == "--parallel":
+            if not eq:
+                if i + 1 >= len(extra):
+                    raise SpecError("--parallel needs a number", field="--parallel")
+                value = extra[i + 1]
+                i += 1
+            try:
+                opts["--parallel"] = int(value)
+            except ValueError:
+                raise SpecError(f"not a number: {value!r}", field="--parallel") from None
+            if opts["--parallel"] < 1:
+                raise SpecError("must be >= 1", field="--parallel")
+        else:
+            rest.append(token)
+        i += 1
+    if opts["--no-cache"] and opts["--overwrite-cache"]:
+        raise SpecError(
+            "--no-cache and --overwrite-cache exclude each other", field="--overwrite-cache"
+        )
+    return opts, rest
+
+
+class _View:
+    """Prints one line per node state change, and the nodes' logs as ``[node/container] line``."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.out = sys.stderr if as_json else sys.stdout
+        self.lock = threading.Lock()
+        self.started: dict[str, float] = {}
+
+    def change(self, rec: Any) -> None:
+        if rec.reason == "Queued":
+            return
+        text = f"{rec.node_id}: {rec.phase}"
+        if rec.reason:
+            text += f" ({rec.reason})"
+        if rec.phase == "RUNNING" and rec.child_run_id:
+            text += f" run {rec.child_run_id}"
+            self.started[rec.node_id] = time.monotonic()
+        elif rec.node_id in self.started:
+            text += f" after {time.monotonic() - self.started.pop(rec.node_id):.1f}s"
+        if rec.phase == "FAILED" and rec.message:
+            text += f": {rec.message}"
+        with self.lock:
+            err(text)
+
+    def follow(self, node_id: str, child_run_id: str) -> Any:
+        from podtask._run import LogFollower
+        from podtask._storage import RunDir, podtask_home
+
+        rd = RunDir.open(podtask_home(), child_run_id)
+
+        def emit(container: str, line: str) -> None:
+            with self.lock:
+                print(f"[{node_id}/{container}] {line}", file=self.out, flush=True)
+
+        follower = LogFollower(rd.logs_dir, emit).start()
+        return follower.stop
+
+
+def _settings(
+    engine: str, params: dict[str, Any], cancel: threading.Event
+) -> Any:  # NodeRunSettings
+    from podtask._flow.node_run import NodeRunSettings
+    from podtask.engines import get_engine
+
+    options = {
+        k: v
+        for k, v in {
+            "namespace": params.get("namespace"),
+            "context": params.get("kube_context"),
+            "storage": params.get("storage"),
+            "ship_code": params.get("ship_code"),
+        }.items()
+        if v is not None
+    }
+    seen: set[str] = set()
+
+    def notice(message: str) -> None:  # the same engine notice from every node: say it once
+        if message not in seen:
+            seen.add(message)
+            err(message)
+
+    return NodeRunSettings(
+        engine=lambda: get_engine(engine),
+        image=params.get("image"),
+        grace=params.get("grace"),
+        sidecar_mode=params.get("sidecar_mode"),
+        engine_options=options,
+        cancel=cancel,
+        notice=notice,
+    )
+
+
+def run_workflow_if_named(ctx: click.Context) -> None:
+    """Run the workflow ``podtask run FILE NAME`` names, and exit; return if NAME is none."""
+    from podtask._flow.execute import find_workflow, start_workflow
+    from podtask._flow.scheduler import FlowOptions
+    from podtask._types import parse_cli_value
+    from podtask.cli.run_cmd import _Interrupts, parse_input_args
+
+    params = dict(ctx.params)
+    found = find_workflow(params["file"], params.get("task"))
+    if found is None:
+        return
+    ref, wf = found
+    if params.get("detach"):
+        raise SpecError("a workflow cannot be detached", field="--detach", hint="drop --detach")
+    flow_opts, rest = _split_flow_args(list(ctx.args))
+    values: dict[str, Any] = {}
+    for name, text in parse_input_args(rest).items():
+        var = next((v for v in wf.interface.inputs if v.name == name), None)
+        if var is None:
+            names = ", ".join(f"--{v.name}" for v in wf.interface.inputs) or "none"
+            raise SpecError(f"{wf.name} has no input {name!r}", field=name, hint=f"inputs: {names}")
+        values[name] = parse_cli_value(text, var.type, name=name)
+    as_json = bool(params.get("as_json"))
+    cancel = threading.Event()
+    view = _View(as_json)
+    options = FlowOptions(
+        parallel=flow_opts["--parallel"],
+        continue_on_failure=flow_opts["--continue-on-failure"],
+        no_cache=flow_opts["--no-cache"],
+        overwrite_cache=flow_opts["--overwrite-cache"],
+    )
+    with _Interrupts(cancel):
+        result = start_workflow(
+            ref,
+            wf,
+            values,
+            _settings(params["engine"], params, cancel),
+            options,
+            on_start=lambda rid: err(f"workflow run {rid} ({params['engine']} engine)"),
+            on_change=view.change,
+            on_node_start=view.follow,
+        )
+    finish_workflow(result, as_json=as_json)
+
+
+def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
+    """``podtask attach`` of a workflow run resumes it; returns if ``run_id`` is no workflow run."""
+    from podtask._flow.execute import resume_workflow
+    from podtask._storage.flows import FlowStore
+    from podtask.cli.run_cmd import _Interrupts
+
+    with FlowStore.in_home() as store:
+        if store.find(run_id) is None:
+            return
+    cancel = threading.Event()
+    view = _View(as_json)
+
+    def make(engine: str, saved: dict[str, Any]) -> Any:
+        params = {
+            "image": saved.get("image"),
+            "grace": saved.get("grace"),
+            "sidecar_mode": saved.get("sidecar_mode"),
+        }
+        s = _settings(engine, params, cancel)
+        s.engine_options = dict(saved.get("engine_options") or {})
+        return s
+
+    with _Interrupts(cancel):
+        result = resume_workflow(
+            run_id,
+            make,
+            on_start=lambda rid: err(f"resuming workflow run {rid}"),
+            on_change=view.change,
+            on_node_start=view.follow,
+        )
+    finish_workflow(result, as_json=as_json)
+
+
+def finish_workflow(result: Any, *, as_json: bool) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps(result.to_json(), sort_keys=True))
+    else:
+        summary = f"{result.run_id}: {result.phase}"
+        if result.message and not result.succeeded:
+            summary += f": {result.message}"
+        err(summary)
+        for name, value in (result.outputs or {}).items():
+            click.echo(f"{name} = {json.dumps(value)}")
+    if result.phase == "ABORTED":
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+
+
+@click.group("cache")
+def cache_group() -> None:
+    """Cached task outputs (tasks with cache=True and a cache_version)."""
+
+
+@cache_group.command("list")
+@click.argument("task", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def cache_list(task: str | None, as_json: bool) -> None:
+    """List cache entries, of every task or of TASK (NAME or MODULE:NAME)."""
+    from podtask._storage.flows import FlowStore
+
+    with FlowStore.in_home() as store:
+        entries = store.cache_list(task)
+    if as_json:
+        click.echo(json.dumps([e.__dict__ for e in entries], sort_keys=True))
+        return
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at))
+        click.echo(f"{e.task}  version={e.cache_version or '-'}  run={e.run_id}  {when}")
+    if not entries:
+        err("no cache entries")
+
+
+@cache_group.command("clear")
+@click.argument("task", required=False)
+@handle_errors
+def cache_clear(task: str | None) -> None:
+    """Remove cache entries, of every task or of TASK; the runs themselves are kept."""
+    from podtask._storage.flows import FlowStore
+
+    with FlowStore.in_home() as store:
+        n = store.cache_clear(task)
+    err(f"removed {n} cache entr{'y' if n == 1 else 'ies'}")
+
+
+COMMANDS: list[click.Command] = [cache_group]
