@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import namedtuple
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -142,7 +143,10 @@ def call_in_process(task: Task, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     values = [h.value for h in handles.values()]
     if not values:
         return None
-    return values[0] if len(values) == 1 else tuple(values)
+    if len(values) == 1:
+        return values[0]
+    # Named like the outputs, so ``result.out1`` reads the same in a build and in-process.
+    return namedtuple(f"{task.name}_outputs", list(handles))(*values)
 
 
 def map_in_process(mapped: Mapped, kwargs: Mapping[str, Any]) -> Any:
