@@ -142,6 +142,13 @@ class Scheduler:
                     queue += self._ready()
                     queue = self._submit(pool, queue, running, per_map)
                 if not running:
+                    # Cache hits finish nodes without a run: go again while that frees others.
+                    if (
+                        not self.stopping
+                        and not self.settings.cancel.is_set()
+                        and self._any_ready()
+                    ):
+                        continue
                     break
                 done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -196,6 +203,12 @@ class Scheduler:
             else:
                 out += self._expand(node, literals)
         return out
+
+    def _any_ready(self) -> bool:
+        return any(
+            self._phase(n.id) == PENDING and all(self._phase(u) == SUCCEEDED for u in n.upstream)
+            for n in self.graph.nodes.values()
+        )
 
     def _literals(self, node: Node) -> dict[str, Any]:
         lits = {name: self.resolve(b) for name, b in node.bindings.items()}
