@@ -30,8 +30,13 @@ def test_diamond_runs_b_and_c_at_once_with_the_right_value_at_d(marks: Path) -> 
     with RunStore.in_home() as store:
         for n in doc["nodes"]:
             assert store.get(n["run_id"]).phase == "SUCCEEDED"
-    assert "secondary" not in podtask("describe", b["run_id"]).stdout
     assert "helper" in podtask("describe", b["run_id"]).stdout
+    shown = podtask("describe", doc["run_id"]).stdout
+    assert "left<-b.o0, right<-c.o0" in shown and "x<-input x" in shown
+    timeline = shown.split("Timeline:")[1]
+    assert all(f"  {n} |" in timeline for n in "abcd"), shown
+    runs = podtask("runs").stdout
+    assert doc["run_id"] in runs and "4 succeeded" in runs
 
 
 def test_map_over_100_elements_at_concurrency_10(marks: Path) -> None:

@@ -225,6 +225,32 @@ def finish_workflow(result: Any, *, as_json: bool) -> NoReturn:
     sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
 
 
+def describe_workflow_if_known(run_id: str) -> bool:
+    """``podtask describe`` of a workflow run: print it and return True; False for other runs."""
+    from podtask._storage.flows import FlowStore
+    from podtask.cli.flow_show import describe_workflow
+
+    with FlowStore.in_home() as store:
+        record = store.find(run_id)
+        if record is None:
+            return False
+        nodes = store.nodes(record.run_id)
+    click.echo(describe_workflow(record, nodes), nl=False)
+    return True
+
+
+def print_workflow_runs(limit: int) -> None:
+    """The ``podtask runs`` section of workflow runs, with their nodes counted by phase."""
+    from podtask._storage.flows import FlowStore
+    from podtask.cli.flow_show import workflow_runs_table
+
+    with FlowStore.in_home() as store:
+        rows = [(r, store.nodes(r.run_id)) for r in store.list(limit)]
+    if rows:
+        click.echo("")
+        click.echo(workflow_runs_table(rows), nl=False)
+
+
 @click.group("cache")
 def cache_group() -> None:
     """Cached task outputs (tasks with cache=True and a cache_version)."""

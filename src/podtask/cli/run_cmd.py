@@ -225,6 +225,10 @@ def runs_command(limit: int, as_json: bool) -> None:
         store.reap_lost()
         records = store.list(limit)
     print_runs(records, as_json=as_json)
+    if not as_json:  # --json stays one list of task runs
+        from podtask.cli.flow_cmd import print_workflow_runs
+
+        print_workflow_runs(limit)
 
 
 @click.command("logs")
@@ -263,7 +267,10 @@ def logs_command(run_id: str, container: str | None) -> None:
 def describe_command(run_id: str, timeline: bool) -> None:
     """Show a run: the effective pod, each container's timeline and exit, and why it ended."""
     from podtask._storage import RunDir, RunStore, podtask_home
+    from podtask.cli.flow_cmd import describe_workflow_if_known
 
+    if describe_workflow_if_known(run_id):
+        return
     with RunStore.in_home() as store:
         store.reap_lost()
         record = store.get(run_id)
