@@ -154,7 +154,7 @@ def test_public_namespace_is_complete() -> None:
 
 
 def test_every_cli_command_is_reachable() -> None:
-    from podtask.cli import compile_cmd, kube_cmd, run_cmd, ui_cmd
+    from podtask.cli import compile_cmd, flow_cmd, kube_cmd, run_cmd, ui_cmd
     from podtask.cli.main import COMMANDS, cli
 
     defined = {
@@ -164,6 +164,7 @@ def test_every_cli_command_is_reachable() -> None:
             *run_cmd.COMMANDS,
             *kube_cmd.COMMANDS,
             *ui_cmd.COMMANDS,
+            *flow_cmd.COMMANDS,
         ]
     }
     assert set(COMMANDS) == defined

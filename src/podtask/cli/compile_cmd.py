@@ -32,6 +32,7 @@ def compile_file(path: str, task_name: str | None, image: str | None) -> list[Co
 
 @click.command("compile")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("workflow", required=False)
 @click.option("--task", "task_name", metavar="NAME", help="Compile only this task.")
 @click.option("--image", metavar="IMAGE", help="Image of the primary container (beats the task's).")
 @click.option(
@@ -42,14 +43,25 @@ def compile_file(path: str, task_name: str | None, image: str | None) -> list[Co
 )
 @handle_errors
 def compile_command(
-    file: str, task_name: str | None, image: str | None, output_dir: str | None
+    file: str,
+    workflow: str | None,
+    task_name: str | None,
+    image: str | None,
+    output_dir: str | None,
 ) -> None:
     """Compile the tasks of FILE into task templates and Pod manifests.
 
     The primary container's image, command and args are overwritten; resources
     are replaced when the task declares any; the task's environment is merged
     over the container's env.  Each overwritten field prints a warning.
+    With WORKFLOW, the workflow's graph (WORKFLOW.workflow.json) is written
+    beside the template and manifest of each of its tasks.
     """
+    from podtask.cli.flow_cmd import compile_workflow
+
+    if workflow is not None and compile_workflow(file, workflow, image, output_dir):
+        return
+    task_name = task_name or workflow
     compiled = compile_file(file, task_name, image)
     for c in compiled:
         for w in c.warnings:

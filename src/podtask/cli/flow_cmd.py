@@ -251,6 +251,67 @@ def print_workflow_runs(limit: int) -> None:
         click.echo(workflow_runs_table(rows), nl=False)
 
 
+def compile_workflow(file: str, name: str, image: str | None, output_dir: str | None) -> bool:
+    """``podtask compile FILE WORKFLOW``: the graph document beside each task's template and pod.
+
+    Returns False when ``name`` is not a workflow of ``file``. Output is
+    deterministic: sorted keys, paths relative to the output directory.
+    """
+    from pathlib import Path
+
+    from podtask._authoring import source_ref
+    from podtask._compile import DEFAULT_IMAGE, compile_task, to_json, to_yaml
+    from podtask._flow.execute import find_workflow
+    from podtask._flow.node_run import task_source
+    from podtask._storage import schema_cache, write_atomic
+
+    found = find_workflow(file, name)
+    if found is None:
+        return False
+    _, wf = found
+    graph = wf.graph()
+    doc = graph.to_json()
+    default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
+    files: dict[str, tuple[str, str]] = {}
+    refs: dict[str, str] = {}
+    for node in graph.nodes.values():
+        task = node.task
+        if task.name in files:
+            if refs[task.name] != node.reference:
+                raise SpecError(
+                    f"two tasks named {task.name}: {refs[task.name]} and {node.reference}",
+                    field=node.id,
+                    hint="rename one of them",
+                )
+        else:
+            ref = source_ref(task_source(task))
+            compiled = compile_task(
+                task,
+                image=image,
+                default_image=default,
+                reference=node.reference,
+                base_dir=ref.path.parent,
+                schema_cache_dir=schema_cache(),
+            )
+            for w in compiled.warnings:
+                err(f"warning: {task.name}: {w}")
+            files[task.name] = (to_json(compiled.template), to_yaml(compiled.manifest))
+            refs[task.name] = node.reference
+        doc["nodes"][node.id]["template"] = f"{task.name}.task.json"
+        doc["nodes"][node.id]["pod"] = f"{task.name}.pod.yaml"
+    if output_dir is None:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return True
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for task_name, (template, manifest) in sorted(files.items()):
+        write_atomic(out / f"{task_name}.task.json", template)
+        write_atomic(out / f"{task_name}.pod.yaml", manifest)
+    write_atomic(out / f"{wf.name}.workflow.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    err(f"wrote {out / (wf.name + '.workflow.json')} and {len(files)} task(s)")
+    return True
+
+
 @click.group("cache")
 def cache_group() -> None:
     """Cached task outputs (tasks with cache=True and a cache_version)."""
