@@ -16,6 +16,8 @@ from podtask._authoring import Task
 from podtask._errors import SpecError
 from podtask._run import Engine, Runner, RunOptions
 from podtask._run.result import RunResult
+from podtask._storage import RunDir, RunStore, podtask_home, read_json
+from podtask._types import from_literal
 
 
 @dataclass
@@ -63,7 +65,25 @@ def run_node(
     return Runner(task_source(task), task.name, options).run()
 
 
-def attach_node(run_id: str, settings: NodeRunSettings) -> RunResult:
-    """Follow a node's run that outlived the podtask that started it (kubernetes) to its end."""
-    options = RunOptions(engine=settings.engine(), cancel=settings.cancel, notice=settings.notice)
+def attach_node(task: Task, run_id: str, settings: NodeRunSettings) -> RunResult:
+    """Follow a node's run that outlived the podtask that started it (kubernetes) to its end.
+
+    The run's recorded inputs are passed again: loading the runner checks them
+    against the task, as for a new run.
+    """
+    with RunStore.in_home() as store:
+        record = store.get(run_id)
+    literals = read_json(RunDir.open(podtask_home(), record.run_id).inputs_json) or {}
+    values = {
+        v.name: from_literal(literals[v.name], v.type, name=v.name)
+        for v in task.interface.inputs
+        if v.name in literals
+    }
+    options = RunOptions(
+        engine=settings.engine(),
+        inputs=values,
+        cancel=settings.cancel,
+        notice=settings.notice,
+        engine_options=dict(settings.engine_options),
+    )
     return Runner.existing(run_id, options).attach()

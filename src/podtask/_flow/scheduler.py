@@ -294,7 +294,7 @@ class Scheduler:
         try:
             if item.attach_run is not None:
                 started(item.attach_run)
-                return item, attach_node(item.attach_run, self.settings)
+                return item, attach_node(item.node.task, item.attach_run, self.settings)
             values = {
                 v.name: from_literal(item.literals[v.name], v.type, name=v.name)
                 for v in item.node.task.interface.inputs
