@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -167,3 +168,34 @@ def test_compile_time_errors_exit_2_naming_the_node(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no input 'm'" in r.stderr, r.stderr
     with FlowStore.in_home() as store:
         assert store.list() == [], "nothing may be recorded on bad input"
+
+
+def test_terminal_view_redraws_one_line_per_node(marks: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podtask", "run", str(FLOWS), "diamond", "--x", "1"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=os.environ.copy(),
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "\x1b[F\x1b[K" in screen  # redrawn in place
+    assert re.search(r"b\s+running\s+\d+\.\ds", screen), screen
+    final = screen.rsplit("\x1b[K", 1)[-1]
+    for name in "abcd":
+        assert re.search(rf"^{name}\s+succeeded\s+\d+\.\ds", final, re.M), final

@@ -19,6 +19,7 @@ import click
 
 from podtask._errors import SpecError
 from podtask.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors
+from podtask.cli.flow_view import FlowView
 
 FLAGS = ("--continue-on-failure", "--no-cache", "--overwrite-cache")
 
@@ -58,44 +59,6 @@ def _split_flow_args(extra: list[str]) -> tuple[dict[str, Any], list[str]]:
             "--no-cache and --overwrite-cache exclude each other", field="--overwrite-cache"
         )
     return opts, rest
-
-
-class _View:
-    """Prints one line per node state change, and the nodes' logs as ``[node/container] line``."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.out = sys.stderr if as_json else sys.stdout
-        self.lock = threading.Lock()
-        self.started: dict[str, float] = {}
-
-    def change(self, rec: Any) -> None:
-        if rec.reason == "Queued":
-            return
-        text = f"{rec.node_id}: {rec.phase}"
-        if rec.reason:
-            text += f" ({rec.reason})"
-        if rec.phase == "RUNNING" and rec.child_run_id:
-            text += f" run {rec.child_run_id}"
-            self.started[rec.node_id] = time.monotonic()
-        elif rec.node_id in self.started:
-            text += f" after {time.monotonic() - self.started.pop(rec.node_id):.1f}s"
-        if rec.phase == "FAILED" and rec.message:
-            text += f": {rec.message}"
-        with self.lock:
-            err(text)
-
-    def follow(self, node_id: str, child_run_id: str) -> Any:
-        from podtask._run import LogFollower
-        from podtask._storage import RunDir, podtask_home
-
-        rd = RunDir.open(podtask_home(), child_run_id)
-
-        def emit(container: str, line: str) -> None:
-            with self.lock:
-                print(f"[{node_id}/{container}] {line}", file=self.out, flush=True)
-
-        follower = LogFollower(rd.logs_dir, emit).start()
-        return follower.stop
 
 
 def _settings(
@@ -156,7 +119,7 @@ def run_workflow_if_named(ctx: click.Context) -> None:
         values[name] = parse_cli_value(text, var.type, name=name)
     as_json = bool(params.get("as_json"))
     cancel = threading.Event()
-    view = _View(as_json)
+    view = FlowView(list(wf.graph().nodes), as_json=as_json).start()
     options = FlowOptions(
         parallel=flow_opts["--parallel"],
         continue_on_failure=flow_opts["--continue-on-failure"],
@@ -164,16 +127,19 @@ def run_workflow_if_named(ctx: click.Context) -> None:
         overwrite_cache=flow_opts["--overwrite-cache"],
     )
     with _Interrupts(cancel):
-        result = start_workflow(
-            ref,
-            wf,
-            values,
-            _settings(params["engine"], params, cancel),
-            options,
-            on_start=lambda rid: err(f"workflow run {rid} ({params['engine']} engine)"),
-            on_change=view.change,
-            on_node_start=view.follow,
-        )
+        try:
+            result = start_workflow(
+                ref,
+                wf,
+                values,
+                _settings(params["engine"], params, cancel),
+                options,
+                on_start=lambda rid: err(f"workflow run {rid} ({params['engine']} engine)"),
+                on_change=view.change,
+                on_node_start=view.follow,
+            )
+        finally:
+            view.stop()
     finish_workflow(result, as_json=as_json)
 
 
@@ -187,7 +153,6 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
         if store.find(run_id) is None:
             return
     cancel = threading.Event()
-    view = _View(as_json)
 
     def make(engine: str, saved: dict[str, Any]) -> Any:
         params = {
@@ -199,14 +164,18 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
         s.engine_options = dict(saved.get("engine_options") or {})
         return s
 
+    view = FlowView([], as_json=as_json).start()
     with _Interrupts(cancel):
-        result = resume_workflow(
-            run_id,
-            make,
-            on_start=lambda rid: err(f"resuming workflow run {rid}"),
-            on_change=view.change,
-            on_node_start=view.follow,
-        )
+        try:
+            result = resume_workflow(
+                run_id,
+                make,
+                on_start=lambda rid: err(f"resuming workflow run {rid}"),
+                on_change=view.change,
+                on_node_start=view.follow,
+            )
+        finally:
+            view.stop()
     finish_workflow(result, as_json=as_json)
 
 
