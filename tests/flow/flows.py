@@ -18,7 +18,12 @@ def sidecar_pod() -> podtask.Pod:
         spec={
             "containers": [
                 {"name": "primary", "volumeMounts": [{"name": "marks", "mountPath": "/marks"}]},
-                {"name": "helper", "image": "alpine", "command": ["sleep", "1000"]},
+                {
+                    "name": "helper",
+                    "image": "alpine",
+                    # the marks path on the command line lets a test find this process
+                    "command": ["/bin/sh", "-c", f"sleep 1000; echo {MARKS}"],
+                },
             ],
             "volumes": [{"name": "marks", "hostPath": {"path": MARKS}}],
         },

@@ -15,7 +15,7 @@ import pytest
 from podtask._storage import RunStore
 from podtask._storage.flows import FlowStore
 from tests.flow.conftest import FLOWS, flow, node
-from tests.run.conftest import needs_namespaces, podtask, wait_for
+from tests.run.conftest import needs_namespaces, pids_with, podtask, wait_for, wait_gone
 
 pytestmark = [needs_namespaces, pytest.mark.slow]
 
@@ -111,6 +111,11 @@ def test_cached_rerun_starts_no_pod_and_version_or_input_changes_rerun(marks: Pa
     assert rc == 0, err
     assert node(doc, "expensive")["reason"] != "CacheHit"
     assert len(runs.read_text().splitlines()) == 4
+    rc, doc, err = flow("cached", "--x", "3", "--overwrite-cache")
+    assert rc == 0, err
+    assert len(runs.read_text().splitlines()) == 5
+    rc, again, err = flow("cached", "--x", "3")
+    assert node(again, "expensive")["run_id"] == node(doc, "expensive")["run_id"]  # replaced
 
     listed = podtask("cache", "list", "expensive", "--json")
     assert len(json.loads(listed.stdout)) == 3
@@ -199,3 +204,26 @@ def test_terminal_view_redraws_one_line_per_node(marks: Path) -> None:
     final = screen.rsplit("\x1b[K", 1)[-1]
     for name in "abcd":
         assert re.search(rf"^{name}\s+succeeded\s+\d+\.\ds", final, re.M), final
+
+
+def test_ctrl_c_stops_the_running_nodes_and_records_aborted(marks: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podtask", "run", str(FLOWS), "resumable", "--x", "1", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    wait_for(lambda: (marks / "gate-started").exists(), timeout=60, what="wait_gate running")
+    with FlowStore.in_home() as store:
+        wf = store.list(1)[0]
+        child = {n.node_id: n for n in store.nodes(wf.run_id)}["wait_gate"].child_run_id
+    assert pids_with(str(marks)), "the sidecar should be running"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["phase"] == "ABORTED" and node(doc, "wait_gate")["phase"] == "ABORTED"
+    assert wait_gone(pids_with(str(marks))) == [], "a container outlived the interrupted workflow"
+    with RunStore.in_home() as store:
+        assert store.get(child).phase == "ABORTED"
