@@ -10,15 +10,16 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from podtask._authoring import SourceRef, source_ref
+from podtask._authoring import SourceRef, Task, source_ref
 from podtask._authoring.discover import import_module
 from podtask._errors import PodtaskError, SpecError
 from podtask._flow.graph import Graph
 from podtask._flow.node_run import NodeRunSettings
 from podtask._flow.scheduler import FlowOptions, NodeFailed, Scheduler
 from podtask._flow.workflow import Workflow
+from podtask._run import input_literals as run_input_literals
 from podtask._storage import (
     current_process_identity,
     dumps_json,
@@ -26,7 +27,6 @@ from podtask._storage import (
     process_alive,
 )
 from podtask._storage.flows import FlowStore, NodeRecord, WorkflowRecord
-from podtask._types import to_literal
 
 
 def workflows_in(path: str) -> tuple[SourceRef, dict[str, Workflow]]:
@@ -51,27 +51,9 @@ def find_workflow(path: str, name: str | None) -> tuple[SourceRef, Workflow] | N
 
 
 def input_literals(wf: Workflow, values: Mapping[str, Any]) -> dict[str, Any]:
-    known = {v.name for v in wf.interface.inputs}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise SpecError(
-            f"workflow {wf.name} has no input {unknown[0]!r}",
-            field=unknown[0],
-            hint=f"inputs: {', '.join('--' + n for n in sorted(known)) or 'none'}",
-        )
-    out: dict[str, Any] = {}
-    for var in wf.interface.inputs:
-        if var.name in values:
-            out[var.name] = to_literal(values[var.name], var.type, name=var.name)
-        elif var.has_default:
-            out[var.name] = var.default
-        else:
-            raise SpecError(
-                f"missing input {var.name!r} ({var.type})",
-                field=var.name,
-                hint=f"pass --{var.name.replace('_', '-')} VALUE",
-            )
-    return out
+    """The workflow's input literals, checked as a task's are (defaults fill the gaps)."""
+    # The check reads only ``.name`` and ``.interface``, which a workflow has as a task does.
+    return run_input_literals(cast(Task, wf), values)
 
 
 @dataclass

@@ -458,7 +458,13 @@ class Scheduler:
                         )
                     )
                 elif child is not None and child.phase not in TERMINAL_PHASES and self.survives:
-                    item = _Item(rec.node_id, node, {}, index=rec.idx, attach_run=child.run_id)
+                    literals = self._literals(node)  # for the cache entry written at the end
+                    if rec.idx is not None and node.map is not None:
+                        for name in node.map.mapped:
+                            literals[name] = literals[name][rec.idx]
+                    item = _Item(
+                        rec.node_id, node, literals, index=rec.idx, attach_run=child.run_id
+                    )
                     self.attaching.add(rec.node_id)
                     attach.append(item)
                 else:
