@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from podtask._storage.flows import FlowStore
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, ROOT, run_cli
 from tests.flow.conftest import FLOWS
 
 
@@ -51,3 +52,18 @@ def test_workflow_options_are_checked_before_anything_starts() -> None:
 def test_run_help_names_the_workflow_options() -> None:
     text = run_cli("run", "--help").stdout
     assert "--parallel N" in text and "2 x CPU cores" in text and "--continue-on-failure" in text
+
+
+def test_compiled_graph_matches_golden(tmp_path: Path) -> None:
+    """The example's graph document is committed; drift fails (PODTASK_REGEN_GOLDEN=1 rewrites)."""
+    r = run_cli("compile", str(EXAMPLES / "workflow_example.py"), "nightly", "-o", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "nightly.workflow.json").read_text()
+    golden = ROOT / "tests" / "golden" / "workflow_example" / "nightly.workflow.json"
+    if os.environ.get("PODTASK_REGEN_GOLDEN"):
+        golden.write_text(text)
+    assert golden.read_text() == text, f"{golden} drifted; regenerate and review the diff"
+    for name in ("fetch", "split", "clean", "train", "evaluate"):
+        assert (tmp_path / f"{name}.task.json").read_text() == (
+            golden.parent / f"{name}.task.json"
+        ).read_text()
