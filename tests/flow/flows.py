@@ -7,6 +7,8 @@ import time
 from typing import NamedTuple
 
 import podtask
+from podtask.sdk.tasks import inputs, outputs, python_task
+from podtask.sdk.types import Types
 
 # Where tasks leave marks on the host (hostPath volume): set by the tests.
 MARKS = os.environ.get("FLOW_TEST_MARKS", "/tmp/podtask-flow-marks")
@@ -157,3 +159,23 @@ def wait_gate(v: int) -> int:
 def resumable(x: int) -> Pair:
     first = a(x=x)
     return first, wait_gate(v=first)
+
+
+@inputs(word=Types.String)
+@outputs(shout=Types.String, size=Types.Integer)
+@python_task
+def legacy_shout(wf_params, word, shout, size):  # type: ignore[no-untyped-def]
+    shout.set(word.upper())
+    size.set(len(word))
+
+
+@podtask.workflow
+def inner(x: int) -> int:
+    return a(x=x)
+
+
+@podtask.workflow
+def mixed(word: str) -> tuple[str, int]:
+    """Both API styles, and a sub-workflow, as nodes of one workflow."""
+    r = legacy_shout(word=word)
+    return r.shout, inner(x=r.size)

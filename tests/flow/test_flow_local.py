@@ -227,3 +227,11 @@ def test_ctrl_c_stops_the_running_nodes_and_records_aborted(marks: Path) -> None
     assert wait_gone(pids_with(str(marks))) == [], "a container outlived the interrupted workflow"
     with RunStore.in_home() as store:
         assert store.get(child).phase == "ABORTED"
+
+
+def test_seed_style_task_and_sub_workflow_are_nodes_on_the_engine(marks: Path) -> None:
+    rc, doc, err = flow("mixed", "--word", "sidecar")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": "SIDECAR", "o1": 8}
+    assert node(doc, "legacy_shout")["outputs"] == {"shout": "SIDECAR", "size": 7}
+    assert node(doc, "inner.a")["phase"] == "SUCCEEDED"
