@@ -45,6 +45,7 @@ def a(x: int) -> int:
 
 @podtask.task(pod=sidecar_pod())
 def b(v: int) -> int:
+    print(f"b got {v}", flush=True)
     time.sleep(1.0)
     return v * 2
 

@@ -38,6 +38,13 @@ def test_diamond_runs_b_and_c_at_once_with_the_right_value_at_d(marks: Path) -> 
     assert all(f"  {n} |" in timeline for n in "abcd"), shown
     runs = podtask("runs").stdout
     assert doc["run_id"] in runs and "4 succeeded" in runs
+    logs = podtask("logs", doc["run_id"], "-c", "primary").stdout.splitlines()
+    assert {line.split("]")[0] for line in logs} <= {
+        "[a/primary",
+        "[b/primary",
+        "[c/primary",
+        "[d/primary",
+    }
 
 
 def test_map_over_100_elements_at_concurrency_10(marks: Path) -> None:

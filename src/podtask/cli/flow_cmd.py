@@ -208,6 +208,33 @@ def describe_workflow_if_known(run_id: str) -> bool:
     return True
 
 
+def workflow_logs_if_known(run_id: str, container: str | None) -> bool:
+    """``podtask logs`` of a workflow run: every node's logs as ``[node/container] line``.
+
+    Nodes in the order they started; a cache hit has no logs of its own (its
+    run id leads to the run it reused). False when ``run_id`` is no workflow run.
+    """
+    from podtask._storage import RunDir, podtask_home
+    from podtask._storage.flows import FlowStore
+
+    with FlowStore.in_home() as store:
+        record = store.find(run_id)
+        if record is None:
+            return False
+        nodes = store.nodes(record.run_id)
+    home = podtask_home()
+    for n in nodes:
+        if not n.child_run_id or n.reason == "CacheHit":
+            continue
+        logs = RunDir.open(home, n.child_run_id).logs_dir
+        for path in sorted(logs.glob("*.log")):
+            if container is not None and path.stem != container:
+                continue
+            for line in path.read_text(errors="replace").splitlines():
+                click.echo(f"[{n.node_id}/{path.stem}] {line}")
+    return True
+
+
 def print_workflow_runs(limit: int) -> None:
     """The ``podtask runs`` section of workflow runs, with their nodes counted by phase."""
     from podtask._storage.flows import FlowStore

@@ -238,6 +238,10 @@ def runs_command(limit: int, as_json: bool) -> None:
 def logs_command(run_id: str, container: str | None) -> None:
     """Print the logs of a run (all containers, prefixed, unless -c is given)."""
     from podtask._storage import RunDir, RunStore, podtask_home
+    from podtask.cli.flow_cmd import workflow_logs_if_known
+
+    if workflow_logs_if_known(run_id, container):
+        return
 
     with RunStore.in_home() as store:
         record = store.get(run_id)
