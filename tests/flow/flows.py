@@ -180,3 +180,18 @@ def mixed(word: str) -> tuple[str, int]:
     """Both API styles, and a sub-workflow, as nodes of one workflow."""
     r = legacy_shout(word=word)
     return r.shout, inner(x=r.size)
+
+
+@podtask.task(pod=sidecar_pod())
+def gated_element(v: int) -> int:
+    if v >= 2:
+        mark("gate-started")
+        while not os.path.exists("/marks/gate-open"):
+            time.sleep(0.05)
+    mark(f"ran-{v}")
+    return v * 10
+
+
+@podtask.workflow
+def gated_map(count: int = 5) -> int:
+    return total(values=podtask.map(gated_element, concurrency=2)(v=numbers(count=count)))

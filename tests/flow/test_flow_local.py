@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,3 +243,42 @@ def test_seed_style_task_and_sub_workflow_are_nodes_on_the_engine(marks: Path) -
     assert doc["outputs"] == {"o0": "SIDECAR", "o1": 8}
     assert node(doc, "legacy_shout")["outputs"] == {"shout": "SIDECAR", "size": 7}
     assert node(doc, "inner.a")["phase"] == "SUCCEEDED"
+
+
+def test_resume_keeps_the_finished_elements_of_a_map(marks: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podtask", "run", str(FLOWS), "gated_map", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+
+    def first_two_done() -> dict[str, Any] | None:
+        with FlowStore.in_home() as store:
+            wfs = store.list(1)
+            if not wfs:
+                return None
+            nodes = {n.node_id: n for n in store.nodes(wfs[0].run_id)}
+        done = [nodes.get(f"gated_element[{i}]") for i in (0, 1)]
+        if all(n is not None and n.phase == "SUCCEEDED" for n in done):
+            return {"run_id": wfs[0].run_id, "nodes": nodes}
+        return None
+
+    try:
+        wait_for(lambda: (marks / "gate-started").exists(), timeout=60, what="an element waiting")
+        before = wait_for(first_two_done, timeout=60, what="elements 0 and 1 recorded")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (marks / "gate-open").touch()
+    r = podtask("attach", before["run_id"], "--json", timeout=180)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["outputs"] == {"o0": 10 * (0 + 1 + 2 + 3 + 4)}
+    for i in (0, 1):
+        kept = before["nodes"][f"gated_element[{i}]"].child_run_id
+        assert node(doc, f"gated_element[{i}]")["run_id"] == kept
+        assert len((marks / f"ran-{i}").read_text().splitlines()) == 1
