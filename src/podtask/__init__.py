@@ -12,9 +12,13 @@ entrypoint start from this package and should not pay for what they don't use.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+# Not typing.TYPE_CHECKING: importing typing is the slowest part of this file,
+# and a Ctrl-C during it would print a traceback before the CLI can map it to 130.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from podtask._authoring import Pod, Resources, Task, task
     from podtask._compile import CompiledTask, compile_task
     from podtask._errors import (

@@ -7,7 +7,8 @@
     ├── TaskFailed               the user's code (or the primary container) failed; carries
     │                            exit code, reason and a log tail; CLI exit 1
     └── InfrastructureError      the engine, podman or the cluster misbehaved; worth a retry
-        └── EngineUnavailable    the engine cannot run on this machine (podman missing, ...)
+        ├── EngineUnavailable    the engine cannot run on this machine (podman missing, ...)
+        └── StorageFull          no space left under PODTASK_HOME; also an OSError (ENOSPC)
 
 Library errors (yaml, protobuf, kubernetes client, OSError) are wrapped at the
 boundary with ``raise ... from exc`` so callers only ever catch this tree.
@@ -63,10 +64,30 @@ class EngineUnavailable(InfrastructureError):
     """The chosen engine cannot run here; the message says what to install or enable."""
 
 
+class StorageFull(InfrastructureError, OSError):
+    """The disk holding podtask's state is full; the message names it and its free space.
+
+    Also an ``OSError`` (errno ``ENOSPC``) so code that tolerates a failed write
+    keeps tolerating it.  ``nothing_started`` tells the CLI to exit 2, not 1.
+    """
+
+    def __init__(self, message: str, *, nothing_started: bool = False) -> None:
+        import errno
+
+        InfrastructureError.__init__(self, message)
+        self.errno = errno.ENOSPC
+        self.strerror = message
+        self.nothing_started = nothing_started
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 __all__ = [
     "EngineUnavailable",
     "InfrastructureError",
     "PodtaskError",
     "SpecError",
+    "StorageFull",
     "TaskFailed",
 ]

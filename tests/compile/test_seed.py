@@ -154,17 +154,31 @@ def test_public_namespace_is_complete() -> None:
 
 
 def test_every_cli_command_is_reachable() -> None:
-    from podtask.cli import compile_cmd, flow_cmd, kube_cmd, run_cmd, ui_cmd
+    from podtask.cli import (
+        bundle_cmd,
+        compile_cmd,
+        completion_cmd,
+        export_cmd,
+        flow_cmd,
+        kube_cmd,
+        prune_cmd,
+        run_cmd,
+        ui_cmd,
+    )
     from podtask.cli.main import COMMANDS, cli
 
     defined = {
         c.name
         for c in [
             compile_cmd.compile_command,
+            export_cmd.export_command,
             *run_cmd.COMMANDS,
             *kube_cmd.COMMANDS,
+            prune_cmd.prune_command,
+            completion_cmd.completion_command,
             *ui_cmd.COMMANDS,
             *flow_cmd.COMMANDS,
+            *bundle_cmd.COMMANDS,
         ]
     }
     assert set(COMMANDS) == defined

@@ -23,8 +23,13 @@ def sidecar_pod() -> podtask.Pod:
                 {
                     "name": "helper",
                     "image": "alpine",
-                    # the marks path on the command line lets a test find this process
-                    "command": ["/bin/sh", "-c", f"sleep 1000; echo {MARKS}"],
+                    # the marks path on the command line lets a test find this process;
+                    # the trap: as PID 1 of its namespace, sh would ignore SIGTERM
+                    "command": [
+                        "/bin/sh",
+                        "-c",
+                        f"trap 'kill $!; exit 0' TERM; sleep 1000 & wait  # {MARKS}",
+                    ],
                 },
             ],
             "volumes": [{"name": "marks", "hostPath": {"path": MARKS}}],

@@ -1,6 +1,14 @@
 """Authoring: the decorators and the ``Task`` they produce (both API styles)."""
 
-from podtask._authoring.discover import SourceRef, load_task, load_tasks, source_ref
+from podtask._authoring.broken import BrokenTask
+from podtask._authoring.discover import (
+    SourceRef,
+    load_file,
+    load_task,
+    load_tasks,
+    no_such_task,
+    source_ref,
+)
 from podtask._authoring.legacy import Output, inputs, outputs, python_task, sidecar_task
 from podtask._authoring.modern import task
 from podtask._authoring.options import Pod, Resources
@@ -9,6 +17,7 @@ from podtask._authoring.task import LEGACY, MODERN, Interface, Task, Variable
 __all__ = [
     "LEGACY",
     "MODERN",
+    "BrokenTask",
     "Interface",
     "Output",
     "Pod",
@@ -17,8 +26,10 @@ __all__ = [
     "Task",
     "Variable",
     "inputs",
+    "load_file",
     "load_task",
     "load_tasks",
+    "no_such_task",
     "outputs",
     "python_task",
     "sidecar_task",

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from podtask._authoring.broken import BrokenTask, broken_or_raise
 from podtask._authoring.options import Pod, Quantity
 from podtask._authoring.task import LEGACY, Interface, Task, Variable, check_options
 from podtask._errors import SpecError
@@ -102,10 +103,15 @@ def _declare(kind: str, types: Mapping[str, Any]) -> Callable[[Any], Any]:
     variables = _check_types(kind, types)
 
     def apply(target: Any) -> Any:
+        if isinstance(target, BrokenTask):
+            return target
         if isinstance(target, Task):
-            if kind == "inputs":
-                return _merge(target, inputs=variables)
-            return _merge(target, outputs=variables)
+            try:
+                if kind == "inputs":
+                    return _merge(target, inputs=variables)
+                return _merge(target, outputs=variables)
+            except SpecError as exc:
+                return broken_or_raise(target.fn, exc)
         if callable(target):
             # Below the task decorator: remember on the function until it is wrapped.
             attr = _PENDING_IN if kind == "inputs" else _PENDING_OUT
@@ -176,6 +182,15 @@ def _build(fn: Callable[..., Any], pod: Pod | None, opts: dict[str, Any]) -> Tas
     return task
 
 
+def _build_or_defer(fn: Any, pod: Pod | None, opts: dict[str, Any]) -> Task | BrokenTask:
+    if isinstance(fn, BrokenTask):
+        return fn
+    try:
+        return _build(fn, pod, opts)
+    except SpecError as exc:
+        return broken_or_raise(fn, exc)
+
+
 def python_task(
     _fn: Callable[..., Any] | None = None,
     *,
@@ -199,8 +214,8 @@ def python_task(
     """The seed's ``@python_task`` / ``@python_task(...)``: the function alone in a container."""
     opts = {k: v for k, v in locals().items() if k != "_fn"}
 
-    def wrap(fn: Callable[..., Any]) -> Task:
-        return _build(fn, None, dict(opts))
+    def wrap(fn: Callable[..., Any]) -> Task | BrokenTask:
+        return _build_or_defer(fn, None, dict(opts))
 
     return wrap(_fn) if _fn is not None else wrap
 
@@ -267,7 +282,7 @@ def sidecar_task(
         sidecar_mode=sidecar_mode,
     )
 
-    def wrap(fn: Callable[..., Any]) -> Task:
-        return _build(fn, pod, dict(opts))
+    def wrap(fn: Callable[..., Any]) -> Task | BrokenTask:
+        return _build_or_defer(fn, pod, dict(opts))
 
     return wrap(_fn) if _fn is not None else wrap

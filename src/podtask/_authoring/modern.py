@@ -12,6 +12,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from podtask._authoring.broken import BrokenTask, broken_or_raise
 from podtask._authoring.options import Pod, Resources
 from podtask._authoring.task import MODERN, Interface, Task, Variable, check_options
 from podtask._errors import SpecError
@@ -91,9 +92,17 @@ def task(
             field="resources",
         )
 
-    def wrap(fn: Callable[..., Any]) -> Task:
+    def wrap(fn: Callable[..., Any]) -> Task | BrokenTask:
+        if isinstance(fn, BrokenTask):
+            return fn
         if not callable(fn) or isinstance(fn, Task):
             raise SpecError(f"@task must wrap a function, got {fn!r}")
+        try:
+            return _build(fn)
+        except SpecError as exc:
+            return broken_or_raise(fn, exc)
+
+    def _build(fn: Callable[..., Any]) -> Task:
         r, t, e = check_options(
             where=fn.__name__, retries=retries, timeout=timeout, env=env, image=image, pod=pod
         )

@@ -42,8 +42,9 @@ def apply_primary_rules(
     reference: str,
     resources: Mapping[str, Mapping[str, str]],
     env: Mapping[str, str],
-) -> tuple[dict[str, Any], list[str]]:
-    """Return a new pod spec with the primary container rewritten, and the warnings."""
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Return a new pod spec with the primary container rewritten, the warnings, and
+    those of the warnings that concern the image (engines without images skip them)."""
     out = copy.deepcopy(dict(spec))
     containers: list[dict[str, Any]] = out.setdefault("containers", [])
     found = next((c for c in containers if c.get("name") == primary), None)
@@ -60,6 +61,7 @@ def apply_primary_rules(
         found[key] = value
 
     overwrite("image", image, "the task image")
+    image_warnings = list(warnings)
     overwrite("command", list(ENTRYPOINT_COMMAND), "the podtask entrypoint")
     overwrite("args", entrypoint_args(reference), "the podtask entrypoint")
     if resources:
@@ -74,13 +76,12 @@ def apply_primary_rules(
             if name in index:
                 old_entry = merged[index[name]]
                 if old_entry != {"name": name, "value": value}:
-                    shown = old_entry.get("value", "valueFrom")
-                    warnings.append(
-                        f"{where}: env {name}={shown!r} is overridden by the task's environment"
-                    )
+                    # The variable's name only: its values may be secrets, and warnings
+                    # reach terminals and CI logs.
+                    warnings.append(f"{where}: env {name} is overridden by the task's environment")
                 merged[index[name]] = {"name": name, "value": value}
             else:
                 index[name] = len(merged)
                 merged.append({"name": name, "value": value})
         found["env"] = merged
-    return out, warnings
+    return out, warnings, image_warnings

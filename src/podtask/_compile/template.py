@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from podtask._authoring import Task
+from podtask._compile.portable import Requirement, requirements, uses_images
 from podtask._compile.primary import ENTRYPOINT_COMMAND, apply_primary_rules, entrypoint_args
 from podtask._compile.render import to_json
 from podtask._compile.resources import task_resources
@@ -32,11 +33,32 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 
 @dataclass(frozen=True)
 class CompiledTask:
+    """A compiled task; ``warnings`` are all of them, ``warnings_for`` those of one engine."""
+
     name: str
     template: dict[str, Any]
     manifest: dict[str, Any]
     warnings: tuple[str, ...] = field(default=())
     schema_checked: bool = False
+    image_warnings: tuple[str, ...] = field(default=())  # a subset of warnings
+    requirements: tuple[Requirement, ...] = field(default=())
+
+    def warnings_for(self, engine: str | None, *, strict: bool = False) -> tuple[str, ...]:
+        """The warnings that concern ``engine`` (None: any); raise what it would refuse.
+
+        A requirement of another engine is a warning, or an error with ``strict``,
+        so that a task that runs here is told what a cluster will refuse.
+        """
+        for req in self.requirements:
+            if strict or engine in req.engines:
+                raise SpecError(req.message, field=req.field, hint=req.hint)
+        shown = [w for w in self.warnings if uses_images(engine) or w not in self.image_warnings]
+        shown += [
+            f"{req.field}: {req.message}; the {' and '.join(sorted(req.engines))} engines "
+            f"will refuse it"
+            for req in self.requirements
+        ]
+        return tuple(shown)
 
 
 def _check_labels(mapping: dict[str, str], *, what: str, where: str) -> None:
@@ -107,7 +129,8 @@ def compile_task(
     _check_labels(labels, what="labels", where=where)
     _check_labels(annotations, what="annotations", where=where)
 
-    spec, warnings = apply_primary_rules(
+    needs = requirements(user_spec, primary=primary, field="pod_spec") if pod else []
+    spec, warnings, image_warnings = apply_primary_rules(
         user_spec,
         primary=primary,
         image=final_image,
@@ -174,4 +197,6 @@ def compile_task(
         manifest=manifest,
         warnings=tuple(warnings),
         schema_checked=checked,
+        image_warnings=tuple(image_warnings),
+        requirements=tuple(needs),
     )

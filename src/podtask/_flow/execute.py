@@ -32,7 +32,7 @@ from podtask._storage.flows import FlowStore, NodeRecord, WorkflowRecord
 def workflows_in(path: str) -> tuple[SourceRef, dict[str, Workflow]]:
     """The workflows a file defines (imported from elsewhere ones excluded), by name."""
     ref = source_ref(path)
-    module = import_module(ref.root, ref.module)
+    module = import_module(ref.root, ref.module, ref.path)
     found = {
         v.name: v
         for v in vars(module).values()

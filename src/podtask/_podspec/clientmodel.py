@@ -28,7 +28,12 @@ def is_model(obj: object) -> bool:
     )
 
 
-def to_json(value: Any, *, field: str) -> Any:
+#: Deeper than any real pod spec (about 10 levels); past it, the input is refused
+#: with its path instead of exhausting Python's recursion limit.
+MAX_DEPTH = 100
+
+
+def to_json(value: Any, *, field: str, _depth: int = 0) -> Any:
     """Convert a model (or a list/dict/scalar that may contain models) to JSON values.
 
     ``None`` is dropped from objects, as the API server would treat it as unset;
@@ -36,12 +41,19 @@ def to_json(value: Any, *, field: str) -> Any:
     """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if _depth >= MAX_DEPTH:
+        raise SpecError(
+            f"nested more than {MAX_DEPTH} levels deep",
+            field=field,
+            hint="a pod spec is a few levels deep; check for a structure that contains itself",
+        )
+    depth = _depth + 1
     if is_model(value):
         out: dict[str, Any] = {}
         for attribute, key in value.attribute_map.items():
             item = getattr(value, attribute, None)
             if item is not None:
-                out[str(key)] = to_json(item, field=f"{field}.{key}")
+                out[str(key)] = to_json(item, field=f"{field}.{key}", _depth=depth)
         return out
     if isinstance(value, Mapping):
         result: dict[str, Any] = {}
@@ -51,10 +63,13 @@ def to_json(value: Any, *, field: str) -> Any:
                     f"key {key!r} is not a string; Kubernetes JSON keys are strings", field=field
                 )
             if item is not None:
-                result[key] = to_json(item, field=f"{field}.{key}")
+                result[key] = to_json(item, field=f"{field}.{key}", _depth=depth)
         return result
     if isinstance(value, (list, tuple)):
-        return [to_json(item, field=f"{field}[{index}]") for index, item in enumerate(value)]
+        return [
+            to_json(item, field=f"{field}[{index}]", _depth=depth)
+            for index, item in enumerate(value)
+        ]
     if isinstance(value, datetime.datetime):
         return rfc3339(value)
     if isinstance(value, datetime.date):

@@ -183,6 +183,17 @@ def _load_file(path: pathlib.Path, *, field: str) -> Mapping[Any, Any]:
 
 
 def _parse(text: str, path: pathlib.Path, *, field: str) -> list[Any]:
+    try:
+        return _parse_documents(text, path, field=field)
+    except RecursionError:
+        raise SpecError(
+            f"{path} is nested too deeply to read",
+            field=field,
+            hint="a pod spec is a few levels deep; check for runaway nesting",
+        ) from None
+
+
+def _parse_documents(text: str, path: pathlib.Path, *, field: str) -> list[Any]:
     if path.suffix.lower() == ".json":
         try:
             return [json.loads(text)]

@@ -96,7 +96,9 @@ def _message(message: Any, path: str) -> Any:
 
 
 def _field(descriptor: Any, value: Any, path: str) -> Any:
-    if descriptor.label == _LABEL_REPEATED:
+    # protobuf >= 7 (flyteidl's) dropped ``label``; ``is_repeated`` replaces it.
+    repeated = getattr(descriptor, "is_repeated", None)
+    if repeated if repeated is not None else descriptor.label == _LABEL_REPEATED:
         message_type = descriptor.message_type
         if message_type is not None and message_type.GetOptions().map_entry:
             value_field = message_type.fields_by_name["value"]

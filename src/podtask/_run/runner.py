@@ -19,7 +19,7 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
-from podtask._errors import PodtaskError, SpecError
+from podtask._errors import PodtaskError, SpecError, StorageFull
 from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
 from podtask._run.render import apply_sidecar_mode, render_manifest
@@ -115,7 +115,7 @@ class Runner:
             base_dir=self.ref.path.parent,
             schema_cache_dir=schema_cache(),
         )
-        for w in self.compiled.warnings:
+        for w in self.compiled.warnings_for(options.engine.name):  # raises what it would refuse
             options.notice(f"warning: {w}")
         self.inputs = input_literals(self.task, options.inputs)
         self.home = podtask_home()
@@ -173,8 +173,12 @@ class Runner:
             )
         engine.prepare(self._context(1, None))  # SpecError here: nothing exists yet
         rd = RunDir.create(self.home, self.run_id)
-        write_atomic(rd.task_json, to_json(self.compiled.template))
-        write_json_atomic(rd.inputs_json, self.inputs)
+        try:
+            write_atomic(rd.task_json, to_json(self.compiled.template))
+            write_json_atomic(rd.inputs_json, self.inputs)
+        except StorageFull as exc:
+            rd.remove()  # a full disk before the record: no run, no directory (exit 2)
+            raise StorageFull(str(exc), nothing_started=True) from exc
         pid: int | None
         start: int | None
         pid, start = current_process_identity()
@@ -272,11 +276,12 @@ class Runner:
         Local runs keep their old behaviour (a crash is found later as LOST); a
         cluster run has no owner to reap, so it must not stay RUNNING forever.
         """
-        if not _survives_client(self.options.engine):
-            return self._attempts(store, rd, first=first, resume=resume)
         try:
             return self._attempts(store, rd, first=first, resume=resume)
         except PodtaskError as exc:
+            if not (_survives_client(self.options.engine) or isinstance(exc, StorageFull)):
+                raise
+            # A full disk: the reserve freed room to record it (space.py), so never LOST.
             store.update(
                 self.run_id,
                 phase=TaskPhase.FAILED.value,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from podtask._errors import InfrastructureError
+from podtask._storage.space import retry_when_full
 
 # Temporary files start with this prefix so a crash's leftovers are recognisable.
 TEMP_PREFIX = ".podtask-tmp-"
@@ -40,10 +41,16 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, mode: int =
 
     The temporary file lives in the target's directory so the final rename
     never crosses filesystems, and it is removed on any failure so errors
-    leave no debris next to the old file.
+    leave no debris next to the old file.  On a full disk the podtask home's
+    reserve is freed and the write tried once more (see ``space.py``); then
+    ``StorageFull`` (an ``OSError``) names the home and its free space.
     """
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    retry_when_full(target, f"write {target}", lambda: _write_atomic(target, payload, mode))
+
+
+def _write_atomic(target: Path, payload: bytes, mode: int) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
     tmp = Path(tmp_name)
     try:

@@ -34,6 +34,13 @@ Schema (version 1, stored in ``PRAGMA user_version``)::
       started_at, ready_at, finished_at REAL
       exit_code, signal INTEGER, reason, message TEXT
 
+A full disk: opening only reads (the schema is written only when it is
+missing or old), and when SQLite cannot even map its WAL index the database
+is opened read-only (``mode=ro``, then ``immutable``), so ``runs`` and
+``describe`` still answer. A write on a full disk checkpoints the WAL, frees
+the home's reserve (``space.py``) and tries once more, then raises
+``StorageFull``.
+
 Schema changes add a step to ``_MIGRATIONS`` and bump the version; a database
 from a newer podtask is refused rather than guessed at.
 """
@@ -44,17 +51,22 @@ import builtins
 import contextlib
 import dataclasses
 import os
+import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
-from podtask._errors import InfrastructureError, SpecError
+from podtask._errors import InfrastructureError, SpecError, StorageFull
 from podtask._storage.home import podtask_home
 from podtask._storage.procs import process_alive
+from podtask._storage.space import full_error, is_full, release_reserve, retry_when_full
+
+T = TypeVar("T")
 
 TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "LOST"})
 LOST = "LOST"
@@ -63,6 +75,8 @@ DB_NAME = "podtask.db"
 # Long enough for 100 processes queueing behind each other's short transactions.
 BUSY_TIMEOUT_MS = 60_000
 _LIST_HINT = "run `podtask runs` to list runs"
+RUNS_DIR = "runs"  # next to the database: one folder per run (rundir.py)
+ORPHAN_GRACE = 600.0  # seconds a run directory may exist before its record does
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -170,33 +184,71 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered when a read-only store reopens to write
+        #: True when the disk was full at open: reads work; a write first frees the reserve.
+        self.read_only = False
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-                check_same_thread=False,  # access is serialised by self._lock
-            )
-        except (OSError, sqlite3.Error) as exc:
+            self._open()
+        except sqlite3.Error as exc:
+            if not (is_full(exc, self.path.parent) and self.path.exists()):
+                raise _db_error(exc, self.path) from exc
+            self._open_read_only(exc)
+        except OSError as exc:
             raise InfrastructureError(
                 f"cannot open run database {str(self.path)!r}: {exc}"
             ) from exc
+
+    def _open(self) -> None:
+        conn = self._connect(str(self.path), uri=False)
         try:
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             # FULL: each commit is fsynced, so a finished run's record survives power loss too.
-            self._conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA synchronous = FULL")
+            self._conn = conn
             self._migrate()
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise _db_error(exc, self.path) from exc
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+
+    @staticmethod
+    def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target,
+            uri=uri,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # access is serialised by self._lock
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _open_read_only(self, cause: sqlite3.Error) -> None:
+        """A full disk: open for reading only, so ``runs`` and ``describe`` still answer.
+
+        SQLite's read-only mode still needs the WAL index to grow; when even
+        that fails, ``immutable`` reads the database file as it is, without
+        the WAL's last, not yet checkpointed transactions.
+        """
+        uri = "file:" + quote(str(self.path.resolve()))
+        for params in ("?mode=ro", "?immutable=1"):
+            conn = self._connect(uri + params, uri=True)
+            try:
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                conn.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
+            except sqlite3.Error:
+                conn.close()
+                continue
+            if version != SCHEMA_VERSION:
+                conn.close()
+                break
+            self._conn = conn
+            self.read_only = True
+            return
+        raise full_error(self.path.parent, "open the run database") from cause
 
     @classmethod
     def in_home(cls, home: Path | None = None) -> RunStore:
@@ -215,26 +267,56 @@ class RunStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none of it."""
-        with self._lock:
-            try:
+    def _transact(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``body`` in one write transaction: all of it is committed, or none of it.
+
+        On a full disk the transaction is rolled back, the WAL checkpointed
+        and the home's reserve freed, and ``body`` runs once more (see
+        ``space.py``); then ``StorageFull``.
+        """
+        if self.read_only:
+            self._reopen_for_writing()
+
+        def attempt() -> T:
+            with self._lock:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _db_error(exc, self.path) from exc
+                try:
+                    result = body(self._conn)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._conn.rollback()
+                    raise
+                return result
+
+        try:
+            return retry_when_full(
+                self.path, "update the run database", attempt, cleanup=self._checkpoint
+            )
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise _db_error(exc, self.path) from exc
+
+    def _reopen_for_writing(self) -> None:
+        """Opened read-only on a full disk, asked to write: spend the reserve on it, or refuse."""
+        home = self.path.parent
+        if not release_reserve(home):
+            raise full_error(home, "update the run database")
+        with self._lock:
+            self._conn.close()
             try:
-                yield self._conn
-            except BaseException as exc:
-                self._conn.rollback()
-                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                    raise _db_error(exc, self.path) from exc
-                raise
-            try:
-                self._conn.execute("COMMIT")
+                self._open()
             except sqlite3.Error as exc:
-                self._conn.rollback()
-                raise _db_error(exc, self.path) from exc
+                self._open_read_only(exc)
+                raise full_error(home, "update the run database") from exc
+            self.read_only = False
+
+    def _checkpoint(self) -> None:
+        """Move the WAL into the database and truncate it: frees its space on a full disk."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -250,14 +332,16 @@ class RunStore:
                 raise _db_error(exc, self.path) from exc
 
     def _migrate(self) -> None:
-        """Create or upgrade the schema, once, even with many processes opening at once."""
-        with self._write() as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise InfrastructureError(
-                    f"run database {str(self.path)!r} has schema version {version}, newer than "
-                    f"this podtask understands ({SCHEMA_VERSION}); upgrade podtask"
-                )
+        """Create or upgrade the schema, once, even with many processes opening at once.
+
+        A current database is only read here: opening must not need to
+        write, or a full disk would stop ``runs`` and ``describe`` too.
+        """
+        if self._version() == SCHEMA_VERSION:
+            return
+
+        def upgrade(conn: sqlite3.Connection) -> None:
+            version = self._version()
             for step in _MIGRATIONS[version:]:
                 for statement in step.split(";"):
                     if statement.strip():
@@ -265,10 +349,25 @@ class RunStore:
             if version != SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+        self._transact(upgrade)
+
+    def _version(self) -> int:
+        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise InfrastructureError(
+                f"run database {str(self.path)!r} has schema version {version}, newer than "
+                f"this podtask understands ({SCHEMA_VERSION}); upgrade podtask"
+            )
+        return version
+
     # -- writes -----------------------------------------------------------
 
     def create(self, record: RunRecord) -> None:
-        """Insert a new run; ``SpecError`` if the run id is taken."""
+        """Insert a new run; ``SpecError`` if the run id is taken.
+
+        On a full disk the run's directory is removed and ``StorageFull``
+        raised: a directory without a record would be a run nobody can see.
+        """
         values = dataclasses.asdict(record)
         del values["containers"]
         if values["updated_at"] is None:
@@ -276,10 +375,15 @@ class RunStore:
         columns = ", ".join(_RUN_COLUMNS)
         params = ", ".join(f":{c}" for c in _RUN_COLUMNS)
         try:
-            with self._write() as conn:
-                conn.execute(f"INSERT INTO runs ({columns}) VALUES ({params})", values)
+            self._transact(
+                lambda conn: conn.execute(f"INSERT INTO runs ({columns}) VALUES ({params})", values)
+            )
         except sqlite3.IntegrityError as exc:
             raise SpecError(f"run {record.run_id!r} already exists") from exc
+        except StorageFull as exc:
+            # No record, so no run: its directory goes too (nothing started; CLI exit 2).
+            shutil.rmtree(record.run_dir, ignore_errors=True)
+            raise StorageFull(str(exc), nothing_started=True) from exc
 
     def update(self, run_id: str, /, **fields: Any) -> None:
         """Set some columns of run ``run_id`` (exact id) and bump ``updated_at``.
@@ -292,13 +396,13 @@ class RunStore:
             raise TypeError(f"RunStore.update() got unknown fields: {', '.join(sorted(unknown))}")
         values = dict(fields, updated_at=time.time(), run_id=run_id)
         assignments = ", ".join(f"{c} = :{c}" for c in [*sorted(fields), "updated_at"])
+        sql = f"UPDATE runs SET {assignments} WHERE run_id = :run_id"
         try:
-            with self._write() as conn:
-                sql = f"UPDATE runs SET {assignments} WHERE run_id = :run_id"
-                if conn.execute(sql, values).rowcount == 0:
-                    raise SpecError(f"unknown run {run_id!r}", hint=_LIST_HINT)
+            changed = self._transact(lambda conn: conn.execute(sql, values).rowcount)
         except sqlite3.IntegrityError as exc:  # e.g. NULL in a NOT NULL column
             raise SpecError(f"invalid update of run {run_id!r}: {exc}") from exc
+        if changed == 0:
+            raise SpecError(f"unknown run {run_id!r}", hint=_LIST_HINT)
 
     def set_container(self, record: ContainerRecord) -> None:
         """Insert or replace one container's record (keyed by run, attempt and name)."""
@@ -308,16 +412,19 @@ class RunStore:
         params = ", ".join(f":{c}" for c in _CONTAINER_COLUMNS)
         keys = {"run_id", "attempt", "name"}
         updates = ", ".join(f"{c} = excluded.{c}" for c in _CONTAINER_COLUMNS if c not in keys)
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO containers ({columns}) VALUES ({params}) "
+                f"ON CONFLICT (run_id, attempt, name) DO UPDATE SET {updates}",
+                values,
+            )
+            conn.execute(
+                "UPDATE runs SET updated_at = ? WHERE run_id = ?", (time.time(), record.run_id)
+            )
+
         try:
-            with self._write() as conn:
-                conn.execute(
-                    f"INSERT INTO containers ({columns}) VALUES ({params}) "
-                    f"ON CONFLICT (run_id, attempt, name) DO UPDATE SET {updates}",
-                    values,
-                )
-                conn.execute(
-                    "UPDATE runs SET updated_at = ? WHERE run_id = ?", (time.time(), record.run_id)
-                )
+            self._transact(upsert)
         except sqlite3.IntegrityError as exc:  # the foreign key: no such run
             raise SpecError(f"unknown run {record.run_id!r}", hint=_LIST_HINT) from exc
 
@@ -340,11 +447,13 @@ class RunStore:
             for row in rows
             if not process_alive(int(row["owner_pid"]), int(row["owner_start_time"] or 0))
         ]
-        reaped: builtins.list[str] = []
-        if not dead:
-            return reaped
+        self.sweep_orphan_dirs()
+        if not dead or self.read_only:
+            return []  # on a full disk they stay as they are until there is room to write
         now = time.time()
-        with self._write() as conn:
+
+        def mark(conn: sqlite3.Connection) -> builtins.list[str]:
+            reaped: builtins.list[str] = []
             for run_id in dead:
                 cursor = conn.execute(
                     "UPDATE runs SET phase = ?, reason = ?, message = ?, ended_at = ?, "
@@ -360,7 +469,41 @@ class RunStore:
                 )
                 if cursor.rowcount:
                     reaped.append(run_id)
-        return reaped
+            return reaped
+
+        try:
+            return self._transact(mark)
+        except StorageFull:
+            return []
+
+    def sweep_orphan_dirs(self) -> builtins.list[str]:
+        """Remove run directories that never got a record; returns their names.
+
+        A run's directory is made just before its record, so one without a
+        record is a run that never started: podtask was killed, or the disk
+        filled up, in between. Directories younger than ``ORPHAN_GRACE``
+        seconds are left alone: their run may be starting right now.
+        """
+        runs_dir = self.path.parent / RUNS_DIR
+        try:
+            entries = [p for p in runs_dir.iterdir() if p.is_dir()]
+        except OSError:
+            return []
+        if not entries:
+            return []
+        with self._read() as conn:
+            known = {r[0] for r in conn.execute("SELECT run_id FROM runs").fetchall()}
+        cutoff = time.time() - ORPHAN_GRACE
+        removed: builtins.list[str] = []
+        for path in entries:
+            try:
+                young = path.stat().st_mtime > cutoff
+            except OSError:
+                continue
+            if path.name not in known and not young:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        return removed
 
     # -- reads ------------------------------------------------------------
 

@@ -7,43 +7,21 @@ run directory (``inputs.json``, ``outputs/outputs.json``, ``outputs/error.json``
 ``outputs/blobs/...``, ``logs/<container>.log``, ``code.zip``) so a run looks
 the same wherever it lives.
 
-fsspec is imported only when a URL is used; stdlib zipfile makes the bundle so
-that the entrypoint can unpack it with nothing installed but podtask.
+fsspec is imported only when a URL is used.  The bundle itself (what goes in,
+how it is unpacked safely) lives in ``bundle.py``, stdlib only, so that the
+entrypoint can unpack it with nothing installed but podtask.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
+from podtask._storage.bundle import make_code_bundle, unpack_code_bundle
 
 FSSPEC_HINT = "install it with: pip install 'podtask[kubernetes]' (or pip install fsspec)"
-#: Directories never shipped: VCS data, virtual environments, caches, build output.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "env",
-        "__pycache__",
-        "node_modules",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        "build",
-        "dist",
-        ".eggs",
-    }
-)
-MAX_BUNDLE_BYTES = 100 * 1024 * 1024
 CODE_BUNDLE = "code.zip"
 
 
@@ -147,48 +125,6 @@ class RemoteStore:
             if data is not None:
                 target.write_bytes(data)
         return len(found)
-
-
-def make_code_bundle(root: Path, *, limit: int = MAX_BUNDLE_BYTES) -> bytes:
-    """A zip of the task's source tree (without VCS data, venvs and caches), deterministic.
-
-    Fixed timestamps and sorted entries give the same bytes for the same tree,
-    so an unchanged project uploads an identical bundle.
-    """
-    buffer = io.BytesIO()
-    total = 0
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
-            )
-            for filename in sorted(filenames):
-                path = Path(dirpath) / filename
-                if filename.endswith((".pyc", ".pyo")) or not path.is_file():
-                    continue
-                total += path.stat().st_size
-                if total > limit:
-                    raise SpecError(
-                        f"the code under {str(root)!r} is over {limit // (1024 * 1024)} MiB",
-                        field="--ship-code",
-                        hint="bake the code into the image and pass --no-ship-code",
-                    )
-                info = zipfile.ZipInfo(path.relative_to(root).as_posix(), (1980, 1, 1, 0, 0, 0))
-                info.external_attr = (path.stat().st_mode & 0o777) << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, path.read_bytes())
-    return buffer.getvalue()
-
-
-def unpack_code_bundle(data: bytes, dest: Path) -> None:
-    """Unpack a bundle made by ``make_code_bundle``; entries escaping ``dest`` are refused."""
-    dest = dest.resolve()
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for name in zf.namelist():
-            target = (dest / name).resolve()
-            if dest not in target.parents and target != dest:
-                raise SpecError(f"code bundle entry {name!r} escapes the target directory")
-        zf.extractall(dest)
 
 
 __all__ = [

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from typing import Any
 from podtask._errors import SpecError
 from podtask._storage.atomic import read_json
 from podtask._storage.names import is_dns1123_label
+from podtask._storage.space import ensure_reserve, full_error, is_full, retry_when_full
 
 RUNS_DIR = "runs"
 _LIST_HINT = "run `podtask runs` to list runs"
@@ -59,18 +61,36 @@ class RunDir:
 
         Fails if the directory exists: run ids are unique, so an existing one
         means a bug or a clash, and reusing it could mix two runs' files.
+        On a full disk it raises ``StorageFull`` (nothing started) and leaves
+        nothing: first the home's reserve must be in place (``space.py``).
         """
         _check_label(run_id, "run id")
-        path = Path(home) / RUNS_DIR / run_id
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home = Path(home)
+        path = home / RUNS_DIR / run_id
+        ensure_reserve(home)
         try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.mkdir(mode=0o700)
         except FileExistsError as exc:
             raise SpecError(f"run directory {str(path)!r} already exists") from exc
+        except OSError as exc:
+            if is_full(exc):
+                raise full_error(home, "create a run directory", nothing_started=True) from exc
+            raise
         rundir = cls(run_id=run_id, path=path)
-        rundir.blobs_dir.mkdir(parents=True)
-        rundir.logs_dir.mkdir()
+        try:
+            rundir.blobs_dir.mkdir(parents=True)
+            rundir.logs_dir.mkdir()
+        except OSError as exc:
+            rundir.remove()
+            if is_full(exc):
+                raise full_error(home, "create a run directory", nothing_started=True) from exc
+            raise
         return rundir
+
+    def remove(self) -> None:
+        """Delete the directory and everything in it (a run that never got a record)."""
+        shutil.rmtree(self.path, ignore_errors=True)
 
     @classmethod
     def open(cls, home: Path, run_id: str) -> RunDir:
@@ -142,8 +162,14 @@ class RunDir:
         record = dict(event)
         record.setdefault("time", time.time())
         line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        fd = os.open(self.events_jsonl, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        retry_when_full(self.events_jsonl, "record a run event", lambda: self._append(line))
+
+    def _append(self, line: bytes) -> None:
+        fd = os.open(self.events_jsonl, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # after a torn line (a full disk mid-write): start afresh
             view = memoryview(line)
             while view:
                 written = os.write(fd, view)

@@ -7,6 +7,7 @@ retry; nothing was started), ``TaskFailed`` and other ``InfrastructureError``
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # no stub; the C half of `signal`
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -14,7 +15,13 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from podtask._errors import EngineUnavailable, InfrastructureError, SpecError, TaskFailed
+from podtask._errors import (
+    EngineUnavailable,
+    InfrastructureError,
+    SpecError,
+    StorageFull,
+    TaskFailed,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,31 +31,95 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def complete_run_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    """Shell completion of a RUN_ID argument (the code loads only when completing)."""
+    from podtask.cli.completion_cmd import complete_run_id as complete
+
+    return complete(ctx, param, incomplete)
+
+
 def err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def print_json_error(kind: str, message: str, *, field: str | None, hint: str | None) -> None:
+    """The ``--json`` form of an error: one object on stdout, so scripts read every outcome."""
+    import json
+
+    error = {"type": kind, "message": message, "field": field, "hint": hint}
+    click.echo(json.dumps({"error": error}, sort_keys=True))
+
+
+def _report(exc: Exception, prefix: str, *, as_json: bool) -> None:
+    if as_json:
+        if isinstance(exc, SpecError):
+            print_json_error(type(exc).__name__, exc.reason, field=exc.field, hint=exc.hint)
+        else:
+            print_json_error(type(exc).__name__, str(exc), field=None, hint=None)
+    err(f"{prefix}{exc}")
+
+
 def handle_errors(fn: F) -> F:
-    """Turn podtask's errors into a one-line message and the documented exit code."""
+    """Turn podtask's errors into a one-line message and the documented exit code.
+
+    A command with a ``--json`` flag (parameter ``as_json``) also gets the
+    error as one JSON object on stdout.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        # From here on work may need undoing: Ctrl-C unwinds as KeyboardInterrupt.
+        # (The C module: importing `signal` costs a millisecond of enum building.)
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         try:
             return fn(*args, **kwargs)
-        except (SpecError, EngineUnavailable) as exc:
+        except StorageFull as exc:  # before SpecError/OSError: one line, 2 if nothing started
             err(f"error: {exc}")
+            sys.exit(EXIT_USAGE if exc.nothing_started else EXIT_FAILED)
+        except (SpecError, EngineUnavailable) as exc:
+            _report(exc, "error: ", as_json=as_json)
             sys.exit(EXIT_USAGE)
         except TaskFailed as exc:
-            err(f"task failed: {exc}")
+            _report(exc, "task failed: ", as_json=as_json)
             sys.exit(EXIT_FAILED)
         except InfrastructureError as exc:
-            err(f"infrastructure error: {exc}")
+            _report(exc, "infrastructure error: ", as_json=as_json)
             sys.exit(EXIT_FAILED)
         except KeyboardInterrupt:
             err("interrupted")
             sys.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            from podtask._storage.space import full_disk_hint, is_full
+
+            if not is_full(exc):
+                raise
+            err(f"error: {exc.strerror}: {exc.filename} ({full_disk_hint(exc.filename)})")
+            sys.exit(EXIT_FAILED)
+        except Exception as exc:
+            if not caused_by_interrupt(exc):
+                raise
+            err("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """True when ``exc`` is a Ctrl-C in disguise.
+
+    A KeyboardInterrupt raised while Python builds a class (a dataclass's
+    ``__set_name__``, say, during a lazy import) reaches us wrapped in a
+    RuntimeError; it is still the user's Ctrl-C and still exit 130.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def finish_run(result: Any, *, as_json: bool) -> NoReturn:
@@ -62,8 +133,11 @@ def finish_run(result: Any, *, as_json: bool) -> NoReturn:
         if result.message and not result.succeeded:
             summary += f": {result.message}"
         err(f"{result.run_id}: {summary} in {result.attempts} attempt(s)")
-        for name, value in (result.outputs or {}).items():
+        outputs = result.outputs or {}
+        for name, value in outputs.items():
             click.echo(f"{name} = {json.dumps(value)}")
+        if list(outputs) == ["o0"]:
+            err("(o0 is the task's return value; a NamedTuple return type names its outputs)")
     if result.phase == "ABORTED":
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)

@@ -9,13 +9,14 @@ import click
 
 from podtask._authoring import load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
+from podtask._compile.portable import ALL_ENGINES
 from podtask._storage import schema_cache, write_atomic
 from podtask.cli.common import err, handle_errors
 
 
 def compile_file(path: str, task_name: str | None, image: str | None) -> list[CompiledTask]:
     """Load the file's tasks (or the one named) and compile each; warnings are returned."""
-    ref, tasks = load_tasks(path, task_name)
+    ref, tasks = load_tasks(path, task_name, field="--task")
     default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
     return [
         compile_task(
@@ -36,6 +37,14 @@ def compile_file(path: str, task_name: str | None, image: str | None) -> list[Co
 @click.option("--task", "task_name", metavar="NAME", help="Compile only this task.")
 @click.option("--image", metavar="IMAGE", help="Image of the primary container (beats the task's).")
 @click.option(
+    "--engine",
+    type=click.Choice(ALL_ENGINES),
+    help="Show what concerns this engine; what it would refuse is an error.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Refuse what any engine would refuse (a portable task)."
+)
+@click.option(
     "-o",
     "--output-dir",
     type=click.Path(file_okay=False),
@@ -47,6 +56,8 @@ def compile_command(
     workflow: str | None,
     task_name: str | None,
     image: str | None,
+    engine: str | None,
+    strict: bool,
     output_dir: str | None,
 ) -> None:
     """Compile the tasks of FILE into task templates and Pod manifests.
@@ -56,6 +67,10 @@ def compile_command(
     over the container's env.  Each overwritten field prints a warning.
     With WORKFLOW, the workflow's graph (WORKFLOW.workflow.json) is written
     beside the template and manifest of each of its tasks.
+
+    Without --engine, warnings concern every engine; with --engine local the
+    image warnings are left out (that engine uses no image), and with an engine
+    that uses images what it would refuse (a sidecar without image) is an error.
     """
     from podtask.cli.flow_cmd import compile_workflow
 
@@ -64,7 +79,7 @@ def compile_command(
     task_name = task_name or workflow
     compiled = compile_file(file, task_name, image)
     for c in compiled:
-        for w in c.warnings:
+        for w in c.warnings_for(engine, strict=strict):
             err(f"warning: {c.name}: {w}")
     if output_dir is None:
         click.echo("---\n".join(to_yaml(c.manifest) for c in compiled), nl=False)

@@ -95,21 +95,29 @@ def _settings(
     )
 
 
-def run_workflow_if_named(ctx: click.Context) -> None:
-    """Run the workflow ``podtask run FILE NAME`` names, and exit; return if NAME is none."""
+def run_workflow_if_named(
+    ctx: click.Context, file: str, name: str | None, tokens: list[str]
+) -> None:
+    """Run the workflow ``podtask run FILE NAME`` names, and exit; return if NAME is none.
+
+    ``tokens`` are the arguments after NAME: the workflow's inputs and options.
+    """
     from podtask._flow.execute import find_workflow, start_workflow
     from podtask._flow.scheduler import FlowOptions
     from podtask._types import parse_cli_value
-    from podtask.cli.run_cmd import _Interrupts, parse_input_args
+    from podtask.cli.run_cmd import TASK_HELP, _Interrupts, parse_input_args
 
     params = dict(ctx.params)
-    found = find_workflow(params["file"], params.get("task"))
+    found = find_workflow(file, name)
     if found is None:
         return
     ref, wf = found
+    if ctx.meta.get(TASK_HELP):
+        click.echo(workflow_help(wf, file), nl=False)
+        sys.exit(EXIT_OK)
     if params.get("detach"):
         raise SpecError("a workflow cannot be detached", field="--detach", hint="drop --detach")
-    flow_opts, rest = _split_flow_args(list(ctx.args))
+    flow_opts, rest = _split_flow_args(tokens)
     values: dict[str, Any] = {}
     for name, text in parse_input_args(rest).items():
         var = next((v for v in wf.interface.inputs if v.name == name), None)
@@ -141,6 +149,29 @@ def run_workflow_if_named(ctx: click.Context) -> None:
         finally:
             view.stop()
     finish_workflow(result, as_json=as_json)
+
+
+def workflow_help(wf: Any, file: str) -> str:
+    """``podtask run FILE WORKFLOW --help``: the workflow's inputs, outputs, nodes and options."""
+    lines = [
+        f"Usage: podtask run {file} {wf.name} [RUN OPTIONS] [WORKFLOW OPTIONS] [--INPUT VALUE]..."
+    ]
+    if wf.__doc__:
+        lines += ["", "  " + wf.__doc__.strip().splitlines()[0]]
+    lines += ["", "Inputs:"]
+    for v in wf.interface.inputs:
+        default = f" (default {json.dumps(v.default)})" if v.has_default else " (required)"
+        lines.append(f"  --{v.name.replace('_', '-')} {v.type}{default}")
+    lines += ["", "Outputs:"]
+    lines += [f"  {v.name}: {v.type}" for v in wf.interface.outputs] or ["  none"]
+    lines += ["", "Nodes: " + ", ".join(wf.graph().nodes), "", "Workflow options:"]
+    lines += [
+        f"  --parallel N           nodes at once (default {default_parallel()}: 2 x CPU cores)",
+        "  --continue-on-failure  run every node whose inputs exist after a node fails",
+        "  --no-cache             skip cache lookups for this run",
+        "  --overwrite-cache      run cached tasks and replace their cache entries",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def attach_workflow_if_known(run_id: str, as_json: bool) -> None:

@@ -15,13 +15,13 @@ from typing import Any
 import click
 
 from podtask._errors import PodtaskError, SpecError
-from podtask.cli.common import err, finish_run, handle_errors
+from podtask.cli.common import complete_run_id, err, finish_run, handle_errors
 
 ENGINE = "kubernetes"
 
 
 @click.command("attach")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_id)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 @handle_errors
 def attach_command(run_id: str, as_json: bool) -> None:

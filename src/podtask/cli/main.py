@@ -7,9 +7,12 @@ the run machinery, nor ``podtask runs`` for the compiler.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import click
+
+from podtask.cli.common import EXIT_INTERRUPTED, caused_by_interrupt, err, print_json_error
 
 # command name -> "module:attribute" of its click.Command
 COMMANDS = {
@@ -19,8 +22,29 @@ COMMANDS = {
     "logs": "podtask.cli.run_cmd:logs_command",
     "describe": "podtask.cli.run_cmd:describe_command",
     "attach": "podtask.cli.kube_cmd:attach_command",
+    "bundle": "podtask.cli.bundle_cmd:bundle_command",
+    "prune": "podtask.cli.prune_cmd:prune_command",
+    "completion": "podtask.cli.completion_cmd:completion_command",
     "ui": "podtask.cli.ui_cmd:ui_command",
+    "export": "podtask.cli.export_cmd:export_command",
     "cache": "podtask.cli.flow_cmd:cache_group",
+}
+
+# The one-line help ``podtask --help`` lists, kept here so that listing the
+# commands imports none of them (and set on each command as it loads).
+SUMMARIES = {
+    "attach": "Follow a Kubernetes run again, or resume a workflow run.",
+    "bundle": "List what --ship-code would ship for FILE, and its size.",
+    "cache": "List or clear the cached outputs of tasks with cache=True.",
+    "compile": "Compile the tasks of FILE into task templates and Pod manifests.",
+    "completion": "Print the completion script for SHELL (bash, zsh, fish).",
+    "describe": "Show a run: its pod, containers, events and why it ended.",
+    "export": "Export tasks to another system (flyte: a package to register).",
+    "logs": "Print the logs of a run.",
+    "prune": "Delete finished runs and print what it frees.",
+    "run": "Run TASK of FILE (run FILE TASK --help lists its inputs).",
+    "runs": "List recent runs, newest first.",
+    "ui": "See your runs in a browser: timelines, live logs, errors.",
 }
 
 
@@ -36,7 +60,15 @@ class LazyGroup(click.Group):
             return None
         module, _, attr = target.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
-        return command if isinstance(command, click.Command) else None
+        if not isinstance(command, click.Command):
+            return None
+        command.short_help = SUMMARIES.get(cmd_name, command.short_help)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,8 +77,55 @@ def cli() -> None:
     """podtask: run Python functions as the primary container of a pod with sidecars."""
 
 
-def main() -> None:
-    cli(prog_name="podtask")
+def main(args: list[str] | None = None) -> None:
+    """Run the CLI; every way out is one of the documented exit codes.
+
+    click's standalone mode turns a Ctrl-C into "Aborted!" and exit 1; podtask
+    documents 130 for an interrupt, so click runs non-standalone and this
+    function does the reporting itself.
+    """
+    argv = sys.argv[1:] if args is None else list(args)
+    try:
+        rv = cli.main(args=argv, prog_name="podtask", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        if "--json" in argv:
+            print_json_error("UsageError", exc.format_message(), field=_param_of(exc), hint=None)
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # `podtask runs | head`: the reader left; say nothing more, as click would.
+        _silence_stdout()
+        sys.exit(1)
+    except Exception as exc:
+        if not caused_by_interrupt(exc):
+            raise
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _param_of(exc: click.ClickException) -> str | None:
+    param = getattr(exc, "param", None)
+    if param is None:
+        return None
+    opts = getattr(param, "opts", None) or [param.name]
+    return str(opts[0])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from collections.abc import Iterable, Sequence
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from podtask._lifecycle import ContainerStatus
-from podtask._storage import RunDir, RunRecord
+from podtask._storage import LOST, RunDir, RunRecord
 
 _MARK = {"waiting": "…", "running": "▶", "terminated": "■"}
 
@@ -95,15 +96,26 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
     ended = _when(record.ended_at)
     if record.ended_at:
         ended += f"  ({record.ended_at - base:.3f}s after start)"
-    add(f"Ended:      {ended}\n")
-    add(f"Run dir:    {record.run_dir}\n")
     events = rd.read_events()
+    if record.phase == LOST:
+        # When the loss was noticed says nothing about the run; its last sign of life does.
+        seen = last_seen_alive(record, rd, events)
+        add(f"Ended:      - (lost; noticed {_when(record.ended_at)})\n")
+        add(f"Last seen:  {_when(seen)}  (podtask's last record of this run)\n")
+    else:
+        add(f"Ended:      {ended}\n")
+    add(f"Run dir:    {record.run_dir}\n")
     end = next((e for e in reversed(events) if e.get("event") == "end"), None)
     issues = (end or {}).get("sidecar_issues") or []
     if issues:
         add("\nSidecar issues:\n")
         for issue in issues:
             add(f"  - {issue}\n")
+    if not record.containers and record.phase == LOST:
+        known = _manifest_containers(rd)
+        if known:
+            add("\nContainers (from the pod manifest; their state was never recorded):\n")
+            add("".join(f"  {name} ({kind})\n" for name, kind in known))
     if record.containers:
         add("\nContainers (times relative to the run's start):\n")
         stops = {
@@ -171,6 +183,67 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
         for k, v in outputs.items():
             add(f"  {k} = {json.dumps(v)}\n")
     if rd.pod_yaml.exists():
-        add("\nPod (effective manifest):\n")
-        add("".join(f"  {line}\n" for line in rd.pod_yaml.read_text().splitlines()))
+        local = record.engine in ENGINES_WITHOUT_IMAGES
+        note = "; the local engine uses no image" if local else ""
+        add(f"\nPod (effective manifest{note}; env values hidden, names shown):\n")
+        text = _for_terminal(rd.pod_yaml.read_text(), drop_images=local)
+        add("".join(f"  {line}\n" for line in text.splitlines()))
     return "".join(out)
+
+
+def last_seen_alive(record: RunRecord, rd: RunDir, events: list[dict[str, Any]]) -> float:
+    """The last moment podtask left a trace of the run: an event, a container, a log line."""
+    times: list[float] = [record.created_at]
+    times += [float(e["time"]) for e in events if isinstance(e.get("time"), (int, float))]
+    for c in record.containers:
+        times += [t for t in (c.started_at, c.ready_at, c.finished_at) if t is not None]
+    with contextlib.suppress(OSError):
+        times += [p.stat().st_mtime for p in rd.logs_dir.glob("*.log")]
+    return max(times)
+
+
+def _manifest_containers(rd: RunDir) -> list[tuple[str, str]]:
+    try:
+        import yaml
+
+        pod = yaml.safe_load(rd.pod_yaml.read_text())
+        spec = pod.get("spec") or {}
+        return [
+            (str(c.get("name")), "init" if kind == "initContainers" else "regular")
+            for kind in ("initContainers", "containers")
+            for c in spec.get(kind) or []
+        ]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
+
+
+#: Engines that run each container's command on this host: an image would be a lie.
+ENGINES_WITHOUT_IMAGES = frozenset({"local"})
+
+
+#: What an env value is shown as: values may be secrets, and describe output
+#: lands in terminals, tickets and CI logs. The run dir keeps the real manifest.
+HIDDEN = "(hidden)"
+
+
+def _for_terminal(pod_yaml: str, *, drop_images: bool) -> str:
+    """The manifest with env values hidden and, for engines without images, no ``image``."""
+    import yaml
+
+    from podtask._compile import to_yaml
+
+    try:
+        pod = yaml.safe_load(pod_yaml)
+        spec = pod.get("spec") or {}
+        for kind in ("initContainers", "containers", "ephemeralContainers"):
+            for container in spec.get(kind) or []:
+                if drop_images:
+                    container.pop("image", None)
+                    container.pop("imagePullPolicy", None)
+                for entry in container.get("env") or []:
+                    if "value" in entry:
+                        entry["value"] = HIDDEN
+        return to_yaml(pod)
+    except (yaml.YAMLError, AttributeError, TypeError):
+        # A manifest that does not parse cannot be shown safely: say where it is.
+        return "(the manifest in the run directory could not be read)"

@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["flyte"]:  # Flyte's data protocol (inputs.pb, outputs.pb, error.pb)
+        from podtask.entrypoint.flyte import main as flyte_main
+
+        return flyte_main(argv[1:])
     args = _parser().parse_args(argv)
     from podtask._authoring import load_task
     from podtask.entrypoint.runner import run_task, write_error

@@ -10,6 +10,9 @@ import podtask
 SHARED = {"name": "shared", "emptyDir": {}}
 MOUNT = {"name": "shared", "mountPath": "/shared"}
 MARK = os.environ.get("PODTASK_TEST_MARK", "podtask-test")
+# A sidecar that runs until stopped. Its shell is PID 1 of the container, which
+# ignores SIGTERM unless it traps it (as on a cluster): the trap exits as SIGTERM would.
+FOREVER = "trap 'exit 143' TERM; sleep 1000 & wait"
 
 
 def pod(*sidecars, init=(), grace=None, **kw):
@@ -28,7 +31,7 @@ def sh(name, script, **extra):
     return {"name": name, "command": ["/bin/sh", "-c", script], "volumeMounts": [MOUNT], **extra}
 
 
-@podtask.task(pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))
+@podtask.task(pod=pod(sh("forever", f"{FOREVER}; echo {MARK}")))
 def sidecar_never_exits() -> str:
     time.sleep(0.2)
     return "done"
@@ -41,12 +44,12 @@ def sidecar_ignores_sigterm() -> None:
     time.sleep(0.3)
 
 
-@podtask.task(pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))
+@podtask.task(pod=pod(sh("forever", f"{FOREVER}; echo {MARK}")))
 def primary_raises(x: int = 1) -> int:
     raise ValueError(f"bad value {x}")
 
 
-@podtask.task(pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))
+@podtask.task(pod=pod(sh("forever", f"{FOREVER}; echo {MARK}")))
 def primary_sleeps(seconds: float = 60.0) -> None:
     print("primary sleeping", flush=True)
     time.sleep(seconds)
@@ -56,7 +59,7 @@ def primary_sleeps(seconds: float = 60.0) -> None:
     pod=pod(
         init=[
             {
-                **sh("warmup", "sleep 0.4; touch /shared/ready; exec sleep 1000"),
+                **sh("warmup", f"sleep 0.4; touch /shared/ready; {FOREVER}"),
                 "restartPolicy": "Always",
                 "startupProbe": {
                     "exec": {"command": ["test", "-f", "/shared/ready"]},
@@ -107,7 +110,7 @@ def same_port(tag: str) -> str:
     return f"{tag}:{reply}"
 
 
-@podtask.task(timeout=1, pod=pod(sh("forever", f"sleep 1000; echo {MARK}")))
+@podtask.task(timeout=1, pod=pod(sh("forever", f"{FOREVER}; echo {MARK}")))
 def times_out() -> None:
     time.sleep(30)
 
@@ -135,7 +138,8 @@ def sidecar_crash_ignored() -> str:
     pod=pod(
         sh(
             "envy",
-            "echo pod=$POD_NAME ns=$POD_NS greeting=$(GREETING) cwd=$(pwd) > /shared/env; sleep 1000",
+            "echo pod=$POD_NAME ns=$POD_NS greeting=$(GREETING) cwd=$(pwd) > /shared/env;"
+            f" {FOREVER}",
             env=[
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                 {"name": "POD_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},

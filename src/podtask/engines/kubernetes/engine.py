@@ -41,6 +41,7 @@ from podtask.engines.kubernetes.watcher import DELETED, ERROR, GONE, Subscriptio
 
 OPTIONS = frozenset(
     {"namespace", "context", "storage", "detach", "ship_code", "kubeconfig", "image_pull_grace"}
+    | {"ship_code_include"}
 )
 STATE_FILE = "kubernetes.json"
 TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
@@ -345,7 +346,9 @@ class KubernetesEngine:
         if any(e.get("name") == "PODTASK_CODE_URL" for e in env) and (
             ctx.attempt == 1 or remote.get_bytes(CODE_BUNDLE) is None
         ):
-            remote.put_bytes(CODE_BUNDLE, make_code_bundle(Path(ctx.source_root)))
+            include = self._options(ctx).get("ship_code_include") or ()
+            bundle = make_code_bundle(Path(ctx.source_root), include=include, notice=ctx.notice)
+            remote.put_bytes(CODE_BUNDLE, bundle)
 
     def _create(
         self, attempt: _Attempt, manifest: dict[str, Any], ctx: AttemptContext

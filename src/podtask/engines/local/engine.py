@@ -37,7 +37,8 @@ from podtask._lifecycle import (
 from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines.local.cgroups import cgroups_available
 from podtask.engines.local.linux import namespaces_available
-from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.sandbox import Event, PodSandbox, sigterm_ignored
+from podtask.engines.local.security import host_path_warnings
 from podtask.engines.local.translate import (
     ContainerInfo,
     build_plan,
@@ -89,6 +90,7 @@ class _Pod:
         self.tearing_down = False
         self.lost: str | None = None
         self.pending_since = time.time()
+        self.main_process: dict[str, tuple[str, bool]] = {}  # name -> (command, is PID 1)
 
     # -- status bookkeeping ----------------------------------------------------
     def _set(self, name: str, **changes: Any) -> None:
@@ -108,6 +110,7 @@ class _Pod:
             "time": ev.time,
         }
         if ev.kind == "started":
+            self.main_process[ev.name] = (ev.command, ev.pid1)
             self._set(
                 ev.name,
                 state=RUNNING,
@@ -286,6 +289,14 @@ class _Pod:
         self._wait_for(names, deadline)
         left = [n for n in names if self.status[n].state == RUNNING]
         for name in left:
+            if name != self.ctx.primary:
+                self.ctx.notice(
+                    sigterm_ignored(
+                        name,
+                        *self.main_process.get(name, ("", False)),
+                        time.time() - self.stop_at.get(name, time.time()),
+                    )
+                )
             self.sb.signal(name, signal.SIGKILL)
             self.ctx.on_event(
                 {
@@ -358,6 +369,8 @@ class LocalEngine:
         ctx.notice(
             "local engine: images are not pulled; each container's command runs from this host"
         )
+        for warning in host_path_warnings(ctx.manifest.get("spec", {})):
+            ctx.notice(f"warning: {warning}")
         if self.namespace_problem:
             ctx.notice(
                 f"local engine: no namespaces ({self.namespace_problem}); running plain processes"

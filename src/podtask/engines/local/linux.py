@@ -40,7 +40,14 @@ MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
+PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_SYS_CAPGET = {"x86_64": 125, "aarch64": 90, "arm64": 90, "riscv64": 90, "ppc64le": 183}
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "arm64": 91, "riscv64": 91, "ppc64le": 184}
 
 # pivot_root has no glibc wrapper; the syscall number is per architecture.
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203}
@@ -135,6 +142,58 @@ def set_process_name(name: str) -> None:
     """The name ``ps``/``top`` show (``/proc/PID/comm``, at most 15 bytes); best effort."""
     buf = ctypes.create_string_buffer(os.fsencode(name)[:15])
     _lib().prctl(PR_SET_NAME, ctypes.cast(buf, ctypes.c_void_p).value or 0, 0, 0, 0)
+
+
+def set_no_new_privs() -> None:
+    """``allowPrivilegeEscalation: false``: no exec can gain privileges (setuid bits, file caps)."""
+    _check(_lib().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def drop_bounding_capabilities(caps: tuple[int, ...]) -> None:
+    """Remove ``caps`` from the bounding set: nothing this process execs can gain them.
+
+    Needs CAP_SETPCAP: call it before giving up root; then :func:`drop_capabilities`.
+    """
+    lib = _lib()
+    for cap in caps:
+        rc = lib.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        if rc != 0 and ctypes.get_errno() != 22:  # EINVAL: the kernel does not know it
+            _check(rc, f"prctl(PR_CAPBSET_DROP, {cap})")
+
+
+def drop_capabilities(caps: tuple[int, ...]) -> None:
+    """Remove ``caps`` from this process's ambient, effective, permitted and inheritable
+    sets (after :func:`drop_bounding_capabilities` and any uid/gid change)."""
+    if not caps:
+        return
+    lib = _lib()
+    lib.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL before 4.3: none
+    machine = os.uname().machine
+    if machine not in _SYS_CAPGET:
+        raise OSError(38, "capget/capset: unknown syscall number on " + machine)
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(int(lib.syscall(_SYS_CAPGET[machine], ctypes.byref(header), data)), "capget")
+    for cap in caps:
+        word, bit = divmod(cap, 32)
+        mask = ~(1 << bit) & 0xFFFFFFFF
+        data[word].effective &= mask
+        data[word].permitted &= mask
+        data[word].inheritable &= mask
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    _check(int(lib.syscall(_SYS_CAPSET[machine], ctypes.byref(header), data)), "capset")
 
 
 def set_child_subreaper() -> None:

@@ -41,6 +41,20 @@ class ContainerPlan:
     # Fork the supervisor's warm interpreter and call podtask.entrypoint.main(argv[3:])
     # instead of exec'ing argv (which must then be [python, "-m", "podtask.entrypoint", ...]).
     fork_entrypoint: bool = False
+    # securityContext, resolved (pod's, then the container's): see engines/local/security.py
+    run_as_user: int | None = None  # None: podtask's own user
+    run_as_group: int | None = None
+    supplemental_groups: tuple[int, ...] | None = None  # None: keep podtask's groups
+    run_as_non_root: bool = False  # refuse to start when the user would be 0
+    read_only_root: bool = False  # the root (not the volumes) mounted read-only
+    no_new_privs: bool = False  # allowPrivilegeEscalation: false
+    drop_caps: tuple[int, ...] = ()  # capability numbers removed from every set
+    # Host dirs that a non-root run_as_user must be able to write (the primary's outputs).
+    user_dirs: tuple[str, ...] = ()
+    # Kubernetes' terminationMessagePath / terminationMessagePolicy ("File" or
+    # "FallbackToLogsOnError"); "" path: no termination message (plain processes).
+    termination_message_path: str = "/dev/termination-log"
+    termination_message_policy: str = "File"
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,13 @@ class PodPlan:
     volumes: tuple[VolumePlan, ...] = ()
     containers: tuple[ContainerPlan, ...] = ()
     isolate: bool = True  # False: plain host processes (no namespaces available)
+    host_network: bool = False  # hostNetwork: the host's network and UTS namespaces
+    host_ipc: bool = False  # hostIPC: the host's IPC namespace
+    fs_group: int | None = None  # emptyDirs are owned by this group (setgid), as with fsGroup
+    # shareProcessNamespace. False: each container is PID 1 of its own PID namespace
+    # inside the pod's (isolated pods only), as on a cluster; translate sets it from
+    # the spec (Kubernetes' default is false); True keeps one namespace for the pod.
+    share_process_namespace: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +87,11 @@ class PodPlan:
                     "argv": tuple(c["argv"]),
                     "env": tuple((k, v) for k, v in c["env"]),
                     "mounts": tuple(MountPlan(**m) for m in c.get("mounts", ())),
+                    "drop_caps": tuple(c.get("drop_caps", ())),
+                    "user_dirs": tuple(c.get("user_dirs", ())),
+                    "supplemental_groups": None
+                    if c.get("supplemental_groups") is None
+                    else tuple(c["supplemental_groups"]),
                 }
             )
             for c in data.get("containers", ())

@@ -24,8 +24,13 @@ Protocol (JSON, one object per line):
   ``shutdown``. EOF on stdin means shutdown.
 * stdout, events, ``event`` one of
   ``ready {time}`` / ``fatal {message}`` (answer to the first line);
-  ``started {name, pid, time}``; ``exited {name, exit_code, signal, oom, time}``;
-  ``error {name, message, reason, exit_code, time}`` (the container never ran:
+  ``started {name, pid, command, pid1, time}`` (command: the main process's
+  name; pid1: it is PID 1 of its own PID namespace);
+  ``exited {name, exit_code, signal, oom, message, time}`` (message: the
+  termination message, see :func:`termination_message`);
+  ``error {name, message, reason, exit_code, time}`` (the container never ran;
+  reason ``StartError``, or ``CreateContainerConfigError`` for a subPath that
+  would leave its volume;
   for one ``start`` the stream holds either ``started`` then ``exited``, or
   ``error``); ``result {id, ok, message}`` for probes,
   ``result {id, exit_code, output}`` for exec, or ``result {id, error}``;
@@ -43,6 +48,7 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import sys
 import time
 import traceback
@@ -50,6 +56,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from podtask.engines._beneath import SubPathError, open_sub_path
+from podtask.engines._termination import file_tail, read_termination_message
 from podtask.engines.local import linux, probes
 from podtask.engines.local.cgroups import MemoryCgroups
 from podtask.engines.local.plan import ContainerPlan, PodPlan
@@ -105,6 +113,9 @@ def prepare_volumes(plan: PodPlan, isolate: bool) -> None:
         if vol.medium == "Memory" and isolate:
             opts = "mode=0777" + (f",size={vol.size_limit_bytes}" if vol.size_limit_bytes else "")
             linux.mount("tmpfs", vol.host_path, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, opts)
+        if plan.fs_group is not None:  # fsGroup: the group owns it, and new files inherit it
+            os.chown(vol.host_path, -1, plan.fs_group)
+            os.chmod(vol.host_path, 0o2777)
 
 
 def _under(path: str, top: str) -> bool:
@@ -118,6 +129,61 @@ def _make_target(target: str, source_is_dir: bool) -> None:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "a"):
             pass
+
+
+class ContainerConfigError(Exception):
+    """The container cannot be created as specified (the kubelet's CreateContainerConfigError)."""
+
+    reason = "CreateContainerConfigError"
+
+
+def make_root_read_only(c: ContainerPlan) -> None:
+    """readOnlyRootFilesystem: after pivot_root, every mount but the volumes, /proc, /dev
+    and /sys becomes read-only (the overlay root and the host mounts mirrored into it)."""
+    keep = ("/proc", "/dev", "/sys", *(m.mount_path.rstrip("/") or "/" for m in c.mounts))
+    for m in reversed(linux.read_mountinfo()):
+        if m.mount_point != "/" and any(_under(m.mount_point, k) for k in keep):
+            continue
+        with contextlib.suppress(OSError):  # a mount we cannot remount keeps its mode
+            linux.mount(
+                None, m.mount_point, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
+            )
+    linux.mount(None, "/", None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY)
+
+
+def become_user(plan: PodPlan, c: ContainerPlan) -> None:
+    """securityContext, in a runtime's order: the non-root check, capabilities (while
+    still root), groups, gid, uid, then no_new_privs. Raises ContainerConfigError for
+    runAsNonRoot with a user 0, with the kubelet's words."""
+    uid = c.run_as_user if c.run_as_user is not None else os.getuid()
+    pod = f'"{plan.pod_name}_{plan.namespace}"'
+    if c.run_as_non_root and uid == 0:
+        if c.run_as_user is not None:
+            raise ContainerConfigError(
+                f"container's runAsUser breaks non-root policy (pod: {pod}, container: {c.name})"
+            )
+        raise ContainerConfigError(
+            f"container has runAsNonRoot and image will run as root (pod: {pod},"
+            f" container: {c.name})"
+        )
+    linux.drop_bounding_capabilities(c.drop_caps)  # needs CAP_SETPCAP: while still root
+    if c.supplemental_groups is not None or c.run_as_user is not None:
+        os.setgroups(list(c.supplemental_groups or ()))
+    gid = c.run_as_group
+    if gid is None and c.run_as_user is not None:
+        import pwd
+
+        try:
+            gid = pwd.getpwuid(c.run_as_user).pw_gid
+        except KeyError:  # a uid without a passwd entry gets group 0, as with a runtime
+            gid = 0
+    if gid is not None:
+        os.setresgid(gid, gid, gid)
+    if c.run_as_user is not None:
+        os.setresuid(uid, uid, uid)  # to non-root: the kernel clears the capability sets
+    linux.drop_capabilities(c.drop_caps)
+    if c.no_new_privs:
+        linux.set_no_new_privs()
 
 
 def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
@@ -152,35 +218,129 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
         seen.add(mp)
         # One recursive bind covers a whole subtree (/dev, /sys, ...), unless our
         # own work_dir lies inside it: then bind it alone and visit its children.
-        rec = not _under(plan.work_dir, mp)
+        # /dev gets an overlay of its own, like /: the container sees the host's
+        # devices, but a file it creates there (/dev/termination-log) stays its own;
+        # /dev's submounts (pts, shm, mqueue) are then bound one by one.
+        rec = not _under(plan.work_dir, mp) and mp != "/dev"
         try:
             target = linux.resolve_in_root(root, mp)
             _make_target(target, os.path.isdir(mp))
-            linux.mount(mp, target, None, linux.MS_BIND | (linux.MS_REC if rec else 0))
+            if mp == "/dev":
+                dev_upper, dev_work = (os.path.join(base, d) for d in ("dev-upper", "dev-work"))
+                os.makedirs(dev_upper, exist_ok=True)
+                os.makedirs(dev_work, exist_ok=True)
+                opts = f"lowerdir=/dev,upperdir={dev_upper},workdir={dev_work}"
+                linux.mount("overlay", target, "overlay", 0, opts)
+            else:
+                linux.mount(mp, target, None, linux.MS_BIND | (linux.MS_REC if rec else 0))
         except OSError as exc:  # best effort: a host mount we cannot mirror is not fatal
             print(f"podinit: {c.name}: not binding {mp}: {exc}", file=sys.stderr)
             continue
         if rec:
             recursive.append(mp)
+    if not plan.share_process_namespace:  # its own PID namespace: its own /proc
+        linux.mount(
+            "proc",
+            linux.resolve_in_root(root, "/proc"),
+            "proc",
+            linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC,
+        )
     vols = {v.name: v for v in plan.volumes}
     for mnt in sorted(c.mounts, key=lambda m: m.mount_path.rstrip("/").count("/")):
         vol = vols[mnt.volume]
-        src = vol.host_path
+        sub_fd = None
         if mnt.sub_path:
-            if mnt.sub_path.startswith("/") or ".." in mnt.sub_path.split("/"):
-                raise OSError(errno.EINVAL, f"subPath {mnt.sub_path!r} must be relative")
-            src = os.path.join(src, mnt.sub_path)
-            os.makedirs(src, exist_ok=True)
-        target = linux.resolve_in_root(root, mnt.mount_path)
-        _make_target(target, os.path.isdir(src))
-        linux.mount(src, target, None, linux.MS_BIND | linux.MS_REC)
+            try:
+                sub_fd = open_sub_path(
+                    vol.host_path,
+                    mnt.sub_path,
+                    volume=mnt.volume,
+                    mount_path=mnt.mount_path,
+                    container=c.name,
+                )
+            except SubPathError as exc:
+                raise ContainerConfigError(str(exc)) from exc
+        try:
+            # The subPath is bound through its fd: what was checked is what is mounted.
+            src = vol.host_path if sub_fd is None else f"/proc/self/fd/{sub_fd}"
+            target = linux.resolve_in_root(root, mnt.mount_path)
+            _make_target(target, os.path.isdir(src))
+            linux.mount(src, target, None, linux.MS_BIND | linux.MS_REC)
+        finally:
+            if sub_fd is not None:
+                os.close(sub_fd)
         if mnt.read_only:
             flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY
             linux.mount(None, target, None, flags)
+    if c.termination_message_path:
+        # As the kubelet does: a file of our own at the path, so that what the
+        # container writes there can be read after it is gone (and never lands
+        # in the host's /dev).
+        log = termination_log(plan, c, seq)
+        with open(log, "a"):
+            pass
+        os.chmod(log, 0o666)
+        target = linux.resolve_in_root(root, c.termination_message_path)
+        _make_target(target, False)
+        linux.mount(log, target, None, linux.MS_BIND)
+    if c.run_as_user:
+        _hand_over_user_dirs(c)
     os.chdir(root)
     linux.pivot_root(".", ".")
     linux.umount2(".", linux.MNT_DETACH)
     os.chdir("/")
+    if c.run_as_user:
+        _make_reachable(c)
+
+
+def termination_log(plan: PodPlan, c: ContainerPlan, seq: int) -> str:
+    """Host path of the file bound at the container's terminationMessagePath."""
+    return os.path.join(plan.work_dir, "containers", f"{c.name}.{seq}", "termination-log")
+
+
+def termination_message(plan: PodPlan, c: ContainerPlan, seq: int, exit_code: int) -> str:
+    """What the kubelet puts in ``state.terminated.message`` (see engines/_termination)."""
+    if not c.termination_message_path:
+        return ""
+    log = termination_log(plan, c, seq)
+    policy = c.termination_message_policy
+    return read_termination_message(log, policy, exit_code, file_tail(c.log_path))
+
+
+def _hand_over_user_dirs(c: ContainerPlan) -> None:
+    """A non-root primary writes its outputs: the outputs dir becomes its own, and the
+    run dir above it (0700, root's) searchable, not listable, by others."""
+    for d in c.user_dirs:
+        os.makedirs(d, exist_ok=True)
+        os.chown(d, c.run_as_user or 0, c.run_as_group if c.run_as_group is not None else -1)
+        parent = os.path.dirname(d)
+        os.chmod(parent, os.stat(parent).st_mode | 0o001)
+
+
+def _make_reachable(c: ContainerPlan) -> None:
+    """A non-root user must reach its mount points, working dir and (a forked primary)
+    this interpreter even where they sit under a 0700 directory such as /root: add
+    search permission for others, in the container's overlay only (a copy-up; the
+    host's directories, and mounts other than the overlay root, are left alone)."""
+    paths = [m.mount_path for m in c.mounts] + [c.working_dir or "/"]
+    if c.fork_entrypoint:
+        paths += [sys.prefix, sys.base_prefix, sys.exec_prefix]
+        paths += [p for p in sys.path if p and os.path.isabs(p)]
+    root_dev = os.stat("/").st_dev
+    done: set[str] = set()
+    for path in paths:
+        parts = [p for p in path.split("/") if p]
+        for i in range(1, len(parts)):
+            anc = "/" + "/".join(parts[:i])
+            if anc in done:
+                continue
+            done.add(anc)
+            try:
+                st = os.lstat(anc)
+                if st.st_dev == root_dev and stat.S_ISDIR(st.st_mode) and not st.st_mode & 0o001:
+                    os.chmod(anc, stat.S_IMODE(st.st_mode) | 0o001)
+            except OSError:
+                continue
 
 
 # --------------------------------------------------------------------------- supervisor
@@ -195,6 +355,7 @@ class Running:
     status_buf: bytearray = field(default_factory=bytearray)
     start_error: dict[str, Any] | None = None
     alive: bool = True
+    seq: int = 0  # which start of the container this is (names its dir in work_dir)
 
 
 @dataclass
@@ -333,7 +494,7 @@ class Supervisor:
                     return
         self.seq += 1
         r, w = os.pipe()
-        pid = os.fork()
+        pid = self._fork_container()
         if pid == 0:  # pragma: no cover - runs in the child
             try:
                 os.close(r)
@@ -343,16 +504,44 @@ class Supervisor:
                 if isinstance(exc, OSError) and exc.filename:
                     msg = f"{msg}: {exc.filename}"
                 err = {"message": f"{type(exc).__name__}: {msg}", "exit_code": 128}
+                if isinstance(exc, ContainerConfigError):
+                    err.update(message=str(exc), reason=exc.reason)
                 try:
                     _write_all(w, json.dumps(err).encode())
                 finally:
                     os._exit(127)
         os.close(w)
         os.set_blocking(r, False)  # podinit's loop must never wait on one container
-        run = Running(name=name, pid=pid, cgroup=cgroup, status_fd=r)
+        run = Running(name=name, pid=pid, cgroup=cgroup, status_fd=r, seq=self.seq)
         self.running[name] = run
         self.by_pid[pid] = run
         self.sel.register(r, selectors.EVENT_READ, "status")
+
+    def _own_pid_namespaces(self) -> bool:
+        return self.isolate and not self.plan.share_process_namespace
+
+    def _fork_container(self) -> int:
+        """fork(); without shareProcessNamespace the child is PID 1 of a new PID namespace.
+
+        As on a cluster, the container's main process then gets only the signals
+        it has a handler for (a ``sh`` without a trap ignores SIGTERM), and when
+        it exits the kernel kills everything else of the container. Only the
+        next child moves: podinit's own PID namespace is set back at once.
+        """
+        if not self._own_pid_namespaces():
+            return os.fork()
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            linux.unshare(linux.CLONE_NEWPID)
+            pid = -1
+            try:
+                pid = os.fork()
+            finally:
+                if pid != 0:  # podinit (or a failed fork): later children are ours again
+                    linux.setns(own, linux.CLONE_NEWPID)
+            return pid
+        finally:
+            os.close(own)
 
     def _container_child(
         self, c: ContainerPlan, cgroup: str | None, status_w: int, seq: int
@@ -370,9 +559,12 @@ class Supervisor:
         cwd = c.working_dir or "/"
         if self.isolate:
             os.makedirs(cwd, exist_ok=True)
+            if c.read_only_root:
+                make_root_read_only(c)
         os.chdir(cwd)
         env = dict(c.env)
         null = os.open(os.devnull, os.O_RDONLY)
+        become_user(self.plan, c)
         if c.fork_entrypoint:
             self._run_entrypoint(c, env, null, log_fd)
         exe = _which(c.argv[0], env.get("PATH", DEFAULT_PATH))
@@ -460,12 +652,19 @@ class Supervisor:
                 "error",
                 name=run.name,
                 message=run.start_error["message"],
-                reason="StartError",
+                reason=run.start_error.get("reason", "StartError"),
                 exit_code=run.start_error.get("exit_code", 128),
                 time=time.time(),
             )
         else:
-            self.emit("started", name=run.name, pid=run.pid, time=time.time())
+            self.emit(
+                "started",
+                name=run.name,
+                pid=run.pid,
+                command=_command_name(run.pid),
+                pid1=self._own_pid_namespaces(),
+                time=time.time(),
+            )
 
     def _reap(self) -> None:
         while True:
@@ -492,7 +691,18 @@ class Supervisor:
             return
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
-        self.emit("exited", name=run.name, exit_code=code, signal=sig, oom=oom, time=now)
+        message = ""
+        if self.isolate:
+            message = termination_message(self.plan, self.plan.container(run.name), run.seq, code)
+        self.emit(
+            "exited",
+            name=run.name,
+            exit_code=code,
+            signal=sig,
+            oom=oom,
+            message=message,
+            time=now,
+        )
 
     def _kill_rest(self, run: Running) -> None:
         """A container ends with its main process: SIGKILL its group and cgroup stragglers."""
@@ -504,14 +714,17 @@ class Supervisor:
                     os.kill(pid, signal.SIGKILL)
 
     def signal(self, name: str, sig: int) -> None:
+        """Signal the container's main process only, as a container runtime does.
+
+        In its own PID namespace it is PID 1 there, so the kernel drops a
+        signal it has no handler for (SIGKILL excepted); its children see
+        nothing until it passes the signal on. When it exits, the rest of
+        the container is killed (:meth:`_kill_rest`).
+        """
         run = self.running.get(name)
         if run is None or not run.alive:
             return
-        try:
-            os.killpg(run.pid, sig)
-        except ProcessLookupError:
-            pass
-        except PermissionError:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(run.pid, sig)
         if sig == signal.SIGKILL:
             self._kill_rest(run)
@@ -558,12 +771,23 @@ class Supervisor:
         run = self.running[name]
         c = self.plan.container(name)
         if self.isolate:
-            fd = os.open(f"/proc/{run.pid}/ns/mnt", os.O_RDONLY)
+            kinds = [("mnt", linux.CLONE_NEWNS)]
+            if self._own_pid_namespaces():  # what exec runs is one of the container's
+                kinds.append(("pid", linux.CLONE_NEWPID))
+            # Open everything first: after the first setns, /proc is the container's.
+            fds = [
+                (os.open(f"/proc/{run.pid}/ns/{kind}", os.O_RDONLY), flag) for kind, flag in kinds
+            ]
+            root = os.open(f"/proc/{run.pid}/root", os.O_RDONLY | os.O_DIRECTORY)
             try:
-                linux.setns(fd, linux.CLONE_NEWNS)
+                for fd, flag in fds:
+                    linux.setns(fd, flag)
+                os.fchdir(root)
+                os.chroot(".")
             finally:
-                os.close(fd)
-            os.chroot(f"/proc/{run.pid}/root")
+                for fd, _ in fds:
+                    os.close(fd)
+                os.close(root)
         if run.cgroup is not None:
             MemoryCgroups.join(run.cgroup)
         return dict(c.env), c.working_dir or "/"
@@ -633,6 +857,15 @@ class Supervisor:
             self.emit("bye")
 
 
+def _command_name(pid: int) -> str:
+    """What the container's main process runs now (``/proc/PID/comm``), e.g. ``sh``."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
 def _exit_code(value: object) -> int:
     """sys.exit semantics: None -> 0, int -> itself, anything else printed -> 1."""
     if value is None:
@@ -659,7 +892,7 @@ def main() -> int:
         plan = PodPlan.from_json(cfg["plan"])
         isolate = bool(cfg["isolate"])
         cg = MemoryCgroups(**cfg["cgroup"]) if cfg.get("cgroup") else None
-        if isolate:
+        if isolate and not plan.host_network:  # hostNetwork: the host's, left alone
             loopback_up()
             with contextlib.suppress(OSError):
                 socket.sethostname(plan.pod_name[:63])

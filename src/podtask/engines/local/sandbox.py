@@ -77,7 +77,31 @@ from podtask.engines.local import linux
 from podtask.engines.local.cgroups import MemoryCgroups, find_memory_cgroups
 from podtask.engines.local.plan import PodPlan
 
-_UNSHARE_FLAGS = ("--pid", "--net", "--mount", "--ipc", "--uts", "--fork", "--kill-child")
+
+def _unshare_flags(plan: PodPlan) -> list[str]:
+    """unshare(1)'s flags for the pod: hostNetwork keeps the host's net and UTS, hostIPC its IPC."""
+    flags = ["--pid", "--mount"]
+    if not plan.host_network:
+        flags += ["--net", "--uts"]
+    if not plan.host_ipc:
+        flags.append("--ipc")
+    return [*flags, "--fork", "--kill-child"]
+
+
+_ALL_UNSHARE_FLAGS = ("--pid", "--mount", "--net", "--uts", "--ipc", "--fork", "--kill-child")
+_ALL_NS_FLAGS = linux.CLONE_NEWNS | linux.CLONE_NEWNET | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC
+
+
+def _namespace_flags(plan: PodPlan) -> int:
+    """The namespaces a warm podinit unshares besides PID (see :func:`_unshare_flags`)."""
+    flags = linux.CLONE_NEWNS
+    if not plan.host_network:
+        flags |= linux.CLONE_NEWNET | linux.CLONE_NEWUTS
+    if not plan.host_ipc:
+        flags |= linux.CLONE_NEWIPC
+    return flags
+
+
 _ANSWER_GRACE = 5.0  # seconds beyond a probe/exec timeout before we give up on podinit
 WARM_ENV = "PODTASK_WARM_FORK"  # "0": never fork the caller, always exec a new podinit
 
@@ -86,8 +110,11 @@ WARM_ENV = "PODTASK_WARM_FORK"  # "0": never fork the caller, always exec a new 
 class Event:
     """Something that happened to a container (times are podinit's ``time.time()``).
 
-    ``kind``: ``"started"`` (pid), ``"exited"`` (exit_code, signal, oom),
-    ``"error"`` (the container never ran: message, reason ``"StartError"``,
+    ``kind``: ``"started"`` (pid, command, pid1), ``"exited"`` (exit_code,
+    signal, oom, and message: the container's termination message, from its
+    terminationMessagePath or, with FallbackToLogsOnError, its log tail),
+    ``"error"`` (the container never ran: message, reason ``"StartError"`` or
+    ``"CreateContainerConfigError"`` (a subPath leading out of its volume),
     exit_code 128), or ``"lost"`` (podinit itself died unexpectedly; ``name``
     is empty, message holds the tail of its log; no further events follow).
     """
@@ -101,6 +128,21 @@ class Event:
     oom: bool = False
     reason: str = ""
     message: str = ""
+    # "started": the main process's command name (``sh``) and whether it is PID 1 of
+    # its own PID namespace (then it ignores signals it has no handler for).
+    command: str = ""
+    pid1: bool = False
+
+
+def sigterm_ignored(name: str, command: str, pid1: bool, waited: float) -> str:
+    """The one line saying why a sidecar had to be killed at the end of the grace period."""
+    what = f"its PID 1 ({command or '?'})" if pid1 else f"its main process ({command or '?'})"
+    why = (
+        "forwards no signals; use exec or a trap"
+        if pid1
+        else "ignores SIGTERM or does not exit on it"
+    )
+    return f"sidecar {name!r} ignored SIGTERM for {waited:.0f} s: {what} {why}"
 
 
 class _Answer:
@@ -207,7 +249,7 @@ class _ForkedProc:
                 os.kill(self.pid, _signal.SIGKILL)
 
 
-def _fork_podinit(isolate: bool, log_path: str) -> _ForkedProc:
+def _fork_podinit(isolate: bool, log_path: str, ns_flags: int = _ALL_NS_FLAGS) -> _ForkedProc:
     """Fork this process into podinit (isolated: PID 1 of a new PID namespace).
 
     The caller's pid_for_children is switched to a new PID namespace only
@@ -244,7 +286,7 @@ def _fork_podinit(isolate: bool, log_path: str) -> _ForkedProc:
                 unshared = True
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child
-                _warm_child(temp_fds[0], temp_fds[1], temp_fds[2], isolate, parent)
+                _warm_child(temp_fds[0], temp_fds[1], temp_fds[2], isolate, parent, ns_flags)
         finally:
             try:
                 if unshared:
@@ -261,7 +303,9 @@ def _fork_podinit(isolate: bool, log_path: str) -> _ForkedProc:
     return _ForkedProc(pid, os.fdopen(cmd_w, "wb"), os.fdopen(ev_r, "rb"))
 
 
-def _warm_child(cmd_r: int, ev_w: int, log_fd: int, isolate: bool, parent: int) -> NoReturn:
+def _warm_child(
+    cmd_r: int, ev_w: int, log_fd: int, isolate: bool, parent: int, ns_flags: int
+) -> NoReturn:
     """podinit in a fork of the caller; never returns into the caller's stack.
 
     It ends with ``os._exit`` always, so no atexit handler, finalizer or
@@ -297,9 +341,7 @@ def _warm_child(cmd_r: int, ev_w: int, log_fd: int, isolate: bool, parent: int) 
         os.closerange(3, max(os.sysconf("SC_OPEN_MAX"), 1024))
         _fresh_stdio()
         if isolate:
-            linux.unshare(
-                linux.CLONE_NEWNET | linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
-            )
+            linux.unshare(ns_flags | linux.CLONE_NEWNS)
             linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
             linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
         # A new interpreter would have put $PYTHONPATH on sys.path (after the entry
@@ -339,12 +381,14 @@ def _fresh_stdio() -> None:
     )
 
 
-def _exec_podinit(isolate: bool, log_path: str) -> subprocess.Popen[bytes]:
+def _exec_podinit(
+    isolate: bool, log_path: str, flags: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
     """podinit as a new interpreter; isolated, under ``unshare(1)``."""
     cmd = [sys.executable, "-m", "podtask.engines.local.podinit"]
     if isolate:
         unshare = shutil.which("unshare") or "unshare"
-        cmd = [unshare, *_UNSHARE_FLAGS, "--mount-proc", "--propagation", "private", "--", *cmd]
+        cmd = [unshare, *flags, "--mount-proc", "--propagation", "private", "--", *cmd]
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             cmd,
@@ -431,9 +475,9 @@ class PodSandbox:
         try:
             proc: subprocess.Popen[bytes] | _ForkedProc
             if warm:
-                proc = _fork_podinit(plan.isolate, log_path)
+                proc = _fork_podinit(plan.isolate, log_path, _namespace_flags(plan))
             else:
-                proc = _exec_podinit(plan.isolate, log_path)
+                proc = _exec_podinit(plan.isolate, log_path, _unshare_flags(plan))
         except OSError as exc:
             shutil.rmtree(plan.work_dir, ignore_errors=True)
             raise InfrastructureError(f"cannot start the pod supervisor: {exc}") from exc
@@ -478,7 +522,7 @@ class PodSandbox:
         self._send({"op": "start", "name": name})
 
     def signal(self, name: str, sig: int) -> None:
-        """Send ``sig`` to the container's process group (SIGKILL: also its cgroup)."""
+        """Send ``sig`` to the container's main process (SIGKILL: all of it, and its cgroup)."""
         self._send({"op": "signal", "name": name, "sig": int(sig)})
 
     def probe(self, name: str, probe: dict[str, Any], timeout: float) -> tuple[bool, str]:
@@ -644,6 +688,8 @@ class PodSandbox:
                         oom=bool(msg.get("oom", False)),
                         reason=str(msg.get("reason", "")),
                         message=str(msg.get("message", "")),
+                        command=str(msg.get("command", "")),
+                        pid1=bool(msg.get("pid1", False)),
                     )
                 )
         # EOF: podinit is gone.

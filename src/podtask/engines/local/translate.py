@@ -19,6 +19,7 @@ from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, quantity_to_bytes
 from podtask._podspec import resolve_env as resolve_pod_env
+from podtask.engines.local import security
 from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -164,6 +165,7 @@ def build_plan(
     """Resolve the manifest into a plan; ``log_path(name)`` gives each container's log file."""
     spec = manifest.get("spec", {})
     pod_name = str(manifest.get("metadata", {}).get("name", run_id))
+    security.check_pod(spec)
     infos = container_infos(spec)
     volumes = _volumes(spec, work_dir)
     volumes[RUN_DIR_VOLUME] = VolumePlan(
@@ -219,6 +221,13 @@ def build_plan(
             # (The code is visible through the overlay of the host's files.)
             mounts.append(MountPlan(volume=RUN_DIR_VOLUME, mount_path=str(run_dir)))
         limit = (c.get("resources") or {}).get("limits", {}).get("memory")
+        sec = security.container_fields(spec, c)
+        sec["termination_message_path"] = str(
+            c.get("terminationMessagePath") or "/dev/termination-log"
+        )
+        sec["termination_message_policy"] = str(c.get("terminationMessagePolicy") or "File")
+        if is_primary and sec["run_as_user"]:
+            sec["user_dirs"] = (str(run_dir / "outputs"),)  # where the entrypoint writes
         plans.append(
             ContainerPlan(
                 name=info.name,
@@ -233,10 +242,18 @@ def build_plan(
                 if limit is not None
                 else None,
                 fork_entrypoint=is_primary and fork_primary,
+                **sec,
             )
         )
     if not isolate:
         for p in plans:
+            if p.read_only_root:
+                raise SpecError(
+                    f"container {p.name!r} asks for readOnlyRootFilesystem, which needs a"
+                    " private mount namespace, and namespaces are not available here",
+                    field="securityContext.readOnlyRootFilesystem",
+                    hint="run as root on Linux, or use --engine podman",
+                )
             for m in p.mounts:
                 if m.volume == RUN_DIR_VOLUME:
                     continue
@@ -257,5 +274,9 @@ def build_plan(
         volumes=tuple(volumes.values()),
         containers=tuple(plans),
         isolate=isolate,
+        host_network=bool(spec.get("hostNetwork")),
+        host_ipc=bool(spec.get("hostIPC")),
+        fs_group=security.fs_group(spec),
+        share_process_namespace=bool(spec.get("shareProcessNamespace")),
     )
     return plan, infos

@@ -158,6 +158,16 @@ class Podman:
         """A ``podman wait`` process: it ends when the container does (its stdout: the code)."""
         return self.popen("wait", name)
 
+    def log_tail(self, name: str, lines: int) -> bytes:
+        """The last ``lines`` lines a container wrote (stdout and stderr), b'' on error."""
+        proc = subprocess.run(
+            [self.binary, "logs", "--tail", str(lines), name],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        return proc.stdout + proc.stderr if proc.returncode == 0 else b""
+
     def kill(self, names: Sequence[str], signal: str) -> None:
         if names:
             self.run("kill", "--signal", signal, *names, check=False)

@@ -21,6 +21,7 @@ directories deleted.  A guardian process does the same if podtask is killed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import queue
@@ -55,7 +56,7 @@ from podtask._lifecycle import (
 from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines.podman import guardian
 from podtask.engines.podman.cli import ContainerState, Podman, PodmanError
-from podtask.engines.podman.manifest import Container, PodmanPod, to_podman
+from podtask.engines.podman.manifest import Container, PodmanPod, sub_path_escape, to_podman
 from podtask.engines.podman.probes import run_probe
 
 TICK = 0.05  # longest wait between checks of Ctrl-C and the deadline
@@ -213,22 +214,24 @@ class _Pod:
     # -- starting ----------------------------------------------------------------------
     def start(self, infos: list[Container]) -> None:
         """``podman start`` these containers (one call) and watch each one that started."""
-        names = [c.podman_name for c in infos]
-        error = self.podman.start(names)
+        refused = {c.name: why for c in infos if (why := sub_path_escape(self.pp, c.name))}
+        names = [c.podman_name for c in infos if c.name not in refused]
+        error = self.podman.start(names) if names else ""
         now = time.time()
         self.first_start.set()
         states: dict[str, ContainerState] = {}
         needs_pid = any(c.name in self.startup or c.probe("startupProbe") for c in infos)
-        if error or needs_pid:
+        if names and (error or needs_pid):
             states = self.podman.inspect(names)
         for c in infos:
             st = states.get(c.podman_name)
-            if error and (st is None or not st.ever_started):
-                message = (st.error if st and st.error else "") or error
+            if c.name in refused or (error and (st is None or not st.ever_started)):
+                message = refused.get(c.name) or (st.error if st and st.error else "") or error
+                reason = "CreateContainerConfigError" if c.name in refused else "StartError"
                 self._set(
                     c.name,
                     state=TERMINATED,
-                    reason="StartError",
+                    reason=reason,
                     exit_code=128,
                     message=message,
                     finished_at=now,
@@ -241,7 +244,7 @@ class _Pod:
                         "time": now,
                         "exit_code": 128,
                         "signal": None,
-                        "reason": "StartError",
+                        "reason": reason,
                         "message": message,
                     }
                 )
@@ -321,6 +324,9 @@ class _Pod:
             )
             code = st.exit_code if st is not None else None
         reason, message = self._reason(name, code, oom=False)
+        podman_name = self._info(name).podman_name
+        tail = functools.partial(self.podman.log_tail, podman_name)
+        message = self.pp.termination_message(name, code, tail) or message
         self._set(
             name,
             state=TERMINATED,

@@ -1,7 +1,7 @@
 """The rendered Pod manifest rewritten into what podman 4.3.1 ``kube play`` honours.
 
-Pure: no podman, no files.  Each rewrite answers a measured gap (see
-docs/notes/podman-kube-play.md):
+Pure (no podman, no files) but for :func:`sub_path_escape`.  Each rewrite answers a
+measured gap (see docs/notes/podman-kube-play.md):
 
 - init containers and native sidecars become ordinary containers, because
   podtask starts every container itself in Kubernetes' order (podman would
@@ -11,11 +11,14 @@ docs/notes/podman-kube-play.md):
   probes itself);
 - ``emptyDir`` becomes a hostPath directory under a per-run directory
   (podman would share a named volume between runs), on tmpfs for
-  ``medium: Memory``; ``subPath`` becomes its own hostPath (podman ignores it);
+  ``medium: Memory``; ``subPath`` becomes its own hostPath (podman ignores it),
+  checked by :func:`sub_path_escape` right before its container starts;
 - ``$(VAR)`` is expanded and known ``fieldRef``s become plain values;
 - ``imagePullPolicy: Never``: podtask checks and pulls images before playing,
   so a missing image fails fast instead of leaving a half-created pod;
-- the primary gets the task's source and run directories at their own paths.
+- the primary gets the task's source and run directories at their own paths;
+- each container's ``terminationMessagePath`` is a host file of the run, so the
+  engine can read the message after the container is gone.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import copy
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +34,15 @@ from typing import Any
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
+from podtask.engines._beneath import SubPathError, open_sub_path
+from podtask.engines._termination import DEFAULT_PATH, read_termination_message
 
 NAMESPACE = "default"
 OTHER_ENGINES = "use --engine kubernetes, which has a cluster"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 SOURCE_VOLUME = "podtask-source"
 RUN_DIR_VOLUME = "podtask-run-dir"
+TERMINATION_DIR = "podtask-termination"
 
 
 @dataclass(frozen=True)
@@ -54,15 +61,67 @@ class Container:
 
 
 @dataclass(frozen=True)
+class SubPathMount:
+    """A ``subPath`` mount, to be checked right before its container starts."""
+
+    container: str
+    volume: str  # the user's volume name
+    mount_path: str
+    volume_path: str  # the volume's host directory
+    sub_path: str  # normalized, relative
+
+
+@dataclass(frozen=True)
 class PodmanPod:
     pod_name: str
     manifest: dict[str, Any] = field(hash=False)  # what ``kube play`` reads
     containers: tuple[Container, ...]
     host_dirs: tuple[str, ...]  # directories to create before playing (emptyDirs, subPaths)
     images: tuple[tuple[str, str, str], ...]  # (image, container, field path), unique images
+    sub_paths: tuple[SubPathMount, ...] = ()
+    # container -> (host file bound at its terminationMessagePath, its policy)
+    termination: tuple[tuple[str, str, str], ...] = ()
+
+    def termination_message(
+        self, name: str, exit_code: int | None, log_tail: Callable[[int], bytes]
+    ) -> str:
+        """Container ``name``'s termination message, as the kubelet reads it."""
+        for container, path, policy in self.termination:
+            if container == name:
+                return read_termination_message(path, policy, exit_code or 0, log_tail)
+        return ""
 
     def container(self, name: str) -> Container:
         return next(c for c in self.containers if c.name == name)
+
+
+def sub_path_escape(pp: PodmanPod, name: str) -> str | None:
+    """Why container ``name`` must not start (a subPath that leaves its volume), or None.
+
+    podman binds a subPath's host path as it finds it when the container
+    starts, following symlinks on the host; an earlier container of the pod can
+    have replaced it with a link to anywhere (CVE-2017-1002101). So right before
+    ``podman start``, each subPath is resolved inside its volume the way the
+    local engine mounts it (``openat2(RESOLVE_BENEATH)``), and an escape is the
+    kubelet's ``CreateContainerConfigError``. The one function here that reads
+    files.
+    """
+    for m in pp.sub_paths:
+        if m.container != name:
+            continue
+        try:
+            os.close(
+                open_sub_path(
+                    m.volume_path,
+                    m.sub_path,
+                    volume=m.volume,
+                    mount_path=m.mount_path,
+                    container=name,
+                )
+            )
+        except SubPathError as exc:
+            return str(exc)
+    return None
 
 
 def _env(c: dict[str, Any], meta: dict[str, Any], where: str) -> list[dict[str, str]]:
@@ -140,6 +199,8 @@ def to_podman(
         for i, c in enumerate(spec.get("initContainers") or [])
     ] + [(c, f"spec.containers[{i}]", REGULAR) for i, c in enumerate(spec.get("containers") or [])]
     subs = 0
+    sub_paths: list[SubPathMount] = []
+    termination: list[tuple[str, str, str]] = []
     for c, where, kind in sources:
         name = str(c["name"])
         user_spec = copy.deepcopy(c)
@@ -190,8 +251,28 @@ def to_podman(
                         "hostPath": {"path": path, "type": "" if exists else "DirectoryOrCreate"},
                     }
                 )
+                sub_paths.append(
+                    SubPathMount(name, str(m["name"]), str(m.get("mountPath")), vol["path"], sub)
+                )
                 m["name"] = vname
             mounts.append(m)
+        # terminationMessagePath: a host file of this run, so the message outlives the
+        # container (podman ignores the field); read by PodmanPod.termination_message.
+        term_dir = os.path.join(volume_dir, TERMINATION_DIR)
+        if term_dir not in host_dirs:
+            host_dirs.append(term_dir)
+        term_file = os.path.join(term_dir, name)
+        term_volume = f"{TERMINATION_DIR}-{len(termination)}"
+        mounts.append(
+            {
+                "name": term_volume,
+                "mountPath": str(c.pop("terminationMessagePath", "") or DEFAULT_PATH),
+            }
+        )
+        new_volumes.append(
+            {"name": term_volume, "hostPath": {"path": term_file, "type": "FileOrCreate"}}
+        )
+        termination.append((name, term_file, str(c.pop("terminationMessagePolicy", "") or "File")))
         if is_primary:
             taken = {str(m.get("mountPath")) for m in mounts}
             for vname, path, read_only in (
@@ -219,4 +300,6 @@ def to_podman(
         containers=tuple(containers),
         host_dirs=tuple(host_dirs),
         images=tuple(images.values()),
+        sub_paths=tuple(sub_paths),
+        termination=tuple(termination),
     )

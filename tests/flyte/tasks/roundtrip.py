@@ -1,0 +1,86 @@
+"""podtask tasks covering every type, for the Flyte data-protocol round trip."""
+
+from __future__ import annotations
+
+import datetime
+import pathlib
+import tempfile
+from typing import NamedTuple
+
+import podtask
+from podtask.sdk.tasks import inputs, outputs, python_task
+from podtask.sdk.types import Types
+
+
+class Everything(NamedTuple):
+    i_out: int
+    f_out: float
+    s_out: str
+    b_out: bool
+    dt_out: datetime.datetime
+    td_out: datetime.timedelta
+    li_out: list[int]
+    nested_out: list[list[str]]
+    d_out: dict
+    blob_out: pathlib.Path
+    n_out: int
+
+
+@podtask.task
+def typed_roundtrip(
+    i: int,
+    f: float,
+    s: str,
+    b: bool,
+    dt: datetime.datetime,
+    td: datetime.timedelta,
+    li: list[int],
+    nested: list[list[str]],
+    d: dict,
+    blob: pathlib.Path,
+    n: int = 41,
+) -> Everything:
+    out = pathlib.Path(tempfile.mkdtemp()) / "upper.txt"
+    out.write_text(blob.read_text().upper())
+    return Everything(
+        i + 1,
+        f * 2,
+        s + "!",
+        not b,
+        dt + datetime.timedelta(days=1),
+        td * 2,
+        [*li, 99],
+        [list(reversed(x)) for x in nested],
+        {**d, "seen": True},
+        out,
+        n + 1,
+    )
+
+
+@inputs(
+    g=Types.Generic,
+    c=Types.CSV,
+    bl=Types.Blob,
+    fl=Types.List(Types.Float),
+    when=Types.Datetime,
+    gap=Types.Timedelta,
+    flag=Types.Boolean,
+    word=Types.String,
+    k=Types.Integer,
+)
+@outputs(g2=Types.Generic, c2=Types.CSV, total=Types.Float, summary=Types.String)
+@python_task
+def legacy_roundtrip(wf_params, g, c, bl, fl, when, gap, flag, word, k, g2, c2, total, summary):
+    wf_params.logger.info("legacy round trip")
+    rows = c.read_text().splitlines()
+    out = pathlib.Path(tempfile.mkdtemp()) / "more.csv"
+    out.write_text("\n".join([*rows, f"{k},{word}"]) + "\n")
+    g2.set({"keys": sorted(g), "blob": bl.read_text()})
+    c2.set(out)
+    total.set(sum(fl))
+    summary.set(f"{word} {flag} {when.isoformat()} {gap.total_seconds()}")
+
+
+@podtask.task
+def fails(x: int) -> int:
+    raise ValueError(f"boom {x}")

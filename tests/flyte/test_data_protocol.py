@@ -1,0 +1,222 @@
+"""Flyte's data protocol through a real entrypoint process, judged by flytekit.
+
+flytekit's TypeEngine encodes the inputs into inputs.pb; `python -m
+podtask.entrypoint flyte ...` runs the task in its own process, as propeller
+would start it; flytekit decodes outputs.pb, and flyteidl parses error.pb.
+"""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip(
+    "flytekit", reason="needs flytekit: scripts/test runs tests/flyte in .venv-flyte"
+)
+
+from flytekit import FlyteContextManager
+from flytekit.core.type_engine import TypeEngine
+from flytekit.types.file import FlyteFile
+
+from tests.flyte.flytekit_tools import ROOT
+
+TASKS = Path(__file__).resolve().parent / "tasks"
+CSV = FlyteFile[typing.TypeVar("csv")]
+UTC = datetime.timezone.utc
+
+
+def entrypoint(task: str, inputs: Path, out: Path, raw: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable, "-m", "podtask.entrypoint", "flyte",
+        "--task", task if ":" in task else f"roundtrip:{task}",
+        "--inputs", str(inputs),
+        "--output-prefix", str(out),
+        "--raw-output-data-prefix", str(raw),
+        "--checkpoint-path", str(out / "checkpoint"),
+        "--prev-checkpoint", "",
+        "--source-root", str(TASKS),
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def encode(values: dict[str, Any], hints: dict[str, Any], path: Path, *, offload: str = "") -> None:
+    """inputs.pb as flytekit writes it; ``offload`` names an input moved out to its own file."""
+    ctx = FlyteContextManager.current_context()
+    lm = TypeEngine.dict_to_literal_map(ctx, values, hints).to_flyte_idl()
+    if offload:
+        from flyteidl.core.literals_pb2 import Literal
+
+        where = path.with_name(f"{offload}.pb")
+        where.write_bytes(lm.literals[offload].SerializeToString())
+        lm.literals[offload].CopyFrom(Literal())
+        lm.literals[offload].offloaded_metadata.uri = str(where)
+        lm.literals[offload].offloaded_metadata.inferred_type.CopyFrom(
+            TypeEngine.to_literal_type(hints[offload]).to_flyte_idl()
+        )
+    path.write_bytes(lm.SerializeToString())
+
+
+def decode(path: Path, hints: dict[str, Any]) -> dict[str, Any]:
+    from flyteidl.core.literals_pb2 import LiteralMap
+    from flytekit.models.literals import LiteralMap as ModelMap
+
+    lm = LiteralMap()
+    lm.ParseFromString(path.read_bytes())
+    ctx = FlyteContextManager.current_context()
+    return TypeEngine.literal_map_to_kwargs(ctx, ModelMap.from_flyte_idl(lm), python_types=hints)
+
+
+def test_typed_api_round_trip_with_defaults(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("hello blob")
+    dt = datetime.datetime(2024, 5, 1, 12, 30, 15, 250000, tzinfo=UTC)
+    values = {
+        "i": 7, "f": 1.25, "s": "héllo", "b": True, "dt": dt,
+        "td": datetime.timedelta(minutes=90, microseconds=5), "li": [1, 2, 3],
+        "nested": [["a", "b"], []], "d": {"x": 1, "y": [1.5, "z"], "m": {"k": None}},
+        "blob": FlyteFile(str(src)),
+    }  # fmt: skip
+    hints = {
+        "i": int, "f": float, "s": str, "b": bool, "dt": datetime.datetime,
+        "td": datetime.timedelta, "li": list[int], "nested": list[list[str]], "d": dict,
+        "blob": FlyteFile,
+    }  # fmt: skip
+    # "n" is left out (its default applies); "li" is offloaded, as Flyte does with big literals.
+    encode(values, hints, tmp_path / "inputs.pb", offload="li")
+    proc = entrypoint("typed_roundtrip", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw")
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "out" / "error.pb").exists()
+    out_hints = {f"{k}_out": v for k, v in {**hints, "n": int}.items()}
+    got = {
+        k[: -len("_out")]: v for k, v in decode(tmp_path / "out" / "outputs.pb", out_hints).items()
+    }
+    blob = got.pop("blob")
+    assert got == {
+        "i": 8, "f": 2.5, "s": "héllo!", "b": False, "dt": dt + datetime.timedelta(days=1),
+        "td": datetime.timedelta(minutes=180, microseconds=10), "li": [1, 2, 3, 99],
+        "nested": [["b", "a"], []], "d": {"x": 1, "y": [1.5, "z"], "m": {"k": None}, "seen": True},
+        "n": 42,
+    }  # fmt: skip
+    # The blob was offloaded under the raw output prefix, as flytekit does.
+    assert str(blob.path).startswith(str(tmp_path / "raw"))
+    assert Path(blob.download()).read_text() == "HELLO BLOB"
+
+
+def test_legacy_api_round_trip(tmp_path: Path) -> None:
+    csv = tmp_path / "rows.csv"
+    csv.write_text("1,a\n2,b\n")
+    blob = tmp_path / "b.bin"
+    blob.write_text("payload")
+    when = datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    values = {
+        "g": {"b": 1, "a": 2}, "c": CSV(str(csv)), "bl": FlyteFile(str(blob)),
+        "fl": [0.5, 1.5, 2.0], "when": when, "gap": datetime.timedelta(seconds=3),
+        "flag": False, "word": "w", "k": 3,
+    }  # fmt: skip
+    hints = {
+        "g": dict, "c": CSV, "bl": FlyteFile, "fl": list[float], "when": datetime.datetime,
+        "gap": datetime.timedelta, "flag": bool, "word": str, "k": int,
+    }  # fmt: skip
+    encode(values, hints, tmp_path / "inputs.pb")
+    proc = entrypoint(
+        "legacy_roundtrip", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw"
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = decode(
+        tmp_path / "out" / "outputs.pb", {"g2": dict, "c2": CSV, "total": float, "summary": str}
+    )
+    assert got["g2"] == {"keys": ["a", "b"], "blob": "payload"}
+    assert got["total"] == 4.0
+    assert got["summary"] == f"w False {when.isoformat()} 3.0"
+    assert Path(got["c2"].download()).read_text() == "1,a\n2,b\n3,w\n"
+    assert str(got["c2"].path).endswith(".csv")
+
+
+def _error(path: Path) -> Any:
+    from flyteidl.core.errors_pb2 import ErrorDocument
+
+    doc = ErrorDocument()
+    doc.ParseFromString(path.read_bytes())
+    return doc.error
+
+
+def test_task_exception_is_a_user_error(tmp_path: Path) -> None:
+    from flyteidl.core.errors_pb2 import ContainerError
+    from flyteidl.core.execution_pb2 import ExecutionError
+
+    encode({"x": 5}, {"x": int}, tmp_path / "inputs.pb")
+    proc = entrypoint("fails", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw")
+    assert proc.returncode == 1
+    assert not (tmp_path / "out" / "outputs.pb").exists()
+    error = _error(tmp_path / "out" / "error.pb")
+    assert error.origin == ExecutionError.ErrorKind.USER
+    assert error.kind == ContainerError.NON_RECOVERABLE
+    assert error.code == "USER:ValueError"
+    assert error.message.startswith("ValueError: boom 5")
+    assert 'raise ValueError(f"boom {x}")' in error.message  # the traceback's last lines
+
+
+def test_unreadable_inputs_are_a_system_error(tmp_path: Path) -> None:
+    from flyteidl.core.errors_pb2 import ContainerError
+    from flyteidl.core.execution_pb2 import ExecutionError
+
+    proc = entrypoint("fails", tmp_path / "missing.pb", tmp_path / "out", tmp_path / "raw")
+    assert proc.returncode == 1
+    error = _error(tmp_path / "out" / "error.pb")
+    assert error.origin == ExecutionError.ErrorKind.SYSTEM
+    assert error.kind == ContainerError.RECOVERABLE
+    assert "missing.pb" in error.message
+
+
+def test_flytekit_task_under_flyte_mode(tmp_path: Path) -> None:
+    """An exported flytekit task: its function gets a FlyteFile, its NamedTuple goes back."""
+    src = tmp_path / "two.txt"
+    src.write_text("x\ny\n")
+    encode({"src": FlyteFile(str(src))}, {"src": FlyteFile}, tmp_path / "inputs.pb")
+    proc = entrypoint(
+        "flyte_tasks:count_lines", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw"
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = decode(tmp_path / "out" / "outputs.pb", {"copy": FlyteFile, "lines": int})
+    assert got["lines"] == 2
+    assert str(got["copy"].path).startswith(str(tmp_path / "raw"))
+    assert Path(got["copy"].download()).read_text() == "x\ny\n"
+
+
+def test_storage_urls_go_through_fsspec(tmp_path: Path) -> None:
+    """On a cluster every location is a URL (s3://, gs://): here file:// takes the same path."""
+    src = tmp_path / "in.csv"
+    src.write_text("1,a\n")
+    when = datetime.datetime(2021, 6, 1, tzinfo=UTC)
+    values = {
+        "g": {}, "c": CSV(str(src)), "bl": FlyteFile(str(src)), "fl": [], "when": when,
+        "gap": datetime.timedelta(0), "flag": True, "word": "u", "k": 0,
+    }  # fmt: skip
+    hints = {
+        "g": dict, "c": CSV, "bl": FlyteFile, "fl": list[float], "when": datetime.datetime,
+        "gap": datetime.timedelta, "flag": bool, "word": str, "k": int,
+    }  # fmt: skip
+    encode(values, hints, tmp_path / "inputs.pb")
+    url = f"file://{tmp_path}"
+    cmd = [
+        sys.executable, "-m", "podtask.entrypoint", "flyte",
+        "--task", "roundtrip:legacy_roundtrip",
+        "--inputs", f"{url}/inputs.pb",
+        "--output-prefix", f"{url}/out",
+        "--raw-output-data-prefix", f"{url}/raw",
+        "--source-root", str(TASKS),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    got = decode(
+        tmp_path / "out" / "outputs.pb", {"g2": dict, "c2": CSV, "total": float, "summary": str}
+    )
+    assert got["c2"].path.startswith(f"{tmp_path}/raw/")  # a local file: a path, as flytekit writes
+    assert Path(got["c2"].download()).read_text() == "1,a\n0,u\n"
+    assert got["total"] == 0.0 and got["g2"] == {"keys": [], "blob": "1,a\n"}
