@@ -144,6 +144,11 @@ class FlowStore:
     def in_home(cls, home: Path | None = None) -> FlowStore:
         return cls((home if home is not None else podtask_home()) / FLOWS_DB)
 
+    @staticmethod
+    def exists_in_home(home: Path | None = None) -> bool:
+        """Whether any workflow ever ran here: read-only commands then need not create the file."""
+        return ((home if home is not None else podtask_home()) / FLOWS_DB).exists()
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -180,6 +180,8 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
     from podtask._storage.flows import FlowStore
     from podtask.cli.run_cmd import _Interrupts
 
+    if not FlowStore.exists_in_home():
+        return
     with FlowStore.in_home() as store:
         if store.find(run_id) is None:
             return
@@ -230,6 +232,8 @@ def describe_workflow_if_known(run_id: str) -> bool:
     from podtask._storage.flows import FlowStore
     from podtask.cli.flow_show import describe_workflow
 
+    if not FlowStore.exists_in_home():
+        return False
     with FlowStore.in_home() as store:
         record = store.find(run_id)
         if record is None:
@@ -245,9 +249,11 @@ def workflow_logs_if_known(run_id: str, container: str | None) -> bool:
     Nodes in the order they started; a cache hit has no logs of its own (its
     run id leads to the run it reused). False when ``run_id`` is no workflow run.
     """
-    from podtask._storage import RunDir, podtask_home
+    from podtask._storage import podtask_home
     from podtask._storage.flows import FlowStore
 
+    if not FlowStore.exists_in_home():
+        return False
     with FlowStore.in_home() as store:
         record = store.find(run_id)
         if record is None:
@@ -257,7 +263,7 @@ def workflow_logs_if_known(run_id: str, container: str | None) -> bool:
     for n in nodes:
         if not n.child_run_id or n.reason == "CacheHit":
             continue
-        logs = RunDir.open(home, n.child_run_id).logs_dir
+        logs = home / "runs" / n.child_run_id / "logs"  # gone if the run was pruned
         for path in sorted(logs.glob("*.log")):
             if container is not None and path.stem != container:
                 continue
@@ -271,6 +277,8 @@ def print_workflow_runs(limit: int) -> None:
     from podtask._storage.flows import FlowStore
     from podtask.cli.flow_show import workflow_runs_table
 
+    if not FlowStore.exists_in_home():
+        return
     with FlowStore.in_home() as store:
         rows = [(r, store.nodes(r.run_id)) for r in store.list(limit)]
     if rows:
