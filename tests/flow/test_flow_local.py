@@ -282,3 +282,11 @@ def test_resume_keeps_the_finished_elements_of_a_map(marks: Path) -> None:
         kept = before["nodes"][f"gated_element[{i}]"].child_run_id
         assert node(doc, f"gated_element[{i}]")["run_id"] == kept
         assert len((marks / f"ran-{i}").read_text().splitlines()) == 1
+
+
+def test_map_over_an_empty_list_succeeds_with_an_empty_list(marks: Path) -> None:
+    rc, doc, err = flow("squares", "--count", "0")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": 0}
+    assert node(doc, "square")["outputs"] == {"o0": []}
+    assert node(doc, "square")["run_id"] is None  # no element, no run
