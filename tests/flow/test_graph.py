@@ -160,6 +160,8 @@ def test_legacy_tasks_are_nodes_with_named_outputs() -> None:
 def test_workflows_run_as_plain_python() -> None:
     assert flows.squares(count=5) == 0 + 1 + 4 + 9 + 16
     assert podtask.map(double)(v=[1, 2, 3]) == [2, 4, 6]
+    shouted = podtask.map(legacy_shout)(word=["ab", "cde"])  # seed style too, outside a workflow
+    assert shouted == (["AB", "CDE"], [2, 3])
 
 
 def test_map_needs_a_list_and_valid_options() -> None:

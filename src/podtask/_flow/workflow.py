@@ -19,7 +19,7 @@ from podtask._authoring import LEGACY, Interface, Output, Task
 from podtask._authoring.modern import _interface
 from podtask._authoring.task import CALL_HOOK
 from podtask._errors import SpecError
-from podtask._flow.build import Builder, add_map, build_graph, inline
+from podtask._flow.build import Builder, _is_spread, add_map, build_graph, inline
 from podtask._flow.graph import Graph
 
 
@@ -150,8 +150,7 @@ def call_in_process(task: Task, args: tuple[Any, ...], kwargs: Mapping[str, Any]
 
 
 def map_in_process(mapped: Mapped, kwargs: Mapping[str, Any]) -> Any:
-    from podtask._flow.build import _is_spread
-
+    """``podtask.map(task)(...)`` as plain Python: one in-process call per element, in order."""
     spread = {}
     for name, value in kwargs.items():
         var = mapped.task.interface.input(name)
@@ -165,7 +164,7 @@ def map_in_process(mapped: Mapped, kwargs: Mapping[str, Any]) -> Any:
     results = []
     for i in range(lengths.pop()):
         element = {**kwargs, **{k: v[i] for k, v in spread.items()}}
-        results.append(mapped.task(**element))
+        results.append(call_in_process(mapped.task, (), element))
     outs = mapped.task.interface.outputs
     if len(outs) <= 1:
         return results
