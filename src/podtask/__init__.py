@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         SpecError,
         TaskFailed,
     )
+    from podtask._flow import map, workflow
     from podtask._types import Types
 
 __version__ = "0.1.0"
@@ -38,6 +39,8 @@ _LAZY = {
     "Task": "podtask._authoring",
     "task": "podtask._authoring",
     "Types": "podtask._types",
+    "map": "podtask._flow",
+    "workflow": "podtask._flow",
     "compile_task": "podtask._compile",
     "CompiledTask": "podtask._compile",
     "EngineUnavailable": "podtask._errors",
@@ -74,5 +77,7 @@ __all__ = [
     "Types",
     "__version__",
     "compile_task",
+    "map",
     "task",
+    "workflow",
 ]

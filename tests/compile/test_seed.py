@@ -159,6 +159,7 @@ def test_every_cli_command_is_reachable() -> None:
         compile_cmd,
         completion_cmd,
         export_cmd,
+        flow_cmd,
         kube_cmd,
         prune_cmd,
         run_cmd,
@@ -176,6 +177,7 @@ def test_every_cli_command_is_reachable() -> None:
             prune_cmd.prune_command,
             completion_cmd.completion_command,
             *ui_cmd.COMMANDS,
+            *flow_cmd.COMMANDS,
             *bundle_cmd.COMMANDS,
         ]
     }

@@ -11,6 +11,7 @@ import datetime as _dt
 import inspect
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,10 @@ from podtask._types import LiteralType
 
 LEGACY = "legacy"
 MODERN = "modern"
+
+# Set by podtask._flow while a workflow function runs: calls of tasks go to it
+# (recording a graph node, or running the task in-process) instead of the function.
+CALL_HOOK: ContextVar[Callable[..., Any] | None] = ContextVar("podtask_call_hook", default=None)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -95,6 +100,9 @@ class Task:
         object.__setattr__(self, "__wrapped__", self.fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        hook = CALL_HOOK.get()
+        if hook is not None:
+            return hook(self, args, kwargs)
         return self.fn(*args, **kwargs)
 
     @property

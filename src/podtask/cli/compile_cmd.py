@@ -33,6 +33,7 @@ def compile_file(path: str, task_name: str | None, image: str | None) -> list[Co
 
 @click.command("compile")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("workflow", required=False)
 @click.option("--task", "task_name", metavar="NAME", help="Compile only this task.")
 @click.option("--image", metavar="IMAGE", help="Image of the primary container (beats the task's).")
 @click.option(
@@ -52,6 +53,7 @@ def compile_file(path: str, task_name: str | None, image: str | None) -> list[Co
 @handle_errors
 def compile_command(
     file: str,
+    workflow: str | None,
     task_name: str | None,
     image: str | None,
     engine: str | None,
@@ -63,11 +65,18 @@ def compile_command(
     The primary container's image, command and args are overwritten; resources
     are replaced when the task declares any; the task's environment is merged
     over the container's env.  Each overwritten field prints a warning.
+    With WORKFLOW, the workflow's graph (WORKFLOW.workflow.json) is written
+    beside the template and manifest of each of its tasks.
 
     Without --engine, warnings concern every engine; with --engine local the
     image warnings are left out (that engine uses no image), and with an engine
     that uses images what it would refuse (a sidecar without image) is an error.
     """
+    from podtask.cli.flow_cmd import compile_workflow
+
+    if workflow is not None and compile_workflow(file, workflow, image, output_dir):
+        return
+    task_name = task_name or workflow
     compiled = compile_file(file, task_name, image)
     for c in compiled:
         for w in c.warnings_for(engine, strict=strict):

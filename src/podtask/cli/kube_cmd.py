@@ -32,9 +32,11 @@ def attach_command(run_id: str, as_json: bool) -> None:
     """
     from podtask._run import LogFollower, Runner, RunOptions
     from podtask._storage import RunStore
+    from podtask.cli.flow_cmd import attach_workflow_if_known
     from podtask.cli.run_cmd import _Interrupts
     from podtask.engines import get_engine
 
+    attach_workflow_if_known(run_id, as_json)  # resumes and exits when run_id is a workflow run
     with RunStore.in_home() as store:
         record = store.get(run_id)
     if record.engine != ENGINE:

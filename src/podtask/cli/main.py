@@ -27,13 +27,15 @@ COMMANDS = {
     "completion": "podtask.cli.completion_cmd:completion_command",
     "ui": "podtask.cli.ui_cmd:ui_command",
     "export": "podtask.cli.export_cmd:export_command",
+    "cache": "podtask.cli.flow_cmd:cache_group",
 }
 
 # The one-line help ``podtask --help`` lists, kept here so that listing the
 # commands imports none of them (and set on each command as it loads).
 SUMMARIES = {
-    "attach": "Follow a Kubernetes run again: its logs, phase and outputs.",
+    "attach": "Follow a Kubernetes run again, or resume a workflow run.",
     "bundle": "List what --ship-code would ship for FILE, and its size.",
+    "cache": "List or clear the cached outputs of tasks with cache=True.",
     "compile": "Compile the tasks of FILE into task templates and Pod manifests.",
     "completion": "Print the completion script for SHELL (bash, zsh, fish).",
     "describe": "Show a run: its pod, containers, events and why it ended.",

@@ -214,6 +214,8 @@ def run_command(
     TASK may be left out when FILE defines one task. `podtask run FILE TASK
     --help` lists the task's inputs (types, defaults, descriptions) and outputs.
 
+    TASK may be a workflow: then --parallel N (default: 2 x CPU cores),
+    --continue-on-failure, --no-cache and --overwrite-cache apply too.
     Exit codes: 0 succeeded, 1 the task failed, 2 bad input or spec (nothing
     was started), 130 interrupted.
     """
@@ -233,6 +235,9 @@ def run_command(
         keep, keep_for = retention_from_env()
     tokens = list(task_and_inputs)
     task = tokens.pop(0) if tokens and not tokens[0].startswith("-") else None
+    from podtask.cli.flow_cmd import run_workflow_if_named
+
+    run_workflow_if_named(ctx, file, task, tokens)  # exits when TASK names a workflow
     raw = {} if ctx.meta.get(TASK_HELP) else parse_input_args(tokens)
     _, tasks = load_file(file)
     if ctx.meta.get(TASK_HELP) and task is None and len(tasks) != 1:
@@ -385,6 +390,10 @@ def runs_command(
         and (start is None or r.created_at >= start)
     ][:limit]
     print_runs(records, as_json=as_json)
+    if not as_json:  # --json stays one list of task runs
+        from podtask.cli.flow_cmd import print_workflow_runs
+
+        print_workflow_runs(limit)
 
 
 @click.command("logs")
@@ -395,6 +404,10 @@ def logs_command(run_id: str, container: str | None) -> None:
     """Print the logs of a run (all containers, prefixed, unless -c is given)."""
     from podtask._run.follow import copy_log
     from podtask._storage import RunDir, RunStore, podtask_home
+    from podtask.cli.flow_cmd import workflow_logs_if_known
+
+    if workflow_logs_if_known(run_id, container):
+        return
 
     with RunStore.in_home() as store:
         record = store.get(run_id)
@@ -430,7 +443,10 @@ def logs_command(run_id: str, container: str | None) -> None:
 def describe_command(run_id: str, timeline: bool) -> None:
     """Show a run: the effective pod, each container's timeline and exit, and why it ended."""
     from podtask._storage import RunDir, RunStore, podtask_home
+    from podtask.cli.flow_cmd import describe_workflow_if_known
 
+    if describe_workflow_if_known(run_id):
+        return
     with RunStore.in_home() as store:
         store.reap_lost()
         record = store.get(run_id)
