@@ -102,3 +102,13 @@ def pods(srv: Any) -> list[dict[str, Any]]:
     request = urllib.request.Request(f"{srv.url}/api/v1/pods", headers=srv.auth_headers)
     with urllib.request.urlopen(request, context=srv.ssl_context) as response:
         return list(json.loads(response.read())["items"])
+
+
+def configmaps(srv: Any) -> list[dict[str, Any]]:
+    """Every ConfigMap the server holds (in any namespace)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{srv.url}/api/v1/configmaps", headers=srv.auth_headers)
+    with urllib.request.urlopen(request, context=srv.ssl_context) as response:
+        return list(json.loads(response.read())["items"])

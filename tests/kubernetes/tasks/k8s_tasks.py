@@ -39,3 +39,17 @@ def greet(name: str = "world", seconds: float = 0.0) -> str:
 @podtask.task(pod=POD, timeout=3)
 def too_slow() -> None:
     time.sleep(60)
+
+
+@podtask.task(pod=POD)
+def fails(why: str = "broken") -> str:
+    """Raises: the error document must reach the client, whichever way results travel."""
+    raise ValueError(f"task failed: {why}")
+
+
+@podtask.task(pod=POD)
+def big(size: int = 10) -> str:
+    """Returns ``size`` incompressible characters: past the termination message's 4 KiB."""
+    import os
+
+    return os.urandom(size // 2 + 1).hex()[:size]

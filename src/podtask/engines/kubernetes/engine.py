@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
+from podtask._errors import EngineUnavailable, InfrastructureError, PodtaskError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
 from podtask._storage import (
@@ -33,8 +33,9 @@ from podtask._storage import (
     write_json_atomic,
 )
 from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
-from podtask.engines.kubernetes import adapt
+from podtask.engines.kubernetes import adapt, transport
 from podtask.engines.kubernetes.client import Cluster, connect
+from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import Conflict, NotFound, translate, with_retries
 from podtask.engines.kubernetes.logs import container_names, save_logs
 from podtask.engines.kubernetes.watcher import DELETED, ERROR, GONE, Subscription, watcher_for
@@ -62,6 +63,7 @@ class _Attempt:
     remote: RemoteStore | None  # <storage>/<run_id>
     created_at: float  # epoch
     deadline_at: float | None  # epoch
+    via: str = "storage"  # how code, inputs and results travel: storage | host | api
 
 
 def _state_path(ctx: AttemptContext) -> Path:
@@ -128,15 +130,24 @@ class KubernetesEngine:
         storage = options.get("storage")
         if storage:
             RemoteStore(str(storage))  # fsspec present, scheme known
-        elif not cluster.is_local:
-            raise SpecError(
-                f"the cluster at {cluster.server} cannot read this machine's run directory",
-                field="--storage",
-                hint="pass --storage URL that both can reach, e.g. s3://bucket/podtask or "
-                "file:///mnt/shared for a volume mounted on the nodes",
-            )
+        elif self._via(cluster, options) == "api":
+            _check_api_size(self._bundle(ctx, options), b"")
         if ctx.sidecar_mode not in (None, "native", "managed"):
             raise SpecError(f"unknown sidecar mode {ctx.sidecar_mode!r}", field="--sidecar-mode")
+
+    # -- how code, inputs and results travel ---------------------------------------------
+    def _via(self, cluster: Cluster, options: dict[str, Any]) -> str:
+        """``storage`` (--storage), ``host`` (the pods see this machine's files: only a
+        server that says so), or ``api`` (a ConfigMap in, the termination message out)."""
+        if options.get("storage"):
+            return "storage"
+        return "host" if cluster.shares_host_files() else "api"
+
+    def _bundle(self, ctx: AttemptContext, options: dict[str, Any]) -> bytes | None:
+        """The code bundle the API transport ships (None with --no-ship-code)."""
+        if options.get("ship_code") is False:
+            return None
+        return make_code_bundle(Path(ctx.source_root))
 
     # -- building the pod ---------------------------------------------------------------
     def _remote(self, options: dict[str, Any], run_id: str) -> RemoteStore | None:
@@ -144,7 +155,12 @@ class KubernetesEngine:
         return RemoteStore(str(storage)).child(run_id) if storage else None
 
     def _manifest(
-        self, ctx: AttemptContext, cluster: Cluster, namespace: str, remote: RemoteStore | None
+        self,
+        ctx: AttemptContext,
+        cluster: Cluster,
+        namespace: str,
+        remote: RemoteStore | None,
+        via: str,
     ) -> tuple[dict[str, Any], str]:
         options = self._options(ctx)
         mode = ctx.sidecar_mode
@@ -169,18 +185,14 @@ class KubernetesEngine:
             {"name": "PODTASK_RUN_ID", "value": ctx.run_id},
             {"name": "PODTASK_ATTEMPT", "value": str(ctx.attempt)},
         ]
-        if remote is None:
-            # The API server's nodes share this machine's files (checked in prepare).
+        if via == "host":
+            # The API server's pods see this machine's files (it said so; see _via).
             env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
-        else:
-            args = list(primary.get("args", []))
-            for flag, value in (
-                ("--inputs", remote.join("inputs.json")),
-                ("--output-prefix", remote.join("outputs")),
-            ):
-                if flag in args:
-                    args[args.index(flag) + 1] = value
-            primary["args"] = args
+        elif via == "api":
+            shipped = options.get("ship_code") is not False
+            env += _api_transport(spec, primary, IoConfigMap.name_for(meta["name"]), ship=shipped)
+        elif remote is not None:
+            _set_io_args(primary, remote.join("inputs.json"), remote.join("outputs"))
             primary["command"] = list(REMOTE_ENTRYPOINT)
             if scheme(remote.url) == "file":
                 # file:// means a directory the nodes share with this machine at the same
@@ -227,6 +239,8 @@ class KubernetesEngine:
         finally:
             watcher.unsubscribe(sub)
             _set_follower(ctx, False)
+            if attempt is not None:
+                _drop_io(attempt, ctx)
 
     def follow(self, ctx: AttemptContext) -> AttemptOutcome:
         """Follow an attempt created earlier (maybe by another podtask process) to its end."""
@@ -248,6 +262,7 @@ class KubernetesEngine:
             remote=self._remote(options, ctx.run_id),
             created_at=float(info["created_at"]),
             deadline_at=info.get("deadline_at"),
+            via=str(info.get("via") or "storage"),
         )
         watcher = watcher_for(cluster, namespace)
         sub = watcher.subscribe(attempt.pod_name)
@@ -266,6 +281,7 @@ class KubernetesEngine:
         finally:
             watcher.unsubscribe(sub)
             _set_follower(ctx, False)
+            _drop_io(attempt, ctx)
 
     def peek(self, ctx: AttemptContext) -> Verdict | None:
         """What the attempt's pod means now (one GET, no waiting); None when another
@@ -285,6 +301,7 @@ class KubernetesEngine:
             None,
             float(info["created_at"]),
             info.get("deadline_at"),
+            str(info.get("via") or "storage"),
         )
         try:
             pod: dict[str, Any] = self._get(attempt)
@@ -306,7 +323,16 @@ class KubernetesEngine:
         cluster = self._cluster(options)
         namespace = self._namespace(cluster, options)
         remote = self._remote(options, ctx.run_id)
-        manifest, mode = self._manifest(ctx, cluster, namespace, remote)
+        via = self._via(cluster, options)
+        manifest, mode = self._manifest(ctx, cluster, namespace, remote, via)
+        io: IoConfigMap | None = None
+        bundle: bytes | None = None
+        inputs = b""
+        if via == "api":
+            bundle = self._bundle(ctx, options)
+            inputs = Path(ctx.inputs_path).read_bytes()
+            _check_api_size(bundle, inputs)
+            io = IoConfigMap(cluster, namespace, str(manifest["metadata"]["name"]))
         if remote is not None:
             self._upload_inputs(ctx, manifest, remote)
         now = time.time()
@@ -314,7 +340,7 @@ class KubernetesEngine:
         if ctx.deadline is not None:
             deadline_at = now + (ctx.deadline - time.monotonic())
         name = str(manifest["metadata"]["name"])
-        attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at)
+        attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at, via)
         state = read_state(ctx.run_dir.path)
         state["options"] = {
             k: v
@@ -328,9 +354,19 @@ class KubernetesEngine:
             "mode": mode,
             "created_at": now,
             "deadline_at": deadline_at,
+            "via": via,
         }
         write_json_atomic(_state_path(ctx), state)
-        pod = self._create(attempt, manifest, ctx)
+        if io is not None:
+            io.create(manifest["metadata"].get("labels") or {}, bundle, inputs)
+        try:
+            pod = self._create(attempt, manifest, ctx)
+        except BaseException:
+            if io is not None:
+                io.delete()
+            raise
+        if io is not None:
+            io.owned_by(pod)
         return attempt, pod
 
     def _upload_inputs(
@@ -564,6 +600,8 @@ class KubernetesEngine:
         else:
             self._note_lost_logs(ctx, doc)
         self._fetch_outputs(ctx, attempt)
+        if attempt.via == "api":
+            verdict = _read_results(ctx, doc, verdict)
         return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
 
     def _note_lost_logs(self, ctx: AttemptContext, doc: dict[str, Any]) -> None:
@@ -589,6 +627,116 @@ class KubernetesEngine:
         if data is not None:
             text = data.decode().replace(outputs.url, str(out))
             write_json_atomic(out / "outputs.json", json.loads(text))
+
+
+def _set_io_args(primary: dict[str, Any], inputs: str, output_prefix: str) -> None:
+    """Point the entrypoint's ``--inputs`` and ``--output-prefix`` at where they travel."""
+    args = list(primary.get("args", []))
+    for flag, value in (("--inputs", inputs), ("--output-prefix", output_prefix)):
+        if flag in args:
+            args[args.index(flag) + 1] = value
+    primary["args"] = args
+
+
+def _api_transport(
+    spec: dict[str, Any], primary: dict[str, Any], configmap: str, *, ship: bool
+) -> list[dict[str, Any]]:
+    """Wire the API-only transport into the pod; returns the primary's extra env.
+
+    The ConfigMap (code, inputs) is mounted read-only, an emptyDir takes the
+    outputs and the unpacked code, and the entrypoint writes the results to the
+    termination-message file.  ``FallbackToLogsOnError``: when the entrypoint
+    never got as far, the status still carries the log's tail.
+    """
+    spec.setdefault("volumes", []).extend(
+        [
+            {"name": transport.IO_VOLUME, "configMap": {"name": configmap}},
+            {"name": transport.WORK_VOLUME, "emptyDir": {}},
+        ]
+    )
+    primary.setdefault("volumeMounts", []).extend(
+        [
+            {"name": transport.IO_VOLUME, "mountPath": transport.IO_DIR, "readOnly": True},
+            {"name": transport.WORK_VOLUME, "mountPath": transport.WORK_DIR},
+        ]
+    )
+    _set_io_args(primary, f"{transport.IO_DIR}/{transport.INPUTS_KEY}", transport.OUTPUT_DIR)
+    primary["terminationMessagePath"] = transport.TERMINATION_LOG
+    primary["terminationMessagePolicy"] = "FallbackToLogsOnError"
+    env = [{"name": transport.RESULT_MESSAGE_ENV, "value": transport.TERMINATION_LOG}]
+    if ship:
+        env.append(
+            {"name": transport.CODE_BUNDLE_ENV, "value": f"{transport.IO_DIR}/{transport.CODE_KEY}"}
+        )
+    return env
+
+
+def _check_api_size(bundle: bytes | None, inputs: bytes) -> None:
+    """Exit 2 before anything starts when code and inputs cannot fit in one ConfigMap."""
+    size = len(bundle or b"") + len(inputs)
+    room = transport.CONFIGMAP_LIMIT - transport.CONFIGMAP_HEADROOM
+    if size <= room:
+        return
+    raise SpecError(
+        f"without --storage the code bundle ({len(bundle or b'') // 1024} KiB) and the inputs "
+        f"({len(inputs) // 1024} KiB) travel in a ConfigMap, which holds at most "
+        f"{room // 1024} KiB; results come back in the termination message "
+        f"({transport.MESSAGE_LIMIT} bytes)",
+        field="--storage",
+        hint="pass --storage URL that the cluster's pods can reach (s3://bucket/podtask, "
+        "gs://..., or file:///dir mounted on the nodes), or bake the code into the image "
+        "and pass --no-ship-code",
+    )
+
+
+def _primary_message(doc: dict[str, Any], primary: str) -> str | None:
+    for raw in (doc.get("status") or {}).get("containerStatuses") or []:
+        if raw.get("name") == primary:
+            terminated = (raw.get("state") or {}).get("terminated") or {}
+            return terminated.get("message")
+    return None
+
+
+def _read_results(ctx: AttemptContext, doc: dict[str, Any], verdict: Verdict) -> Verdict:
+    """Write the results the primary left in its termination message to the run directory."""
+    try:
+        files = transport.decode_results(_primary_message(doc, ctx.primary))
+    except transport.NotOurs:
+        return verdict  # no results: the runner says which are missing, the logs say why
+    out = Path(ctx.output_prefix)
+    out.mkdir(parents=True, exist_ok=True)
+    limit = files.pop("limit", None)
+    if isinstance(limit, dict):
+        return Verdict(
+            TaskPhase.FAILED,
+            "ResultsTooLarge",
+            f"the task's results take {limit.get('bytes')} bytes encoded, and without --storage "
+            f"they travel in the primary's termination message, which holds "
+            f"{limit.get('max')} bytes: pass --storage URL that the cluster's pods can reach",
+        )
+    files.pop(transport.TIMES_FILE, None)
+    for rel, value in files.items():
+        target = (out / rel).resolve()
+        if out.resolve() not in target.parents:
+            continue  # never outside the output directory
+        data = transport.file_bytes(value)
+        if rel == "outputs.json":
+            text = data.decode().replace(transport.OUTPUT_DIR, str(out))
+            write_json_atomic(target, json.loads(text))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return verdict
+
+
+def _drop_io(attempt: _Attempt, ctx: AttemptContext) -> None:
+    """Delete the attempt's ConfigMap (the owner reference is the backstop, not the plan)."""
+    if attempt.via != "api":
+        return
+    try:
+        IoConfigMap(attempt.cluster, attempt.namespace, attempt.pod_name).delete()
+    except PodtaskError as exc:
+        ctx.notice(f"kubernetes engine: ConfigMap {attempt.pod_name}-io not deleted: {exc}")
 
 
 def _set_follower(ctx: AttemptContext, on: bool) -> None:
