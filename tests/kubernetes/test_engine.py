@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,24 @@ from podtask.engines.kubernetes.engine import KubernetesEngine, read_state
 from tests.kubernetes.conftest import SEED, TASKS, needs_server, pods, run
 
 pytestmark = [needs_server, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def no_pod_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every run deletes its pod before it returns: a pod left after a test is that test's
+    failure, named here, and removed so that it cannot fail the tests after it."""
+    servers = {
+        name: request.getfixturevalue(name)
+        for name in ("srv", "old_srv")
+        if name in request.fixturenames
+    }
+    yield
+    for name, server in servers.items():
+        left = pods(server)
+        for pod in left:
+            meta = pod["metadata"]
+            server.faults.delete_pod(meta["namespace"], meta["name"], 0)
+        assert [p["metadata"]["name"] for p in left] == [], f"pods left on {name}"
 
 
 def _log(result: Any, name: str) -> str:
@@ -85,31 +104,12 @@ def test_timeout_sets_active_deadline_and_deletes(srv: Any, strict_schema: Any) 
     assert pods(srv) == []
 
 
-def test_watch_dropped_mid_run(srv: Any) -> None:
-    def drop() -> None:
-        time.sleep(0.8)
-        srv.faults.drop_watches()
-
-    threading.Thread(target=drop).start()
-    result = run(TASKS, "greet", inputs={"seconds": 2.0})
-    assert result.phase == "SUCCEEDED"
-    assert pods(srv) == []
-
-
-def test_history_compacted_410(srv: Any) -> None:
-    def compact() -> None:
-        time.sleep(0.8)
-        srv.faults.compact()
-        srv.faults.drop_watches()
-
-    threading.Thread(target=compact).start()
-    result = run(TASKS, "greet", inputs={"seconds": 2.0})
-    assert result.phase == "SUCCEEDED"
-
-
 def _when_running(srv: Any, action: Any) -> threading.Thread:
+    """Run ``action(pod)`` once a pod's primary is running (the state a fault interrupts)."""
+
     def wait() -> None:
-        for _ in range(200):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             for pod in pods(srv):
                 statuses = pod.get("status", {}).get("containerStatuses") or []
                 if any(
@@ -124,6 +124,51 @@ def _when_running(srv: Any, action: Any) -> threading.Thread:
     return thread
 
 
+def test_watch_dropped_mid_run(srv: Any) -> None:
+    dropped: list[int] = []
+    thread = _when_running(srv, lambda _pod: dropped.append(srv.faults.drop_watches()))
+    result = run(TASKS, "greet", inputs={"seconds": 2.0})
+    thread.join()
+    assert dropped and dropped[0] >= 1  # the fault hit the run's watch while the pod ran
+    assert result.phase == "SUCCEEDED"
+    assert pods(srv) == []
+
+
+def test_history_compacted_410(srv: Any) -> None:
+    def compact(_pod: dict[str, Any]) -> None:
+        srv.faults.compact()
+        dropped.append(srv.faults.drop_watches())
+
+    dropped: list[int] = []
+    thread = _when_running(srv, compact)
+    result = run(TASKS, "greet", inputs={"seconds": 2.0})
+    thread.join()
+    assert dropped and dropped[0] >= 1
+    assert result.phase == "SUCCEEDED"
+    assert pods(srv) == []
+
+
+def test_a_stale_gone_does_not_strand_the_pod(srv: Any) -> None:
+    """A re-LIST that misses a pod (GONE) is confirmed with a GET: a run that wrongly took its
+    pod for deleted would leave it behind for the next run to trip over (issue 8, item 11)."""
+    from podtask.engines.kubernetes.client import connect
+    from podtask.engines.kubernetes.watcher import GONE, PodEvent, watcher_for
+
+    def stale_gone(pod: dict[str, Any]) -> None:
+        cluster = connect(None, str(srv.kubeconfig_path))
+        watcher = watcher_for(cluster, pod["metadata"]["namespace"])
+        watcher._broadcast(PodEvent(GONE, None))
+        sent.append(pod["metadata"]["name"])
+
+    sent: list[str] = []
+    thread = _when_running(srv, stale_gone)
+    result = run(TASKS, "greet", inputs={"seconds": 1.0})
+    thread.join()
+    assert sent == [result.run_id]
+    assert result.phase == "SUCCEEDED", result.message
+    assert pods(srv) == []
+
+
 def test_pod_deleted_externally_is_retried(srv: Any) -> None:
     seen: list[str] = []
 
@@ -132,18 +177,21 @@ def test_pod_deleted_externally_is_retried(srv: Any) -> None:
             seen.append(pod["metadata"]["name"])
             srv.faults.delete_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 0)
 
-    _when_running(srv, delete)
+    thread = _when_running(srv, delete)
     path = TASKS.parent / "k8s_retry_tasks.py"
     result = run(path, "greet_retry", inputs={"seconds": 1.5})
+    thread.join()
+    assert seen, "the pod was never seen running"
     assert result.attempts == 2 and result.phase == "SUCCEEDED", result.message
     assert pods(srv) == []
 
 
 def test_evicted_pod_is_a_system_failure(srv: Any) -> None:
-    _when_running(
+    thread = _when_running(
         srv, lambda pod: srv.faults.evict(pod["metadata"]["namespace"], pod["metadata"]["name"])
     )
     result = run(TASKS, "greet", inputs={"seconds": 5.0})
+    thread.join()
     assert result.phase == "FAILED" and result.reason == "Evicted", result.message
     assert pods(srv) == []
 

@@ -38,7 +38,15 @@ from podtask.engines.kubernetes.client import Cluster, connect
 from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import Conflict, NotFound, translate, with_retries
 from podtask.engines.kubernetes.logs import container_names, save_logs
-from podtask.engines.kubernetes.watcher import DELETED, ERROR, GONE, Subscription, watcher_for
+from podtask.engines.kubernetes.watcher import (
+    DELETED,
+    ERROR,
+    GONE,
+    MODIFIED,
+    PodEvent,
+    Subscription,
+    watcher_for,
+)
 
 OPTIONS = frozenset(
     {"namespace", "context", "storage", "detach", "ship_code", "kubeconfig", "image_pull_grace"}
@@ -509,8 +517,15 @@ class KubernetesEngine:
                         namespace=attempt.namespace,
                         server=attempt.cluster.server,
                     ) from event.error
-                if event.type in (DELETED, GONE):
+                if event.type == DELETED:
                     gone = True
+                elif event.type == GONE:
+                    # Inferred from a re-LIST that lacked the pod: confirm before believing
+                    # it, since a run that thinks its pod gone never deletes it.
+                    try:
+                        event = PodEvent(MODIFIED, self._get(attempt))
+                    except NotFound:
+                        gone = True
                 if event.pod is not None:
                     new, old = _rv(event.pod), _rv(doc)
                     if new is None or old is None or new >= old or event.type == DELETED:
