@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,9 @@ from podtask._errors import EngineUnavailable
 from podtask._run import Runner, RunOptions
 from podtask._storage import RunStore, podtask_home
 from podtask.engines.kubernetes.engine import KubernetesEngine, read_state
-from tests.kubernetes.conftest import SEED, TASKS, needs_server, pods, run
+from tests.kubernetes.conftest import SEED, TASKS, needs_server, pods, run, when_running
 
 pytestmark = [needs_server, pytest.mark.slow]
-
-
-@pytest.fixture(autouse=True)
-def no_pod_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every run deletes its pod before it returns: a pod left after a test is that test's
-    failure, named here, and removed so that it cannot fail the tests after it."""
-    servers = {
-        name: request.getfixturevalue(name)
-        for name in ("srv", "old_srv")
-        if name in request.fixturenames
-    }
-    yield
-    for name, server in servers.items():
-        left = pods(server)
-        for pod in left:
-            meta = pod["metadata"]
-            server.faults.delete_pod(meta["namespace"], meta["name"], 0)
-        assert [p["metadata"]["name"] for p in left] == [], f"pods left on {name}"
 
 
 def _log(result: Any, name: str) -> str:
@@ -104,29 +85,9 @@ def test_timeout_sets_active_deadline_and_deletes(srv: Any, strict_schema: Any) 
     assert pods(srv) == []
 
 
-def _when_running(srv: Any, action: Any) -> threading.Thread:
-    """Run ``action(pod)`` once a pod's primary is running (the state a fault interrupts)."""
-
-    def wait() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            for pod in pods(srv):
-                statuses = pod.get("status", {}).get("containerStatuses") or []
-                if any(
-                    s.get("name") == "primary" and "running" in s.get("state", {}) for s in statuses
-                ):
-                    action(pod)
-                    return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=wait)
-    thread.start()
-    return thread
-
-
 def test_watch_dropped_mid_run(srv: Any) -> None:
     dropped: list[int] = []
-    thread = _when_running(srv, lambda _pod: dropped.append(srv.faults.drop_watches()))
+    thread = when_running(srv, lambda _pod: dropped.append(srv.faults.drop_watches()))
     result = run(TASKS, "greet", inputs={"seconds": 2.0})
     thread.join()
     assert dropped and dropped[0] >= 1  # the fault hit the run's watch while the pod ran
@@ -140,7 +101,7 @@ def test_history_compacted_410(srv: Any) -> None:
         dropped.append(srv.faults.drop_watches())
 
     dropped: list[int] = []
-    thread = _when_running(srv, compact)
+    thread = when_running(srv, compact)
     result = run(TASKS, "greet", inputs={"seconds": 2.0})
     thread.join()
     assert dropped and dropped[0] >= 1
@@ -161,7 +122,7 @@ def test_a_stale_gone_does_not_strand_the_pod(srv: Any) -> None:
         sent.append(pod["metadata"]["name"])
 
     sent: list[str] = []
-    thread = _when_running(srv, stale_gone)
+    thread = when_running(srv, stale_gone)
     result = run(TASKS, "greet", inputs={"seconds": 1.0})
     thread.join()
     assert sent == [result.run_id]
@@ -177,7 +138,7 @@ def test_pod_deleted_externally_is_retried(srv: Any) -> None:
             seen.append(pod["metadata"]["name"])
             srv.faults.delete_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 0)
 
-    thread = _when_running(srv, delete)
+    thread = when_running(srv, delete)
     path = TASKS.parent / "k8s_retry_tasks.py"
     result = run(path, "greet_retry", inputs={"seconds": 1.5})
     thread.join()
@@ -187,7 +148,7 @@ def test_pod_deleted_externally_is_retried(srv: Any) -> None:
 
 
 def test_evicted_pod_is_a_system_failure(srv: Any) -> None:
-    thread = _when_running(
+    thread = when_running(
         srv, lambda pod: srv.faults.evict(pod["metadata"]["namespace"], pod["metadata"]["name"])
     )
     result = run(TASKS, "greet", inputs={"seconds": 5.0})

@@ -27,6 +27,7 @@ from podtask._lifecycle import (
 )
 
 DISRUPTION_TARGET = reasons.DISRUPTION_TARGET
+DEADLINE_EXCEEDED = "DeadlineExceeded"
 
 
 def timestamp(value: Any) -> float | None:
@@ -148,7 +149,9 @@ def pod_status(
         message=status.get("message"),
         conditions=conditions,
         deleted=deleted,
-        timed_out=timed_out,
+        # The kubelet's activeDeadlineSeconds counts from a whole-second startTime, so it can
+        # end the pod up to a second before podtask's own deadline: the same timeout.
+        timed_out=timed_out or status.get("reason") == DEADLINE_EXCEEDED,
         aborted=aborted,
         pending_since=pending_since,
         now=now,

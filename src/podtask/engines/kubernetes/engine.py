@@ -579,13 +579,8 @@ class KubernetesEngine:
                 for name, problem in problems.items():
                     ctx.notice(f"kubernetes engine: log of {name!r} not saved: {problem}")
                 finished = adapt.is_finished(doc)
-                now = time.time()
-                for c in status.containers:
-                    if c.state == "running":
-                        stop_at[c.name] = now
-                        ctx.on_event(
-                            {"event": "stop-signal", "container": c.name, "signal": "SIGTERM"}
-                        )
+                if not finished:
+                    stop_at = _stop_signals(ctx, attempt, doc)
                 grace = 0.0 if finished else ctx.grace
                 if self._delete(attempt, grace=grace):
                     until = time.monotonic() + grace + DELETE_WAIT_EXTRA
@@ -605,12 +600,13 @@ class KubernetesEngine:
                     aborted=verdict.phase is TaskPhase.ABORTED,
                 )
                 reporter.report(final.containers)
-                if verdict.phase is not TaskPhase.SUCCEEDED:
+                if verdict.phase is not TaskPhase.SUCCEEDED and not verdict.sidecar_issues:
+                    # The first decisive verdict wins: what the kubelet reports while tearing
+                    # down after our own delete (ContainerStatusUnknown for containers that
+                    # never started, 143 for the stopped primary) only adds detail.
                     again = self._decide(ctx, final)
-                    if again.terminal:
-                        verdict = dataclasses.replace(
-                            again, sidecar_issues=verdict.sidecar_issues or again.sidecar_issues
-                        )
+                    if again.sidecar_issues:
+                        verdict = dataclasses.replace(verdict, sidecar_issues=again.sidecar_issues)
                 status = final
         else:
             self._note_lost_logs(ctx, doc)
@@ -642,6 +638,28 @@ class KubernetesEngine:
         if data is not None:
             text = data.decode().replace(outputs.url, str(out))
             write_json_atomic(out / "outputs.json", json.loads(text))
+
+
+def _stop_signals(ctx: AttemptContext, attempt: _Attempt, doc: dict[str, Any]) -> dict[str, float]:
+    """Record a stop signal for each container that runs now, just before podtask's delete
+    signals it; a container that already ended on its own (a native sidecar the kubelet
+    stopped once the primary exited) was not stopped by podtask and gets no event."""
+    now = time.time()
+    stop_at: dict[str, float] = {}
+    managed = attempt.mode == "managed"
+    for c in adapt.container_statuses(doc, primary=ctx.primary, managed=managed):
+        if c.state == "running":
+            stop_at[c.name] = now
+            ctx.on_event(
+                {
+                    "event": "stop-signal",
+                    "container": c.name,
+                    "signal": "SIGTERM",
+                    "attempt": ctx.attempt,
+                    "time": now,
+                }
+            )
+    return stop_at
 
 
 def _set_io_args(primary: dict[str, Any], inputs: str, output_prefix: str) -> None:

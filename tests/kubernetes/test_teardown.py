@@ -1,0 +1,84 @@
+"""What the end of a pod means on a real kubelet (issue 10, items 3-5).
+
+- a stop signal is recorded only for a container podtask signalled while it ran;
+- the first decisive verdict wins over what the kubelet reports while tearing
+  the pod down after podtask's own delete;
+- a timeout is ``Timeout`` whoever fires first, podtask or ``activeDeadlineSeconds``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podtask._lifecycle import decide
+from podtask.engines.kubernetes import adapt
+from tests.kubernetes.conftest import TASKS, needs_server, pods, run, when_running
+
+
+def _events(result: Any, kind: str) -> list[dict[str, Any]]:
+    lines = (Path(result.run_dir) / "events.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("event") == kind]
+
+
+@pytest.mark.slow
+@needs_server
+def test_sidecar_the_kubelet_stopped_gets_no_stop_signal_event(srv: Any) -> None:
+    """Native mode: the kubelet ends the sidecar once the primary exits; podtask sends none."""
+    result = run(TASKS, "greet", sidecar_mode="native")
+    assert result.phase == "SUCCEEDED", result.message
+    assert _events(result, "stop-signal") == []
+    assert pods(srv) == []
+
+
+@pytest.mark.slow
+@needs_server
+def test_containers_podtask_stops_get_one_event_each(srv: Any) -> None:
+    result = run(TASKS, "too_slow")
+    assert result.reason == "Timeout", result.message
+    signalled = sorted(e["container"] for e in _events(result, "stop-signal"))
+    assert signalled == ["helper", "primary"]
+    assert all(e["attempt"] == 1 and e["time"] for e in _events(result, "stop-signal"))
+
+
+@pytest.mark.slow
+@needs_server
+def test_kubectl_delete_mid_run_is_pod_deleted(srv: Any) -> None:
+    """A graceful delete by someone else: the primary then dies by SIGTERM (143), and the
+    re-check after podtask's own clean-up must not turn ``PodDeleted`` into ``Error``."""
+
+    def delete(pod: dict[str, Any]) -> None:
+        srv.faults.delete_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 2)
+
+    thread = when_running(srv, delete)
+    result = run(TASKS, "greet", inputs={"seconds": 20.0})
+    thread.join()
+    assert result.phase == "FAILED" and result.reason == "PodDeleted", result.message
+    assert pods(srv) == []
+
+
+def _doc(primary_code: int, *, mode_managed: bool) -> dict[str, Any]:
+    term = {"exitCode": primary_code, "reason": "Error", "startedAt": "2024-05-01T10:00:00Z"}
+    statuses = [{"name": "primary", "state": {"terminated": term}}]
+    spec: dict[str, Any] = {"containers": [{"name": "primary"}]}
+    if mode_managed:
+        spec["containers"].append({"name": "db"})
+        statuses.append({"name": "db", "state": {"terminated": dict(term, exitCode=143)}})
+    status = {
+        "phase": "Failed",
+        "reason": "DeadlineExceeded",
+        "message": "Pod was active on the node longer than the specified deadline",
+        "containerStatuses": statuses,
+    }
+    return {"metadata": {"name": "p"}, "spec": spec, "status": status}
+
+
+@pytest.mark.parametrize("managed", [True, False])
+def test_kubelet_deadline_first_is_still_timeout(managed: bool) -> None:
+    """activeDeadlineSeconds fired before podtask's own deadline: the primary exited 143."""
+    status = adapt.pod_status(_doc(143, mode_managed=managed), primary="primary", managed=managed)
+    verdict = decide(status)
+    assert verdict.reason == "Timeout", verdict.message
