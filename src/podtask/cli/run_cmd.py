@@ -85,6 +85,11 @@ class _Interrupts:
     default=None,
     help="[kubernetes] Upload the task's source as a bundle (default when storage is not local).",
 )
+@click.option(
+    "--pull",
+    type=click.Choice(["always", "if-not-present", "never"]),
+    help="[kubernetes] The primary's imagePullPolicy (default: the task's, else if-not-present).",
+)
 @click.pass_context
 @handle_errors
 def run_command(
@@ -101,6 +106,7 @@ def run_command(
     storage: str | None,
     detach: bool,
     ship_code: bool | None,
+    pull: str | None,
 ) -> None:
     """Run TASK of FILE; task inputs are options: --in1 VALUE.
 
@@ -184,6 +190,7 @@ def run_command(
                 "storage": storage,
                 "detach": detach or None,
                 "ship_code": ship_code,
+                "pull": pull,
             }.items()
             if v is not None
         },

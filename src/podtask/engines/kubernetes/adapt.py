@@ -158,6 +158,35 @@ def pod_status(
     )
 
 
+PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
+#: What registries and runtimes say when an image will never come: wrong name or tag,
+#: or no right to it.  Timeouts, rate limits and refused connections are not here.
+PERMANENT_PULL = (
+    "not found",
+    "manifest unknown",
+    "repository does not exist",
+    "pull access denied",
+    "denied",
+    "unauthorized",
+    "403 forbidden",
+)
+
+
+def permanent_pull_error(pod: Mapping[str, Any]) -> bool:
+    """A container of the pod waits on an image pull that cannot succeed by waiting."""
+    status = pod.get("status") or {}
+    for raw in [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]:
+        waiting = (raw.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in PULL_REASONS:
+            message = str(waiting.get("message") or "").lower()
+            if any(word in message for word in PERMANENT_PULL):
+                return True
+    return False
+
+
 def is_finished(pod: Mapping[str, Any]) -> bool:
     """The kubelet is done with the pod: phase Succeeded or Failed."""
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")

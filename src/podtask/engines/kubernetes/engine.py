@@ -49,8 +49,24 @@ from podtask.engines.kubernetes.watcher import (
 )
 
 OPTIONS = frozenset(
-    {"namespace", "context", "storage", "detach", "ship_code", "kubeconfig", "image_pull_grace"}
+    {
+        "namespace",
+        "context",
+        "storage",
+        "detach",
+        "ship_code",
+        "kubeconfig",
+        "image_pull_grace",
+        "pull",
+    }
 )
+#: --pull: the primary's imagePullPolicy.  Without it podtask sets IfNotPresent unless the
+#: task set a policy: Kubernetes would default `:latest` to Always, and an image loaded into
+#: the node (`kind load`, `ctr import`) could then never be pulled.
+PULL_POLICIES = {"always": "Always", "if-not-present": "IfNotPresent", "never": "Never"}
+#: How long a transient image pull error (a timeout, a rate limit) may last before the
+#: attempt fails; a permanent one (not found, denied, unauthorized) fails at once.
+DEFAULT_PULL_GRACE = 60.0
 STATE_FILE = "kubernetes.json"
 TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
@@ -108,7 +124,7 @@ class KubernetesEngine:
             if image_pull_grace is not None
             else float(env_grace)
             if env_grace
-            else 180.0
+            else DEFAULT_PULL_GRACE
         )
 
     # -- options and connection ----------------------------------------------------
@@ -140,6 +156,13 @@ class KubernetesEngine:
             RemoteStore(str(storage))  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
             _check_api_size(self._bundle(ctx, options), b"")
+        pull = options.get("pull")
+        if pull is not None and pull not in PULL_POLICIES:
+            raise SpecError(
+                f"--pull {pull!r} is not a pull policy",
+                field="--pull",
+                hint="one of " + ", ".join(PULL_POLICIES),
+            )
         if ctx.sidecar_mode not in (None, "native", "managed"):
             raise SpecError(f"unknown sidecar mode {ctx.sidecar_mode!r}", field="--sidecar-mode")
 
@@ -184,6 +207,10 @@ class KubernetesEngine:
             left = ctx.deadline - time.monotonic()
             spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
         primary = next(c for c in spec["containers"] if c.get("name") == ctx.primary)
+        if options.get("pull"):
+            primary["imagePullPolicy"] = PULL_POLICIES[str(options["pull"])]
+        else:
+            primary.setdefault("imagePullPolicy", "IfNotPresent")
         env = [
             e
             for e in primary.get("env", [])
@@ -487,8 +514,12 @@ class KubernetesEngine:
             now=time.time(),
         )
 
-    def _decide(self, ctx: AttemptContext, status: PodStatus) -> Verdict:
+    def _decide(
+        self, ctx: AttemptContext, status: PodStatus, pod: dict[str, Any] | None = None
+    ) -> Verdict:
         grace = float(ctx.engine_options.get("image_pull_grace", self.image_pull_grace))
+        if pod is not None and adapt.permanent_pull_error(pod):
+            grace = 0.0  # no amount of waiting makes a missing image appear
         return decide(status, sidecar_failure=ctx.sidecar_failure, image_pull_grace=grace)
 
     def _follow(
@@ -538,7 +569,7 @@ class KubernetesEngine:
             status = self._status(
                 ctx, attempt, doc, gone=gone, ours=False, timed_out=timed_out, aborted=aborted
             )
-            verdict = self._decide(ctx, status)
+            verdict = self._decide(ctx, status, doc)
             reporter.report(status.containers)
             if verdict.terminal:
                 break
