@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -75,3 +77,21 @@ def cstatus(p: dict[str, Any], container: str) -> dict[str, Any]:
         for s in [*(st.get("initContainerStatuses") or []), *st.get("containerStatuses", [])]
         if s["name"] == container
     )
+
+
+def call(
+    srv: ApiServer,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """One raw request, as curl or a browser would send it (http.client sets Host itself)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=10, context=srv.ssl_context)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, json.loads(raw) if raw else {}
+    finally:
+        conn.close()

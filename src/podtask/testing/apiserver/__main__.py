@@ -1,4 +1,6 @@
-"""``python -m podtask.testing.apiserver --kubeconfig FILE [--port N] [--version v1.30.0]``.
+"""``python -m podtask.testing.apiserver --kubeconfig FILE [--port N] [--version v1.37.0]``.
+
+``--differences`` prints what it still does differently from a real cluster.
 
 Serves on 127.0.0.1 until Ctrl-C or SIGTERM, then kills every pod it runs
 and exits; the kubeconfig it writes has one context, ``podtask-test``.
@@ -18,9 +20,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m podtask.testing.apiserver",
         description="A test Kubernetes API server for Pods; pods run on podtask's local engine.",
     )
-    p.add_argument("--kubeconfig", required=True, help="write a kubeconfig for this server here")
+    p.add_argument("--kubeconfig", help="write a kubeconfig for this server here (required)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
-    p.add_argument("--version", default="v1.30.0", help="Kubernetes version to report")
+    p.add_argument(
+        "--version",
+        default=None,
+        help="Kubernetes version to emulate: reported, and validated as that version does"
+        " (default: the newest whose schema kubernetes-validate bundles)",
+    )
     p.add_argument("--state-dir", default=None, help="pod logs go here (default: a temp dir)")
     p.add_argument(
         "--namespace", action="append", default=[], help="create this namespace too (repeatable)"
@@ -36,7 +43,19 @@ def main(argv: list[str] | None = None) -> int:
         help="do not say (in API discovery) that pods share this machine's files, as a real"
         " cluster does not: clients then have to ship code and data as to a real cluster",
     )
+    p.add_argument(
+        "--differences",
+        action="store_true",
+        help="print what this server still does differently from a real cluster, and exit",
+    )
     args = p.parse_args(argv)
+    if args.differences:
+        from podtask.testing.apiserver.differences import render
+
+        print(render())
+        return 0
+    if not args.kubeconfig:
+        p.error("--kubeconfig FILE is required (where to write this server's kubeconfig)")
 
     from podtask.testing.apiserver.server import DEFAULT_NAMESPACES, ApiServer
 
@@ -62,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     srv.serve_in_background()
     print(
-        f"podtask test API server {args.version} on {srv.url}; kubeconfig {srv.kubeconfig_path}"
+        f"podtask test API server {srv.version} on {srv.url}; kubeconfig {srv.kubeconfig_path}"
         " (context podtask-test)",
         flush=True,
     )

@@ -115,15 +115,64 @@ def forbidden(
 
 def invalid(kind: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
     """422 with one cause per (field, reason, message), worded like field.ErrorList."""
-    texts = [f"{f}: {m}" for f, _r, m in causes]
+    texts = [f"{f}: {m}" if f else m for f, _r, m in causes]
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    details: dict[str, Any] = {"name": name} if name else {}
+    details["kind"] = kind
+    details["causes"] = [{"reason": r, "message": m, "field": f} for f, r, m in causes]
+    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {joined}', details)
+
+
+def expired(message: str) -> ApiError:
+    """410 for a list at (or a continue token from) a compacted resourceVersion."""
+    return ApiError(410, "Expired", message)
+
+
+def too_large_rv(requested: int, current: int) -> ApiError:
+    """504 for a resourceVersion the server has not reached (after waiting ~3 s for it)."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        {
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ],
+            "retryAfterSeconds": 1,
+        },
+    )
+
+
+def bad_rv(text: str) -> ApiError:
+    return bad_request(
+        f'invalid resource version: resourceVersion: Invalid value: "{text}":'
+        f' strconv.ParseUint: parsing "{text}": invalid syntax'
+    )
+
+
+def invalid_list_options(field: str, reason: str, message: str) -> ApiError:
     return ApiError(
         422,
         "Invalid",
-        f'{kind} "{name}" is invalid: {joined}',
+        f'ListOptions.meta.k8s.io "" is invalid: {field}: {message}',
         {
-            "name": name,
-            "kind": kind,
-            "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes],
+            "group": "meta.k8s.io",
+            "kind": "ListOptions",
+            "causes": [{"reason": reason, "message": message, "field": field}],
         },
+    )
+
+
+def precondition_failed(kind: str, name: str, what: str, wanted: str, actual: str) -> ApiError:
+    """409 for a delete whose ``preconditions`` (uid or resourceVersion) do not hold."""
+    tail = (
+        "The object might have been deleted and then recreated"
+        if what == "UID"
+        else "The object might have been modified"
+    )
+    return conflict(
+        kind,
+        name,
+        f"the {what} in the precondition ({wanted}) does not match the {what} in record"
+        f" ({actual}). {tail}",
     )

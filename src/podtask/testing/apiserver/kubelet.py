@@ -48,6 +48,7 @@ from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
+from podtask.testing.apiserver import podprep
 from podtask.testing.apiserver.podstatus import pod_phase, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
@@ -120,6 +121,9 @@ class PodWorker:
         pull_check: PullCheck,
         node_name: str,
         isolate: bool,
+        lookup: podprep.Lookup,
+        api_port: int,
+        token: str,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -133,6 +137,12 @@ class PodWorker:
         self.pull_check = pull_check
         self.node_name = node_name
         self.isolate = isolate
+        self.lookup = lookup
+        self.api_port = api_port
+        self.token = token  # what the service-account volume holds
+        self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
+        self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
+        self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
         self.lock = threading.RLock()
         self.pod: _Pod | None = None
         self.sb: _Sandbox | None = None
@@ -145,6 +155,7 @@ class PodWorker:
         self.start_time: float | None = None
         self.stop_grace: float | None = None
         self.stop_reason: tuple[str, str] | None = None  # pod (reason, message) when we kill it
+        self.disruption: tuple[str, str] | None = None  # DisruptionTarget (reason, message)
         self.shutdown = False
         self.finished = threading.Event()
         self.terminal = False
@@ -183,6 +194,13 @@ class PodWorker:
                 self._kill_timer = timer
             timer.start()
 
+    def disrupt(self, reason: str, message: str) -> None:
+        """Add the ``DisruptionTarget`` condition the API server sets before it deletes."""
+        with self.lock:
+            if self.disruption is None:
+                self.disruption = (reason, message)
+        self._publish()
+
     def _kill_all(self) -> None:
         pod, sb = self.pod, self.sb
         if pod is None or sb is None:
@@ -193,6 +211,32 @@ class PodWorker:
 
     def log_path(self, container: str) -> Path:
         return self.log_dir / f"{container}.log"
+
+    def _mark_log_end(self, container: str) -> None:
+        """Note where a container run's output ends: the engine appends every run of a
+        container to one file, the kubelet keeps one log per run."""
+        try:
+            size = self.log_path(container).stat().st_size
+        except OSError:
+            size = 0
+        with self.lock:
+            self.log_ends.setdefault(container, []).append(size)
+
+    def log_range(self, container: str, previous: bool) -> tuple[int, int | None] | None:
+        """Byte range of the current run's log (end None: still growing) or the previous
+        run's; None when there is no previous run."""
+        pod = self.pod
+        cs = pod.status.get(container) if pod is not None else None
+        run = cs.restart_count if cs is not None else 0
+        with self.lock:
+            ends = list(self.log_ends.get(container, []))
+        if previous:
+            if run < 1 or len(ends) < run:
+                return None
+            run -= 1
+        start = ends[run - 1] if run >= 1 and len(ends) >= run else 0
+        end = ends[run] if len(ends) > run else None
+        return start, end
 
     def is_running(self, container: str) -> bool:
         pod = self.pod
@@ -219,13 +263,17 @@ class PodWorker:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_time = time.time()
         self._publish()  # scheduled: PodScheduled, startTime, containers waiting
+        prepared = self._prepare()
+        if prepared is None:
+            self._finish()  # stopped (deleted, deadline) before it could start
+            return
         primary = find_primary(self.manifest)
         sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
         work_dir = make_work_dir(self.name)
         run_dir = _output_dir(self.manifest, primary, self.log_dir)
         try:
             plan, _ = build_plan(
-                self.manifest,
+                prepared,
                 run_id=self.name,
                 primary=primary,
                 work_dir=work_dir,
@@ -280,6 +328,48 @@ class PodWorker:
             self._publish()
         self._finish()
 
+    def _prepare(self) -> dict[str, Any] | None:
+        """The manifest resolved against the API; retried each second while it is NotReady."""
+        while True:
+            try:
+                prepared = podprep.prepare(
+                    self.manifest,
+                    lookup=self.lookup,
+                    pod_dir=self.log_dir,
+                    node_name=self.node_name,
+                    api_port=self.api_port,
+                    isolate=self.isolate,
+                    token=self.token,
+                )
+            except podprep.NotReady as exc:
+                with self.lock:
+                    self.not_ready = exc
+                self._publish()
+                self.wakeup.wait(IDLE_TICK)
+                self.wakeup.clear()
+                self._check_deadline()
+                if self.stop_grace is not None:
+                    return None
+                continue
+            with self.lock:
+                self.not_ready = None
+            return prepared
+
+    def _termination_message(self, info: ContainerInfo, cs: ContainerStatus) -> str:
+        """What the container left at its terminationMessagePath, read once per run."""
+        key = (info.name, cs.restart_count)
+        if key not in self.messages:
+            path = podprep.message_file(self.log_dir / "termination", info.name)
+            self.messages[key] = podprep.read_message(
+                path,
+                str(info.spec.get("terminationMessagePolicy", "File")),
+                cs.exit_code if cs.exit_code is not None else 128,
+                self.log_path(info.name),
+            )
+            with contextlib.suppress(OSError):
+                path.write_bytes(b"")  # the next run of this container starts empty
+        return self.messages[key]
+
     def _wait_for_stop(self) -> None:
         while self.stop_grace is None:
             self.wakeup.wait(IDLE_TICK)
@@ -294,7 +384,8 @@ class PodWorker:
         limit = self.spec.get("activeDeadlineSeconds")
         if limit is None or self.start_time is None or self.stop_grace is not None:
             return
-        if time.time() >= self.start_time + float(limit):
+        # From startTime as the API shows it (whole seconds), so up to a second early.
+        if time.time() >= int(self.start_time) + float(limit):
             grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
             self.request_stop(
                 grace,
@@ -346,6 +437,7 @@ class PodWorker:
             return
         pod = self.pod
         name = str(event.get("container"))
+        self._mark_log_end(name)
         if pod is None or pod.tearing_down or name not in pod.status:
             return
         info = next(i for i in self.infos if i.name == name)
@@ -381,7 +473,7 @@ class PodWorker:
         if cs is not None and cs.state == RUNNING:
             out.update(
                 state={"running": {"startedAt": ts(cs.started_at)}},
-                ready=cs.ready,
+                ready=cs.ready and info.kind != INIT,  # an init container is ready once done
                 started=pod is not None and name not in pod.startup,
                 containerID=cid,
                 imageID=f"podtask-local://{out['image']}",
@@ -397,8 +489,9 @@ class PodWorker:
             }
             if cs.signal:
                 term["signal"] = cs.signal
-            if cs.message:
-                term["message"] = cs.message
+            message = self._termination_message(info, cs) or cs.message
+            if message:
+                term["message"] = message
             self.term_seen[name] = term
             if pod is not None and name in pod.restart_at:
                 out["lastState"] = {"terminated": term}
@@ -410,9 +503,26 @@ class PodWorker:
                 return out
             out.update(state={"terminated": term}, containerID=cid)
             out["imageID"] = f"podtask-local://{out['image']}"
+            out["ready"] = info.kind == INIT and term["exitCode"] == 0
+            return out
+        if self.terminal and self.stop_grace is not None:
+            # Stopped (deleted, evicted, over its deadline) before it ever ran.
+            out["state"] = {
+                "terminated": {
+                    "exitCode": 137,
+                    "reason": "ContainerStatusUnknown",
+                    "message": "The container could not be located when the pod was terminated",
+                    "startedAt": None,
+                    "finishedAt": None,
+                }
+            }
             return out
         if self.config_error is not None:
             waiting = {"reason": "CreateContainerConfigError", "message": self.config_error}
+        elif self.not_ready is not None and self.not_ready.container in (None, name):
+            waiting = {"reason": self.not_ready.reason}
+            if self.not_ready.reason != "ContainerCreating":  # the kubelet says why in events
+                waiting["message"] = self.not_ready.message
         elif name in self.pull_errors:
             message, since = self.pull_errors[name]
             if time.time() - since < PULL_BACKOFF_AFTER:
@@ -499,13 +609,37 @@ class PodWorker:
             if not c["ready"]
         ]
         conds = []
-        if reason == "Evicted":
-            conds.append(self._condition("DisruptionTarget", True, "TerminationByKubelet", message))
+        if reason == "Evicted" and self.disruption is None:
+            self.disruption = ("TerminationByKubelet", message or "")
+        if self.disruption is not None:
+            conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
         if done:
-            conds.append(self._condition("Initialized", True, "PodCompleted"))
-            conds.append(self._condition("Ready", False, "PodCompleted"))
-            conds.append(self._condition("ContainersReady", False, "PodCompleted"))
+            why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
+            failed_init = any(
+                i.kind == INIT
+                and st.get(i.name) is not None
+                and st[i.name].state == TERMINATED
+                and st[i.name].exit_code != 0
+                for i in self.infos
+            )
+            if failed_init:
+                conds.append(
+                    self._condition(
+                        "Initialized",
+                        False,
+                        "ContainersNotInitialized",
+                        f"containers with incomplete status: [{' '.join(not_init)}]",
+                    )
+                )
+            else:
+                conds.append(
+                    self._condition(
+                        "Initialized", True, "PodCompleted" if why == "PodCompleted" else None
+                    )
+                )
+            conds.append(self._condition("Ready", False, why))
+            conds.append(self._condition("ContainersReady", False, why))
         else:
             conds.append(
                 self._condition(
@@ -517,10 +651,10 @@ class PodWorker:
                     else f"containers with incomplete status: [{' '.join(not_init)}]",
                 )
             )
-            why = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
-            conds.append(self._condition("Ready", not unready, why and "ContainersNotReady", why))
+            text = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
+            conds.append(self._condition("Ready", not unready, text and "ContainersNotReady", text))
             conds.append(
-                self._condition("ContainersReady", not unready, why and "ContainersNotReady", why)
+                self._condition("ContainersReady", not unready, text and "ContainersNotReady", text)
             )
         conds.append(self._condition("PodScheduled", True))
         status: dict[str, Any] = {
@@ -568,7 +702,13 @@ class Kubelet:
         pull_check: PullCheck,
         node_name: str,
         on_finished: Callable[[PodWorker], None],
+        lookup: podprep.Lookup,
+        api_port: Callable[[], int],
+        token: str,
     ) -> None:
+        self.token = token
+        self.lookup = lookup
+        self.api_port = api_port
         self.state_dir = state_dir
         self.sink = sink
         self.pull_check = pull_check
@@ -588,6 +728,9 @@ class Kubelet:
             pull_check=self.pull_check,
             node_name=self.node_name,
             isolate=self.isolate,
+            lookup=self.lookup,
+            api_port=self.api_port(),
+            token=self.token,
         )
         with self.lock:
             if self.closed:

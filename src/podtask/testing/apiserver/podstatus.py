@@ -171,7 +171,12 @@ def display_status(pod: dict[str, Any]) -> str:
             reason = f"Init:{i}/{len(inits)}"
         initializing = True
         break
-    if not initializing:
+    initialized = any(
+        c.get("type") == "Initialized" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    if not initializing or initialized:  # kubectl: a finished sidecar is no Init:Error
+        reason = status.get("reason") or status.get("phase") or "Unknown"
         has_running = False
         for s in reversed(status.get("containerStatuses") or []):
             kind, detail = _state(s)

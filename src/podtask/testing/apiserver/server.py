@@ -1,4 +1,4 @@
-"""The HTTP side: Kubernetes REST for Pods (and Namespaces) on 127.0.0.1 only.
+"""The HTTP side: Kubernetes REST for Pods (Namespaces, ConfigMaps) on 127.0.0.1 only.
 
 Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 over TLS with keep-alive
 (who may call it and how: ``access``), because that is what the
@@ -10,7 +10,8 @@ simple (each blocks on its own queue).
 Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1``,
 ``/apis/testing.podtask.dev/v1`` (discovery);
 ``/api/v1/namespaces[/{ns}]``; ``/api/v1/namespaces/{ns}/pods[/{name}[/log|/status]]``;
-``/api/v1/pods``; ``/podtask-test/faults`` and ``/podtask-test/requests``
+``/api/v1/pods``; ``/api/v1[/namespaces/{ns}]/configmaps[/{name}]``;
+``/podtask-test/faults`` and ``/podtask-test/requests``
 (test control, never counted); ``/healthz``.
 """
 
@@ -38,15 +39,20 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podtask.testing.apiserver import access, configmaps, validation
+from podtask.testing.apiserver import access, admission, configmaps, scheduler, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
     bad_request,
+    bad_rv,
     conflict,
+    expired,
     invalid,
+    invalid_list_options,
     method_not_allowed,
     not_found,
+    precondition_failed,
+    too_large_rv,
 )
 from podtask.testing.apiserver.faults import Faults
 from podtask.testing.apiserver.kubelet import Kubelet, PodWorker
@@ -81,6 +87,15 @@ DISCOVERY_V1 = {
             ],
             "shortNames": ["po"],
             "categories": ["all"],
+        },
+        {
+            "name": "pods/eviction",
+            "singularName": "",
+            "namespaced": True,
+            "group": "policy",
+            "version": "v1",
+            "kind": "Eviction",
+            "verbs": ["create"],
         },
         {
             "name": "pods/log",
@@ -181,7 +196,7 @@ class ApiServer:
         self,
         *,
         port: int = 0,
-        version: str = "v1.30.0",
+        version: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         kubeconfig: str | os.PathLike[str] | None = None,
         history_size: int = 10000,
@@ -192,6 +207,7 @@ class ApiServer:
         node_name: str = "podtask-node",
         host_files: bool = True,
     ) -> None:
+        version = version or validation.default_version()
         if not version.startswith("v") or len(version.lstrip("v").split(".")) < 2:
             raise ValueError(f"version must look like v1.30.0, not {version!r}")
         self.version = version
@@ -220,10 +236,16 @@ class ApiServer:
             pull_check=self.faults.image_pull_error,
             node_name=node_name,
             on_finished=self._pod_finished,
+            lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
+            api_port=lambda: self.port,
+            token=self.token,
         )
+        self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
             self.create_namespace(ns)
-        self.certificate = access.Certificate.make(self.state_dir / "tls")
+        # A real cluster's history starts long before any client: resourceVersion 1 is
+        # compacted away there, and a watch from it gets 410, so here too.
+        self.store.compact()
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.api = self
         self._httpd.tls = self.certificate.server_context()
@@ -359,7 +381,18 @@ class ApiServer:
         created = self.store.create("namespaces", ("", name), obj)
         if created is None:
             raise already_exists("namespaces", name)
+        self._publish_root_ca(name)
         return created
+
+    def _publish_root_ca(self, namespace: str) -> None:
+        """Every namespace holds ``kube-root-ca.crt`` (the CA pods trust the API with), as the
+        root-ca-cert-publisher controller keeps it; the service-account volume reads it."""
+        body = {
+            "metadata": {"name": admission.ROOT_CA},
+            "data": {"ca.crt": self.certificate.cert.read_text()},
+        }
+        obj = configmaps.validate(body, namespace)
+        self.store.create("configmaps", (namespace, admission.ROOT_CA), obj)
 
     def _require_namespace(self, ns: str) -> None:
         if self.store.get("namespaces", ("", ns)) is None:
@@ -383,7 +416,12 @@ class ApiServer:
             time.sleep(0.05)
 
     def create_pod(
-        self, namespace: str, body: Any, *, field_validation: str = "Warn"
+        self,
+        namespace: str,
+        body: Any,
+        *,
+        field_validation: str = "Warn",
+        manager: str = "podtask-test",
     ) -> tuple[dict[str, Any], list[str]]:
         self._require_namespace(namespace)
         obj, warnings = validation.validate_pod(
@@ -393,21 +431,54 @@ class ApiServer:
             schema=self.schema_validation,
             field_validation=field_validation,
         )
-        obj = validation.apply_defaults(obj, namespace)
+        obj = admission.admit(validation.apply_defaults(obj, namespace), manager)
         name = obj["metadata"]["name"]
         created = self.store.create("pods", (namespace, name), obj)
         if created is None:
             raise already_exists("pods", name)
-        # The "scheduler" binds it to our one node, then the kubelet takes over.
-        bound = self.store.update(
-            "pods",
-            (namespace, name),
-            lambda o: o["spec"].__setitem__("nodeName", self.node_name),
-            uid=obj["metadata"]["uid"],
-        )
+        self._schedule(created)
+        return created, warnings
+
+    def _schedule(self, pod: dict[str, Any]) -> None:
+        """Bind the pod to our one node and hand it to the kubelet, or say why it cannot be.
+
+        A pod that names another node is left alone, as the scheduler leaves it (no
+        kubelet of that name will ever take it)."""
+        key, uid = _key(pod), pod["metadata"]["uid"]
+        wanted = pod["spec"].get("nodeName")
+        if wanted and wanted != self.node_name:
+            return
+        if not wanted and not scheduler.fits(pod["spec"], self.node_name):
+
+            def unschedulable(o: dict[str, Any]) -> None:
+                o["status"]["conditions"] = [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": ts(),
+                        "reason": "Unschedulable",
+                        "message": scheduler.NO_FIT,
+                    }
+                ]
+
+            self.store.update("pods", key, unschedulable, uid=uid)
+            return
+
+        def bind(o: dict[str, Any]) -> None:
+            o["spec"]["nodeName"] = self.node_name
+            o["status"]["conditions"] = [
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": ts(),
+                }
+            ]
+
+        bound = self.store.update("pods", key, bind, uid=uid) if not wanted else pod
         if bound is not None:
             self.kubelet.admit(bound)
-        return created, warnings
 
     def delete_pod(
         self,
@@ -425,19 +496,10 @@ class ApiServer:
             meta = pod["metadata"]
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != meta["uid"]:
-                raise conflict(
-                    "pods",
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta:"
-                    f" {meta['uid']}",
-                )
+                raise precondition_failed("Pod", name, "UID", pre["uid"], meta["uid"])
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-                raise conflict(
-                    "pods",
-                    name,
-                    "Precondition failed: ResourceVersion in precondition:"
-                    f" {pre['resourceVersion']}, ResourceVersion in object meta:"
-                    f" {meta['resourceVersion']}",
+                raise precondition_failed(
+                    "Pod", name, "ResourceVersion", pre["resourceVersion"], meta["resourceVersion"]
                 )
             uid = meta["uid"]
             if grace is None:
@@ -452,16 +514,18 @@ class ApiServer:
                 or worker.finished.is_set()
             )
             if immediate:
-                gone_obj = self.store.delete("pods", (namespace, name), uid=uid)
+                marked = self._delete_now(namespace, name, uid)
                 if worker is not None:
                     worker.request_stop(0.0)
                     if worker.finished.is_set():
                         self.kubelet.forget(uid)
-                return gone_obj or pod
+                return marked or pod
 
             def mark(o: dict[str, Any]) -> None:
                 m = o["metadata"]
                 old = m.get("deletionGracePeriodSeconds")
+                if old is None:
+                    m["generation"] = int(m.get("generation", 1)) + 1  # as the API server
                 if old is None or grace < old:
                     m["deletionGracePeriodSeconds"] = int(grace)
                     m["deletionTimestamp"] = ts(time.time() + grace)
@@ -471,6 +535,34 @@ class ApiServer:
         worker.request_stop(grace)
         return updated or pod
 
+    def _delete_now(self, namespace: str, name: str, uid: str) -> dict[str, Any] | None:
+        """Remove a pod as the API server does once nothing needs a grace period: a
+        MODIFIED with ``deletionGracePeriodSeconds: 0``, then DELETED; returns the former."""
+
+        def mark(o: dict[str, Any]) -> None:
+            meta = o["metadata"]
+            meta["deletionGracePeriodSeconds"] = 0
+            meta.setdefault("deletionTimestamp", ts())
+
+        marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        if self.store.delete("pods", (namespace, name), uid=uid) is not None:
+            self._collect_garbage(namespace, uid)
+        return marked
+
+    def _collect_garbage(self, namespace: str, owner_uid: str) -> None:
+        """Delete the ConfigMaps the pod owned (``ownerReferences``), as the garbage
+        collector does with background propagation."""
+        owned, _rv = self.store.select(
+            "configmaps",
+            namespace,
+            lambda o: any(
+                ref.get("uid") == owner_uid
+                for ref in o.get("metadata", {}).get("ownerReferences") or []
+            ),
+        )
+        for cm in owned:
+            self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
+
     def evict_pod(self, namespace: str, name: str, message: str) -> None:
         pod = self.store.get("pods", (namespace, name))
         if pod is None:
@@ -479,6 +571,26 @@ class ApiServer:
         if worker is None or worker.finished.is_set():
             raise bad_request(f'pod "{name}" is not running')
         worker.request_stop(0.0, reason=("Evicted", message))
+
+    def evict_via_api(self, namespace: str, name: str, body: Any) -> None:
+        """``POST pods/NAME/eviction`` (policy/v1): no PodDisruptionBudget here, so always
+        allowed: a ``DisruptionTarget`` condition, then a graceful delete, as the API server."""
+        if isinstance(body, dict) and body.get("kind") not in (None, "Eviction"):
+            raise bad_request(f'{body.get("kind")} in version "v1" cannot be handled as a Eviction')
+        pod = self.store.get("pods", (namespace, name))
+        if pod is None:
+            raise not_found("pods", name)
+        options = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
+        grace = options.get("gracePeriodSeconds")
+        worker = self.kubelet.worker(pod["metadata"]["uid"])
+        if worker is not None and not worker.finished.is_set():
+            worker.disrupt("EvictionByEvictionAPI", "Eviction API: evicting")
+        self.delete_pod(
+            namespace,
+            name,
+            None if grace is None else float(grace),
+            preconditions=options.get("preconditions"),
+        )
 
     def drop_watches(self) -> int:
         return self.store.drop_watches()
@@ -496,7 +608,7 @@ class ApiServer:
             pod = self.store.get("pods", (worker.namespace, worker.name))
             alive = pod is not None and pod["metadata"]["uid"] == worker.uid
             if alive and pod is not None and pod["metadata"].get("deletionTimestamp"):
-                self.store.delete("pods", (worker.namespace, worker.name), uid=worker.uid)
+                self._delete_now(worker.namespace, worker.name, worker.uid)
                 alive = False
             if not alive:
                 self.kubelet.forget(worker.uid)
@@ -576,6 +688,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _manager(self) -> str:
+        """The field manager a real server records: the client's User-Agent program name."""
+        agent = (self.headers.get("User-Agent") or "unknown").split("/", 1)[0]
+        return agent.strip() or "unknown"
 
     def _client_gone(self) -> bool:
         """True once the client closed its end (peeked on the raw socket under TLS)."""
@@ -743,6 +860,12 @@ class _Handler(BaseHTTPRequestHandler):
             api._count("log")
             api.faults.check("log", "get", "pods/log", ns, seg[3])
             self._log(ns, seg[3], q)
+        elif len(seg) == 5 and seg[4] == "eviction" and method == "POST":
+            api.faults.check("eviction", "create", "pods/eviction", ns, seg[3])
+            api.evict_via_api(ns, seg[3], body)
+            self._json(
+                201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+            )
         elif len(seg) == 5 and seg[4] == "status" and method == "GET":
             api._count("get")
             api.faults.check("get", "get", "pods/status", ns, seg[3])
@@ -769,10 +892,14 @@ class _Handler(BaseHTTPRequestHandler):
                     schema=api.schema_validation,
                     field_validation=_one(q, "fieldValidation") or "Warn",
                 )
-                self._json(201, validation.apply_defaults(obj, ns), _warning_headers(warnings))
+                defaulted = admission.admit(validation.apply_defaults(obj, ns), self._manager())
+                self._json(201, defaulted, _warning_headers(warnings))
                 return
             obj, warnings = api.create_pod(
-                ns, body, field_validation=_one(q, "fieldValidation") or "Warn"
+                ns,
+                body,
+                field_validation=_one(q, "fieldValidation") or "Warn",
+                manager=self._manager(),
             )
             self._json(201, obj, _warning_headers(warnings))
         elif method == "DELETE":
@@ -843,12 +970,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         pre = (body.get("preconditions") or {}) if isinstance(body, dict) else {}
         if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
-            raise conflict(
-                "configmaps",
-                name,
-                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta:"
-                f" {obj['metadata']['uid']}",
-            )
+            raise precondition_failed("ConfigMap", name, "UID", pre["uid"], obj["metadata"]["uid"])
         if (
             not dry
             and api.store.delete("configmaps", (ns, name), uid=obj["metadata"]["uid"]) is None
@@ -943,35 +1065,79 @@ class _Handler(BaseHTTPRequestHandler):
         if resource == "pods":
             api._count(verb)
             api.faults.check(verb, verb, "pods", ns, None)
-            if ns is not None:
-                api._require_namespace(ns)
         match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
         table = wants_table(self.headers.get("Accept") or "") and resource == "pods"
         include = _one(q, "includeObject") or "Metadata"
         if watching:
             self._watch(resource, ns, q, match, table, include)
             return
-        items, rv = api.store.select(resource, ns, match)
-        limit = int(_one(q, "limit") or 0)
-        start = _one(q, "continue")
-        meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        if start:
-            try:
-                after = json.loads(base64.urlsafe_b64decode(start.encode()))["after"]
-            except (ValueError, KeyError) as exc:
-                raise bad_request("continue key is not valid") from exc
-            items = [o for o in items if _key(o) > tuple(after)]
-        if limit and len(items) > limit:
-            items = items[:limit]
-            token = {"after": list(_key(items[-1]))}
-            meta["continue"] = base64.urlsafe_b64encode(_dumps(token)).decode()
-            meta["remainingItemCount"] = 0
+        items, rv, meta = self._list_items(resource, ns, q, match)
         if table:
             self._json(200, pod_table(items, str(rv), include))
             return
         kind = KINDS[resource] + "List"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
         self._json(200, {"kind": kind, "apiVersion": "v1", "metadata": meta, "items": stripped})
+
+    def _list_items(
+        self, resource: str, ns: str | None, q: dict[str, list[str]], match: Any
+    ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+        """The page a list answers, with resourceVersion and continue semantics as Kubernetes:
+        rv ``0`` is served from the cache (whole, ``limit`` ignored), ``Exact`` and continue
+        tokens are snapshots (410 once compacted), a future rv is a 504 after ~3 s."""
+        api = self.server.api
+        store = api.store
+        rv_text = _one(q, "resourceVersion") or ""
+        rv_match = _one(q, "resourceVersionMatch") or ""
+        start = _one(q, "continue") or ""
+        wanted = _parse_rv(rv_text) if rv_text else None
+        if rv_match and not rv_text:
+            raise invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueForbidden",
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )
+        if rv_match not in ("", "Exact", "NotOlderThan"):
+            raise invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueNotSupported",
+                f'Unsupported value: "{rv_match}": supported values: "Exact", "NotOlderThan"',
+            )
+        if wanted:
+            _wait_for_rv(store, wanted)
+        at: int | None = wanted if rv_match == "Exact" and wanted else None
+        after: tuple[str, str] | None = None
+        if start:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(start.encode()))
+                at, after = int(token["rv"]), (str(token["after"][0]), str(token["after"][1]))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise bad_request(
+                    f"invalid continue token: continue key is not valid: {exc}"
+                ) from exc
+        if at is not None and at < store.compacted:
+            raise expired(
+                "The resourceVersion for the provided list is too old."
+                if not start
+                else "The provided continue parameter is too old to display a consistent list"
+                " result. You can start a new list without the continue parameter."
+            )
+        if at is not None:
+            items, rv = store.select_at(resource, ns, match, at), at
+        else:
+            items, rv = store.select(resource, ns, match)
+        if after is not None:
+            items = [o for o in items if _key(o) > after]
+        limit = int(_one(q, "limit") or 0)
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if rv_text == "0" and not start:
+            limit = 0  # served from the watch cache, which ignores limit
+        if limit and len(items) > limit:
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+            token = {"rv": rv, "after": list(_key(items[-1]))}
+            meta["continue"] = base64.urlsafe_b64encode(_dumps(token)).decode()
+        return items, rv, meta
 
     def _watch(
         self,
@@ -984,17 +1150,16 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         api = self.server.api
         rv_text = _one(q, "resourceVersion") or ""
-        try:
-            since = None if rv_text in ("", "0") else int(rv_text)
-        except ValueError as exc:
-            raise bad_request(f"invalid resource version: {rv_text}") from exc
+        since = None if rv_text in ("", "0") else _parse_rv(rv_text)
         timeout = float(_one(q, "timeoutSeconds") or api.watch_timeout)
         bookmarks = _truthy(q, "allowWatchBookmarks")
         ctype = "application/json"
         self._start_stream(ctype)
         try:
+            if since is not None:
+                _wait_for_rv(api.store, since)  # a future rv: 200, then one ERROR event (504)
             w, first = api.store.watch(resource, ns, match, since)
-        except ApiError as exc:  # 410: one ERROR event, then the stream ends (as the cacher)
+        except ApiError as exc:  # 410 or 504: one ERROR event, then the stream ends (as the cacher)
             self._chunk(_dumps({"type": "ERROR", "object": exc.body}) + b"\n")
             self._end_stream()
             return
@@ -1109,27 +1274,32 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request(
                 f'container "{container}" in pod "{name}" is waiting to start: {reason}'
             )
-        if _truthy(q, "previous") and not (cstat or {}).get("restartCount"):
+        options = _log_options(name, q)
+        previous = _truthy(q, "previous")
+        span = worker.log_range(container, previous) if worker is not None else (0, None)
+        if span is None or (previous and not (cstat or {}).get("restartCount")):
             raise bad_request(
                 f'previous terminated container "{container}" in pod "{name}" not found'
             )
-        data = path.read_bytes()
-        tail = _one(q, "tailLines")
-        if tail is not None:
-            n = int(tail)
+        start, end = span
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read() if end is None else fh.read(max(0, end - start))
+        read_to = start + len(data)
+        if options["tailLines"] is not None:
+            n = options["tailLines"]
             lines = data.splitlines(keepends=True)
             data = b"".join(lines[-n:]) if n > 0 else b""
-        limit = _one(q, "limitBytes")
-        if limit is not None:
-            data = data[: int(limit)]
-        if not _truthy(q, "follow"):
+        if options["limitBytes"] is not None:
+            data = data[: options["limitBytes"]]
+        if previous or end is not None or not _truthy(q, "follow"):
             self._send(200, data, "text/plain")
             return
         assert worker is not None
         self._start_stream("text/plain")
         self._chunk(data)
         with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
+            fh.seek(read_to)
             for chunk in _follow(fh, worker, container, api._stopping):
                 self._chunk(chunk)
                 if self._client_gone():
@@ -1152,6 +1322,41 @@ def _follow(fh: Any, worker: PodWorker, container: str, stop: threading.Event) -
         time.sleep(0.1)
 
 
+def _parse_rv(text: str) -> int:
+    if not text.isdigit():
+        raise bad_rv(text)
+    return int(text)
+
+
+def _wait_for_rv(store: Store, wanted: int, patience: float = 3.0) -> None:
+    """Wait a little for a resourceVersion the store has not reached, then 504, as the cacher."""
+    deadline = time.monotonic() + patience
+    while store.rv < wanted:
+        if time.monotonic() >= deadline:
+            raise too_large_rv(wanted, store.rv)
+        time.sleep(0.05)
+
+
+def _log_options(pod: str, q: dict[str, list[str]]) -> dict[str, int | None]:
+    """``tailLines``, ``limitBytes``, ``sinceSeconds``: integers, checked as PodLogOptions."""
+    out: dict[str, int | None] = {}
+    for key, low in (("tailLines", 0), ("limitBytes", 1), ("sinceSeconds", 1)):
+        text = _one(q, key)
+        if text is None:
+            out[key] = None
+            continue
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise bad_request(f'{key}: Invalid value: "{text}": must be an integer') from exc
+        if value < low:
+            word = "greater than or equal to 0" if low == 0 else "greater than 0"
+            cause = (key, "FieldValueInvalid", f"Invalid value: {value}: must be {word}")
+            raise invalid("PodLogOptions", pod, [cause])
+        out[key] = value
+    return out
+
+
 def _key(obj: dict[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata", {})
     return (str(meta.get("namespace", "")), str(meta.get("name", "")))
@@ -1167,4 +1372,5 @@ def _grace(q: dict[str, list[str]], body: Any) -> float | None:
 def _warning_headers(warnings: list[str]) -> dict[str, str]:
     if not warnings:
         return {}
-    return {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)}
+    quoted = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
+    return {"Warning": ", ".join(f'299 - "{w}"' for w in quoted)}

@@ -166,6 +166,32 @@ class Store:
             ]
             return items, self.rv
 
+    def select_at(
+        self, resource: str, namespace: str | None, match: Matcher, rv: int
+    ) -> list[dict[str, Any]]:
+        """The objects as they were at ``rv`` (an ``Exact`` list, a continued page).
+
+        Undoes the history after ``rv``; the caller checks ``rv >= compacted``
+        (410 otherwise) and ``rv <= self.rv`` (504 otherwise)."""
+        with self.lock:
+            table = dict(self.objects[resource])
+            for change in reversed(self.history):
+                if change.rv <= rv:
+                    break
+                if change.resource != resource:
+                    continue
+                meta = change.obj.get("metadata", {})
+                key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+                if change.old is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = change.old
+            return [
+                o
+                for (ns, _n), o in sorted(table.items())
+                if (namespace is None or ns == namespace) and match(o)
+            ]
+
     # -- watches ------------------------------------------------------------------
     def watch(
         self, resource: str, namespace: str | None, match: Matcher, since: int | None

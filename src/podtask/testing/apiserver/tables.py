@@ -30,6 +30,20 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in accept
 
 
+def _restarts(statuses: list[dict[str, Any]]) -> str:
+    """kubectl's RESTARTS text: ``0``, or ``3 (5m ago)`` after the last restart."""
+    count = sum(int(s.get("restartCount", 0)) for s in statuses)
+    finished = [
+        str(((s.get("lastState") or {}).get("terminated") or {}).get("finishedAt") or "")
+        for s in statuses
+    ]
+    last = max((f for f in finished if f), default="")
+    if not count or not last:
+        return str(count)
+    ago = human_age(time.time() - calendar.timegm(time.strptime(last, TIME_FORMAT)))
+    return f"{count} ({ago} ago)"
+
+
 def _row(pod: dict[str, Any], include: str) -> dict[str, Any]:
     meta = pod.get("metadata", {})
     status = pod.get("status") or {}
@@ -43,7 +57,7 @@ def _row(pod: dict[str, Any], include: str) -> dict[str, Any]:
     ]
     total = len(spec.get("containers") or []) + len(sidecars)
     ready = sum(1 for s in statuses if s.get("ready"))
-    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    restarts = _restarts(statuses)
     created = meta.get("creationTimestamp")
     age = "<unknown>"
     if created:

@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from podtask._errors import SpecError
+from podtask._podspec.quantity import parse_quantity
 from podtask.testing.apiserver.errors import ApiError, bad_request, invalid
 from podtask.testing.apiserver.podstatus import qos_class, ts
 
@@ -47,9 +48,104 @@ def generate_name(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
 
 
-def _check_containers(spec: dict[str, Any], causes: list[Cause]) -> None:
+FALLBACK_VERSION = "v1.36.2"  # the real cluster the differential record was taken from
+
+
+def default_version() -> str:
+    """The Kubernetes version emulated unless told: the newest whose schema
+    ``kubernetes-validate`` bundles (so created pods are checked against it),
+    else the version the real-cluster record was taken from."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return FALLBACK_VERSION
+    return "v" + str(kubernetes_validate.latest_version())
+
+
+QUANTITY_PATTERN = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+
+
+def version_at_least(k8s_version: str, minor: int) -> bool:
+    parts = k8s_version.lstrip("v").split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (1, minor)
+    except (IndexError, ValueError):
+        return True
+
+
+def check_quantities(spec: dict[str, Any]) -> None:
+    """A quantity that does not parse fails decoding, before validation: 400, as the server."""
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    values = [
+        v
+        for c in containers
+        if isinstance(c, dict)
+        for section in ("limits", "requests")
+        for v in ((c.get("resources") or {}).get(section) or {}).values()
+    ]
+    values += [
+        (v.get("emptyDir") or {}).get("sizeLimit")
+        for v in spec.get("volumes") or []
+        if isinstance(v, dict) and (v.get("emptyDir") or {}).get("sizeLimit") is not None
+    ]
+    for value in values:
+        try:
+            parse_quantity(value, field="", allow_negative=True)
+        except SpecError:
+            raise bad_request(
+                'Pod in version "v1" cannot be handled as a Pod: quantities must match the'
+                f" regular expression '{QUANTITY_PATTERN}'"
+            ) from None
+
+
+def _check_resources(c: dict[str, Any], where: str, causes: list[Cause]) -> None:
+    res = c.get("resources") or {}
+    limits, requests = res.get("limits") or {}, res.get("requests") or {}
+    for resource in ("cpu", "memory", "ephemeral-storage"):
+        if resource not in limits or resource not in requests:
+            continue
+        limit = parse_quantity(limits[resource], field="", allow_negative=True)
+        request = parse_quantity(requests[resource], field="", allow_negative=True)
+        if request > limit:
+            causes.append(
+                (
+                    f"{where}.resources.requests",
+                    "FieldValueInvalid",
+                    f'Invalid value: "{requests[resource]}": must be less than or equal to'
+                    f" {resource} limit of {limits[resource]}",
+                )
+            )
+
+
+def _check_ports_and_mounts(
+    c: dict[str, Any], where: str, volumes: set[str], causes: list[Cause]
+) -> None:
+    for j, port in enumerate(c.get("ports") or []):
+        for key in ("containerPort", "hostPort"):
+            value = port.get(key) if isinstance(port, dict) else None
+            if value is None or (key == "hostPort" and value == 0):
+                continue
+            if not isinstance(value, int) or not 1 <= value <= 65535:
+                causes.append(
+                    (
+                        f"{where}.ports[{j}].{key}",
+                        "FieldValueInvalid",
+                        f"Invalid value: {value}: must be between 1 and 65535, inclusive",
+                    )
+                )
+    for j, mount in enumerate(c.get("volumeMounts") or []):
+        name = mount.get("name") if isinstance(mount, dict) else None
+        if name and name not in volumes:
+            causes.append(
+                (f"{where}.volumeMounts[{j}].name", "FieldValueNotFound", f'Not found: "{name}"')
+            )
+
+
+def _check_containers(spec: dict[str, Any], causes: list[Cause], k8s_version: str) -> None:
     seen: set[str] = set()
-    for key in ("initContainers", "containers"):
+    volumes = {str(v.get("name")) for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    restart_rules = version_at_least(k8s_version, 35)  # ContainerRestartRules, on since 1.35
+    for key in ("containers", "initContainers"):  # the server checks init names second
         items = spec.get(key) or []
         if not isinstance(items, list):
             causes.append((f"spec.{key}", "FieldValueInvalid", "Invalid value: must be a list"))
@@ -74,8 +170,23 @@ def _check_containers(spec: dict[str, Any], causes: list[Cause]) -> None:
                 seen.add(name)
             if not c.get("image"):
                 causes.append((f"{where}.image", "FieldValueRequired", "Required value"))
+            _check_ports_and_mounts(c, where, volumes, causes)
+            _check_resources(c, where, causes)
             policy = c.get("restartPolicy")
-            if policy is not None and (key == "containers" or policy != "Always"):
+            if restart_rules and policy not in (None, "Always", "OnFailure", "Never"):
+                causes.append(
+                    (
+                        f"{where}.restartPolicy",
+                        "FieldValueNotSupported",
+                        f'Unsupported value: "{policy}": supported values: "Always",'
+                        ' "OnFailure", "Never"',
+                    )
+                )
+            elif (
+                not restart_rules
+                and policy is not None
+                and (key == "containers" or policy != "Always")
+            ):
                 causes.append(
                     (
                         f"{where}.restartPolicy",
@@ -119,6 +230,14 @@ def validate_pod(
                 "Required value: name or generateName is required",
             )
         )
+    elif isinstance(name, str) and len(name) > 253:
+        causes.append(
+            (
+                "metadata.name",
+                "FieldValueInvalid",
+                f'Invalid value: "{name}": must be no more than 253 characters',
+            )
+        )
     elif not isinstance(name, str) or not is_subdomain(name):
         causes.append(
             ("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')
@@ -129,7 +248,8 @@ def validate_pod(
         spec = {}
     if not spec.get("containers"):
         causes.append(("spec.containers", "FieldValueRequired", "Required value"))
-    _check_containers(spec, causes)
+    check_quantities(spec)
+    _check_containers(spec, causes, k8s_version)
     policy = spec.get("restartPolicy")
     if policy is not None and policy not in ("Always", "OnFailure", "Never"):
         causes.append(
@@ -169,7 +289,10 @@ def _schema(obj: dict[str, Any], k8s_version: str, field_validation: str) -> lis
     except SpecError as exc:
         if exc.reason.startswith("unknown field"):
             if field_validation == "Strict":
-                raise bad_request(f'strict decoding error: unknown field "{exc.field}"') from exc
+                raise bad_request(
+                    'Pod in version "v1" cannot be handled as a Pod: strict decoding error:'
+                    f' unknown field "{exc.field}"'
+                ) from exc
             if field_validation == "Ignore":
                 return []
             return [f'unknown field "{exc.field}"']
