@@ -107,11 +107,13 @@ def pods(srv: Any) -> list[dict[str, Any]]:
 
 
 def configmaps(srv: Any) -> list[dict[str, Any]]:
-    """Every ConfigMap the server holds (in any namespace)."""
+    """Every ConfigMap of podtask's runs the server holds (in any namespace; the cluster's
+    own, such as kube-root-ca.crt, are not podtask's)."""
     import json
     import urllib.request
 
-    request = urllib.request.Request(f"{srv.url}/api/v1/configmaps", headers=srv.auth_headers)
+    url = f"{srv.url}/api/v1/configmaps?labelSelector=podtask.io/run-id"
+    request = urllib.request.Request(url, headers=srv.auth_headers)
     with urllib.request.urlopen(request, context=srv.ssl_context) as response:
         return list(json.loads(response.read())["items"])
 

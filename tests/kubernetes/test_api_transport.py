@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,8 +29,12 @@ KUBE = ("greet", "--engine", "kubernetes")
 @pytest.fixture(scope="module")
 def no_files_server() -> Iterator[Any]:
     assert ApiServer is not None
+    host = Path(transport.WORK_DIR)
+    existed = host.exists()
     with ApiServer.start(version="v1.30.0", host_files=False) as server:
         yield server
+    if not existed:  # what the bug of test_pod_volumes_stay_off_the_host left on this machine
+        shutil.rmtree(host, ignore_errors=True)
 
 
 @pytest.fixture
@@ -98,3 +103,16 @@ def test_server_with_shared_files_needs_no_configmap(srv: Any, strict_schema: An
     assert env["PODTASK_SOURCE_ROOT"] == str(TASKS.parent)
     assert transport.RESULT_MESSAGE_ENV not in env
     assert json.loads(json.dumps(result.outputs)) == {"o0": "hello host"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the test server's kubelet lets the primary's emptyDir at /var/lib/podtask/work "
+    "write through to this machine's /var/lib/podtask/work (local engine / test kubelet bug, "
+    "reported by branch kube): a pod must write nothing outside its volumes",
+)
+def test_pod_volumes_stay_off_the_host(remote_srv: Any) -> None:
+    result = run(TASKS, "greet", inputs={"name": "private"})
+    assert result.phase == "SUCCEEDED", result.message
+    written = Path(transport.WORK_DIR) / result.run_id
+    assert not written.exists(), f"the pod wrote {written} on this machine"

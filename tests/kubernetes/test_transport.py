@@ -56,9 +56,8 @@ def test_a_message_that_is_not_ours(message: str | None) -> None:
 
 def _pod(message: str) -> dict[str, Any]:
     terminated = {"exitCode": 0, "message": message}
-    return {
-        "status": {"containerStatuses": [{"name": "main", "state": {"terminated": terminated}}]}
-    }
+    statuses = [{"name": "main", "state": {"terminated": terminated}}]
+    return {"metadata": {"name": "p"}, "status": {"containerStatuses": statuses}}
 
 
 class _Ctx:
@@ -75,7 +74,7 @@ def test_pod_side_publishes_and_client_reads_back(
     pod_out = tmp_path / "pod"
     (pod_out / "blobs").mkdir(parents=True)
     (pod_out / "blobs" / "f.txt").write_text("blob")
-    blob = f"{transport.OUTPUT_DIR}/blobs/f.txt"
+    blob = f"{transport.output_dir('p')}/blobs/f.txt"
     (pod_out / "outputs.json").write_text(json.dumps({"f": {"blob": {"uri": blob}}}))
     termination_log = tmp_path / "termination-log"
     monkeypatch.setenv(transport.RESULT_MESSAGE_ENV, str(termination_log))

@@ -33,9 +33,12 @@ def load_code() -> None:
     bundle = os.environ.pop(transport.CODE_BUNDLE_ENV, None)
     if not bundle:
         return
+    import tempfile
+
     from podtask._storage.remote import unpack_code_bundle
 
-    dest = Path(transport.WORK_DIR) / "code"
+    Path(transport.WORK_DIR).mkdir(parents=True, exist_ok=True)
+    dest = Path(tempfile.mkdtemp(prefix="code-", dir=transport.WORK_DIR))
     unpack_code_bundle(Path(bundle).read_bytes(), dest)
     sys.path.insert(0, str(dest))
 

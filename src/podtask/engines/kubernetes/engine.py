@@ -225,7 +225,7 @@ class KubernetesEngine:
             env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
         elif via == "api":
             shipped = options.get("ship_code") is not False
-            env += _api_transport(spec, primary, IoConfigMap.name_for(meta["name"]), ship=shipped)
+            env += _api_transport(spec, primary, str(meta["name"]), ship=shipped)
         elif remote is not None:
             _set_io_args(primary, remote.join("inputs.json"), remote.join("outputs"))
             primary["command"] = list(REMOTE_ENTRYPOINT)
@@ -703,7 +703,7 @@ def _set_io_args(primary: dict[str, Any], inputs: str, output_prefix: str) -> No
 
 
 def _api_transport(
-    spec: dict[str, Any], primary: dict[str, Any], configmap: str, *, ship: bool
+    spec: dict[str, Any], primary: dict[str, Any], pod: str, *, ship: bool
 ) -> list[dict[str, Any]]:
     """Wire the API-only transport into the pod; returns the primary's extra env.
 
@@ -714,7 +714,7 @@ def _api_transport(
     """
     spec.setdefault("volumes", []).extend(
         [
-            {"name": transport.IO_VOLUME, "configMap": {"name": configmap}},
+            {"name": transport.IO_VOLUME, "configMap": {"name": IoConfigMap.name_for(pod)}},
             {"name": transport.WORK_VOLUME, "emptyDir": {}},
         ]
     )
@@ -724,7 +724,7 @@ def _api_transport(
             {"name": transport.WORK_VOLUME, "mountPath": transport.WORK_DIR},
         ]
     )
-    _set_io_args(primary, f"{transport.IO_DIR}/{transport.INPUTS_KEY}", transport.OUTPUT_DIR)
+    _set_io_args(primary, f"{transport.IO_DIR}/{transport.INPUTS_KEY}", transport.output_dir(pod))
     primary["terminationMessagePath"] = transport.TERMINATION_LOG
     primary["terminationMessagePolicy"] = "FallbackToLogsOnError"
     env = [{"name": transport.RESULT_MESSAGE_ENV, "value": transport.TERMINATION_LOG}]
@@ -785,7 +785,8 @@ def _read_results(ctx: AttemptContext, doc: dict[str, Any], verdict: Verdict) ->
             continue  # never outside the output directory
         data = transport.file_bytes(value)
         if rel == "outputs.json":
-            text = data.decode().replace(transport.OUTPUT_DIR, str(out))
+            pod = str((doc.get("metadata") or {}).get("name"))
+            text = data.decode().replace(transport.output_dir(pod), str(out))
             write_json_atomic(target, json.loads(text))
         else:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -38,10 +38,9 @@ CONFIGMAP_HEADROOM = 4096
 
 PREFIX = "podtask/1:"
 IO_VOLUME = "podtask-io"  # the ConfigMap, read-only
-IO_DIR = "/var/run/podtask/io"
+IO_DIR = "/var/lib/podtask/io"
 WORK_VOLUME = "podtask-work"  # an emptyDir: outputs and the unpacked code
-WORK_DIR = "/var/run/podtask/work"
-OUTPUT_DIR = f"{WORK_DIR}/outputs"
+WORK_DIR = "/var/lib/podtask/work"
 INPUTS_KEY = "inputs.json"
 CODE_KEY = "code.zip"
 TERMINATION_LOG = "/dev/termination-log"
@@ -52,6 +51,12 @@ CODE_BUNDLE_ENV = "PODTASK_CODE_BUNDLE"
 RESULT_MESSAGE_ENV = "PODTASK_RESULT_MESSAGE"
 #: The entrypoint's own start and end (epoch seconds), a finer clock than the kubelet's.
 TIMES_FILE = "times.json"
+
+
+def output_dir(pod: str) -> str:
+    """The primary's output prefix: the pod's name keeps it apart from any other pod's,
+    even where a runtime shares more of a node's file system than it should."""
+    return f"{WORK_DIR}/{pod}/outputs"
 
 
 def _pack(files: Mapping[str, bytes]) -> str:
@@ -143,7 +148,6 @@ __all__ = [
     "IO_DIR",
     "IO_VOLUME",
     "MESSAGE_LIMIT",
-    "OUTPUT_DIR",
     "RESULT_MESSAGE_ENV",
     "TERMINATION_LOG",
     "TIMES_FILE",
@@ -154,4 +158,5 @@ __all__ = [
     "decode_results",
     "encode_results",
     "file_bytes",
+    "output_dir",
 ]
