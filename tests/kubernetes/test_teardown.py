@@ -82,3 +82,17 @@ def test_kubelet_deadline_first_is_still_timeout(managed: bool) -> None:
     status = adapt.pod_status(_doc(143, mode_managed=managed), primary="primary", managed=managed)
     verdict = decide(status)
     assert verdict.reason == "Timeout", verdict.message
+
+
+@pytest.mark.slow
+@needs_server
+def test_describe_shows_the_pod_as_created(srv: Any, strict_schema: Any) -> None:
+    """Issue 10 item 10: the recorded manifest is the one sent, entrypoint, env and deadline."""
+    import yaml
+
+    result = run(TASKS, "too_slow")
+    recorded = yaml.safe_load((Path(result.run_dir) / "pod.yaml").read_text())
+    assert recorded == strict_schema[-1]
+    assert recorded["spec"]["activeDeadlineSeconds"] >= 1
+    primary = next(c for c in recorded["spec"]["containers"] if c["name"] == "primary")
+    assert {"PODTASK_RUN_ID", "PODTASK_ATTEMPT"} <= {e["name"] for e in primary["env"]}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podtask._compile import to_yaml
 from podtask._errors import EngineUnavailable, InfrastructureError, PodtaskError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
@@ -30,6 +31,7 @@ from podtask._storage import (
     current_process_identity,
     process_alive,
     read_json,
+    write_atomic,
     write_json_atomic,
 )
 from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
@@ -242,11 +244,15 @@ class KubernetesEngine:
                 primary.setdefault("volumeMounts", []).append(
                     {"name": STORAGE_VOLUME, "mountPath": root}
                 )
+            # The code must reach the pod somehow: baked into the image (--no-ship-code),
+            # shipped, or read from this machine's files where the pods share them.
             ship = options.get("ship_code")
             if ship is None:
-                ship = scheme(remote.url) != "file"
+                ship = not cluster.shares_host_files()
             if ship:
                 env.append({"name": "PODTASK_CODE_URL", "value": remote.join(CODE_BUNDLE)})
+            elif cluster.shares_host_files():
+                env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
         primary["env"] = env
         return manifest, mode
 
@@ -396,6 +402,9 @@ class KubernetesEngine:
             io.create(manifest["metadata"].get("labels") or {}, bundle, inputs)
         try:
             pod = self._create(attempt, manifest, ctx)
+            # What describe shows is the pod as sent (entrypoint, volumes, env, deadline),
+            # not the task's manifest before the engine shaped it.
+            write_atomic(ctx.run_dir.pod_yaml, to_yaml(manifest))
         except BaseException:
             if io is not None:
                 io.delete()
