@@ -96,3 +96,42 @@ def test_describe_shows_the_pod_as_created(srv: Any, strict_schema: Any) -> None
     assert recorded["spec"]["activeDeadlineSeconds"] >= 1
     primary = next(c for c in recorded["spec"]["containers"] if c["name"] == "primary")
     assert {"PODTASK_RUN_ID", "PODTASK_ATTEMPT"} <= {e["name"] for e in primary["env"]}
+
+
+LIVE_ARGS = ("greet", "--engine", "kubernetes", "--name", "live", "--seconds", "6")
+
+
+@pytest.mark.slow
+@needs_server
+def test_logs_stream_live_while_attached(srv: Any) -> None:
+    """Issue 10 item 9: `run` prints a container's line while the pod still runs."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podtask", "run", str(TASKS), *LIVE_ARGS],
+        env={**os.environ, "KUBECONFIG": str(srv.kubeconfig_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if "[primary] greeting live" in line:
+                # The primary sleeps 6 s after this line: it must still be running.
+                states = [
+                    s["state"]
+                    for p in pods(srv)
+                    for s in p.get("status", {}).get("containerStatuses") or []
+                    if s["name"] == "primary"
+                ]
+                assert states and "running" in states[0], f"line printed late: {states}"
+                break
+        else:
+            pytest.fail("the primary's line never came")
+    finally:
+        _out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert pods(srv) == []

@@ -39,7 +39,7 @@ from podtask.engines.kubernetes import adapt, transport
 from podtask.engines.kubernetes.client import Cluster, connect
 from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import Conflict, NotFound, translate, with_retries
-from podtask.engines.kubernetes.logs import container_names, save_logs
+from podtask.engines.kubernetes.logs import LogStreams, container_names, upload_logs
 from podtask.engines.kubernetes.watcher import (
     DELETED,
     ERROR,
@@ -541,6 +541,28 @@ class KubernetesEngine:
         gone = pod is None
         doc: dict[str, Any] = pod or dict(ctx.manifest)
         reporter = _Reporter(ctx)
+        streams = LogStreams(
+            attempt.cluster.core,
+            attempt.namespace,
+            attempt.pod_name,
+            log_path=ctx.run_dir.log_path,
+            attempt=ctx.attempt,
+        )
+        try:
+            return self._follow_pod(ctx, attempt, sub, doc, gone, reporter, streams)
+        finally:
+            streams.close()
+
+    def _follow_pod(
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        sub: Subscription,
+        doc: dict[str, Any],
+        gone: bool,
+        reporter: _Reporter,
+        streams: LogStreams,
+    ) -> AttemptOutcome:
         deadline = ctx.deadline
         if deadline is None and attempt.deadline_at is not None:
             deadline = time.monotonic() + (attempt.deadline_at - time.time())
@@ -580,6 +602,9 @@ class KubernetesEngine:
             )
             verdict = self._decide(ctx, status, doc)
             reporter.report(status.containers)
+            for c in status.containers:
+                if c.state in ("running", "terminated"):
+                    streams.start(c.name)  # live `[container] line` output, one request each
             if verdict.terminal:
                 break
             if gone:  # vanished without a verdict (e.g. an eviction with no statuses yet)
@@ -607,19 +632,10 @@ class KubernetesEngine:
                         break
                     drain(TICK)
             if not gone:
-                problems = save_logs(
-                    attempt.cluster.core,
-                    attempt.namespace,
-                    attempt.pod_name,
-                    container_names(doc),
-                    log_path=ctx.run_dir.log_path,
-                    attempt=ctx.attempt,
-                    remote=attempt.remote,
-                )
-                for name, problem in problems.items():
-                    ctx.notice(f"kubernetes engine: log of {name!r} not saved: {problem}")
                 finished = adapt.is_finished(doc)
-                if not finished:
+                if finished:  # every stream has ended or is ending: complete them now
+                    self._save_logs(ctx, attempt, streams, doc)
+                else:
                     stop_at = _stop_signals(ctx, attempt, doc)
                 grace = 0.0 if finished else ctx.grace
                 if self._delete(attempt, grace=grace):
@@ -630,6 +646,8 @@ class KubernetesEngine:
                         ctx.notice(
                             f"kubernetes engine: pod {attempt.pod_name} is still being deleted"
                         )
+                if not finished:  # the streams carried what the containers wrote while stopping
+                    self._save_logs(ctx, attempt, streams, doc)
                 final = self._status(
                     ctx,
                     attempt,
@@ -649,14 +667,26 @@ class KubernetesEngine:
                         verdict = dataclasses.replace(verdict, sidecar_issues=again.sidecar_issues)
                 status = final
         else:
-            self._note_lost_logs(ctx, doc)
+            lost = [n for n in container_names(doc) if not streams.started(n)]
+            self._save_logs(ctx, attempt, streams, doc)
+            self._note_lost_logs(ctx, lost)
         self._fetch_outputs(ctx, attempt)
         if attempt.via == "api":
             verdict = _read_results(ctx, doc, verdict)
         return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
 
-    def _note_lost_logs(self, ctx: AttemptContext, doc: dict[str, Any]) -> None:
-        for name in container_names(doc):
+    def _save_logs(
+        self, ctx: AttemptContext, attempt: _Attempt, streams: LogStreams, doc: dict[str, Any]
+    ) -> None:
+        names = container_names(doc)
+        problems = streams.finish(names)
+        if attempt.remote is not None:
+            problems.update(upload_logs(names, ctx.run_dir.log_path, attempt.remote))
+        for name, problem in problems.items():
+            ctx.notice(f"kubernetes engine: log of {name!r} not saved: {problem}")
+
+    def _note_lost_logs(self, ctx: AttemptContext, names: list[str]) -> None:
+        for name in names:
             with open(ctx.run_dir.log_path(name), "a") as f:
                 f.write(
                     f"----- podtask: attempt {ctx.attempt}: the pod was deleted before "
