@@ -46,14 +46,14 @@ def test_seed_example_succeeds_and_leaves_nothing(srv: Any, mode: str, strict_sc
 
 
 def test_mode_from_server_version(srv: Any, old_srv: Any, strict_schema: Any) -> None:
-    """1.29+ gets native sidecars; an older server gets the managed mode."""
+    """1.29+ gets native sidecars (for sidecars that say they serve); older, managed."""
     result = run(TASKS, "greet", inputs={"name": "old"})
     assert list(result.outputs.values()) == ["hello old"]
     assert strict_schema[-1]["spec"].get("shareProcessNamespace") is True
     assert "greeting old" in _log(result, "primary")
     assert "helper up" in _log(result, "helper")
     os.environ["KUBECONFIG"] = str(srv.kubeconfig_path)
-    result = run(TASKS, "greet", inputs={"name": "new"})
+    result = run(TASKS, "greet_service", inputs={"name": "new"})
     assert result.phase == "SUCCEEDED"
     assert strict_schema[-1]["spec"]["initContainers"][0]["name"] == "helper"
 

@@ -53,3 +53,20 @@ def big(size: int = 10) -> str:
     import os
 
     return os.urandom(size // 2 + 1).hex()[:size]
+
+
+SERVICE = {**FOREVER, "ports": [{"containerPort": 8080}]}  # a port says: a service, not one-shot
+SERVICE_POD = podtask.Pod(
+    spec={
+        "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, SERVICE],
+        "volumes": [SHARED],
+        "terminationGracePeriodSeconds": 2,
+    },
+    primary_container="primary",
+)
+
+
+@podtask.task(pod=SERVICE_POD)
+def greet_service(name: str = "world") -> str:
+    """greet with a sidecar that declares a port: the automatic mode may make it native."""
+    return greet(name)

@@ -199,8 +199,16 @@ class KubernetesEngine:
         mode = ctx.sidecar_mode
         manifest = copy.deepcopy(ctx.manifest)
         if mode is None:
-            mode = "native" if cluster.version() >= NATIVE_SIDECARS_SINCE else "managed"
+            native = cluster.version() >= NATIVE_SIDECARS_SINCE
+            mode = "native" if native and not _may_finish(manifest, ctx.primary) else "managed"
             manifest = apply_sidecar_mode(manifest, primary=ctx.primary, mode=mode, grace=ctx.grace)
+        elif mode == "native" and ctx.attempt == 1:
+            for name in _may_finish(manifest, ctx.primary):
+                ctx.notice(
+                    f"kubernetes engine: sidecar {name!r} declares no port or probe; if it "
+                    "exits on its own, the kubelet starts it again in native mode (managed "
+                    "mode runs it once, as the other engines do)"
+                )
         meta = manifest.setdefault("metadata", {})
         meta["namespace"] = namespace
         spec = manifest.setdefault("spec", {})
@@ -708,6 +716,26 @@ class KubernetesEngine:
         if data is not None:
             text = data.decode().replace(outputs.url, str(out))
             write_json_atomic(out / "outputs.json", json.loads(text))
+
+
+def _may_finish(manifest: dict[str, Any], primary: str) -> list[str]:
+    """The sidecars that may be one-shot: neither a port nor a probe says they serve.
+
+    A native sidecar (an init container with ``restartPolicy: Always``) that
+    exits is started again by the kubelet, so a sidecar like the seed's
+    ``secondary`` (write a file, exit 0) would run twice there and once on the
+    other engines.  The automatic mode therefore picks ``managed`` for a pod
+    with such a sidecar, where every container runs once.
+    """
+    spec = manifest.get("spec") or {}
+    sidecars = [c for c in spec.get("containers") or [] if c.get("name") != primary]
+    sidecars += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    probes = ("startupProbe", "readinessProbe", "livenessProbe")
+    return [
+        str(c.get("name"))
+        for c in sidecars
+        if not c.get("ports") and not any(c.get(p) for p in probes)
+    ]
 
 
 def _stop_signals(ctx: AttemptContext, attempt: _Attempt, doc: dict[str, Any]) -> dict[str, float]:
