@@ -61,6 +61,15 @@ def test_runs_through_the_api_alone(remote_srv: Any, strict_schema: Any, mode: s
     assert volumes[transport.IO_VOLUME]["configMap"]["name"] == f"{result.run_id}-io"
     assert primary["terminationMessagePolicy"] == "FallbackToLogsOnError"
     assert pods(remote_srv) == [] and configmaps(remote_srv) == []
+    # The entrypoint's own times travel with the results, finer than the kubelet's seconds.
+    lines = (Path(result.run_dir) / "events.jsonl").read_text().splitlines()
+    times = {
+        e["event"]: e["time"]
+        for e in map(json.loads, lines)
+        if e.get("time_source") == "entrypoint"
+    }
+    assert set(times) == {"task-started", "task-finished"}
+    assert times["task-started"] <= times["task-finished"]
 
 
 def test_error_document_comes_back(remote_srv: Any) -> None:

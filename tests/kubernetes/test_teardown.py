@@ -135,3 +135,32 @@ def test_logs_stream_live_while_attached(srv: Any) -> None:
         _out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     assert pods(srv) == []
+
+
+@pytest.mark.parametrize(
+    ("kubelet", "seen", "expected"),
+    [
+        (100.0, 100.4, (100.4, "watch")),  # seen within the kubelet's second: finer
+        (100.0, 102.5, (100.0, "kubelet")),  # seen late (attach): the kubelet's time
+        (100.25, 100.4, (100.25, "kubelet")),  # a kubelet with fractions is exact
+        (None, 100.4, (100.4, "watch")),
+    ],
+)
+def test_best_time_and_its_source(
+    kubelet: float | None, seen: float, expected: tuple[float, str]
+) -> None:
+    from podtask.engines.kubernetes.engine import _best_time
+
+    assert _best_time(kubelet, seen) == {"time": expected[0], "time_source": expected[1]}
+
+
+@pytest.mark.slow
+@needs_server
+def test_events_say_where_their_time_comes_from(srv: Any) -> None:
+    """Issue 10 item 11: container events carry a time finer than whole seconds where podtask
+    has one, and name its source."""
+    result = run(TASKS, "greet", inputs={"name": "t", "seconds": 0.5})
+    assert result.phase == "SUCCEEDED", result.message
+    events = _events(result, "started") + _events(result, "exited")
+    assert events and all(e["time_source"] in ("watch", "kubelet") for e in events)
+    assert any(e["time_source"] == "watch" for e in events)

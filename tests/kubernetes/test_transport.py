@@ -62,9 +62,14 @@ def _pod(message: str) -> dict[str, Any]:
 
 class _Ctx:
     primary = "main"
+    attempt = 1
 
     def __init__(self, out: Path) -> None:
         self.output_prefix = out
+        self.events: list[dict[str, Any]] = []
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
 
 
 def test_pod_side_publishes_and_client_reads_back(
@@ -86,6 +91,8 @@ def test_pod_side_publishes_and_client_reads_back(
     outputs = json.loads((client_out / "outputs.json").read_text())
     assert outputs == {"f": {"blob": {"uri": f"{client_out}/blobs/f.txt"}}}
     assert (client_out / "blobs" / "f.txt").read_text() == "blob"
+    assert [e["event"] for e in ctx.events] == ["task-started", "task-finished"]
+    assert {e["time_source"] for e in ctx.events} == {"entrypoint"}
 
 
 def test_results_too_large_fail_the_run_naming_storage(tmp_path: Path) -> None:

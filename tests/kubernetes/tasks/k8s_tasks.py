@@ -12,14 +12,20 @@ FOREVER = {
     "command": ["/bin/sh", "-c", "echo helper up; touch /shared/up; exec sleep 1000"],
     "volumeMounts": [MOUNT],
 }
-POD = podtask.Pod(
-    spec={
-        "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, FOREVER],
-        "volumes": [SHARED],
-        "terminationGracePeriodSeconds": 2,
-    },
-    primary_container="primary",
-)
+
+
+def _pod(sidecar: dict) -> podtask.Pod:
+    return podtask.Pod(
+        spec={
+            "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, sidecar],
+            "volumes": [SHARED],
+            "terminationGracePeriodSeconds": 2,
+        },
+        primary_container="primary",
+    )
+
+
+POD = _pod(FOREVER)
 
 
 @podtask.task(pod=POD)
@@ -56,14 +62,7 @@ def big(size: int = 10) -> str:
 
 
 SERVICE = {**FOREVER, "ports": [{"containerPort": 8080}]}  # a port says: a service, not one-shot
-SERVICE_POD = podtask.Pod(
-    spec={
-        "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, SERVICE],
-        "volumes": [SHARED],
-        "terminationGracePeriodSeconds": 2,
-    },
-    primary_container="primary",
-)
+SERVICE_POD = _pod(SERVICE)
 
 
 @podtask.task(pod=SERVICE_POD)

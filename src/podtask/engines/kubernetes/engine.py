@@ -845,7 +845,9 @@ def _read_results(ctx: AttemptContext, doc: dict[str, Any], verdict: Verdict) ->
             f"they travel in the primary's termination message, which holds "
             f"{limit.get('max')} bytes: pass --storage URL that the cluster's pods can reach",
         )
-    files.pop(transport.TIMES_FILE, None)
+    times = files.pop(transport.TIMES_FILE, None)
+    if times is not None:
+        _entrypoint_events(ctx, transport.file_bytes(times))
     for rel, value in files.items():
         target = (out / rel).resolve()
         if out.resolve() not in target.parents:
@@ -859,6 +861,26 @@ def _read_results(ctx: AttemptContext, doc: dict[str, Any], verdict: Verdict) ->
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
     return verdict
+
+
+def _entrypoint_events(ctx: AttemptContext, data: bytes) -> None:
+    """The entrypoint's own start and end of the task, to the millisecond (a kubelet's
+    container times are whole seconds)."""
+    try:
+        times = json.loads(data)
+    except ValueError:
+        return
+    for event, key in (("task-started", "started"), ("task-finished", "finished")):
+        if isinstance(times.get(key), (int, float)):
+            ctx.on_event(
+                {
+                    "event": event,
+                    "container": ctx.primary,
+                    "attempt": ctx.attempt,
+                    "time": float(times[key]),
+                    "time_source": "entrypoint",
+                }
+            )
 
 
 def _drop_io(attempt: _Attempt, ctx: AttemptContext) -> None:
@@ -892,6 +914,22 @@ def _follower_alive(state: dict[str, Any]) -> bool:
     return process_alive(int(pid), int(follower.get("start") or 0))
 
 
+def _best_time(kubelet: float | None, seen: float) -> dict[str, Any]:
+    """The finer of the kubelet's time and the moment podtask saw the change, and its source.
+
+    A real kubelet reports whole seconds, so the true moment lies in
+    ``[kubelet, kubelet + 1)``; podtask sees a change a little after it happens.
+    When podtask saw it within that second, its own clock is the closer bound
+    (``watch``); otherwise (a change seen late, e.g. by ``attach``) the kubelet's
+    time stands (``kubelet``), as does a kubelet time with fractions.
+    """
+    if kubelet is None:
+        return {"time": seen, "time_source": "watch"}
+    if kubelet != int(kubelet) or not kubelet <= seen < kubelet + 1:
+        return {"time": kubelet, "time_source": "kubelet"}
+    return {"time": seen, "time_source": "watch"}
+
+
 class _Reporter:
     """Calls ``on_status`` when something changed and records started/exited events."""
 
@@ -903,6 +941,7 @@ class _Reporter:
     def report(self, containers: tuple[ContainerStatus, ...]) -> None:
         if containers == self.last:
             return
+        now = time.time()  # when the watch brought this state: see _best_time
         self.last = containers
         for c in containers:
             before = self.states.get(c.name)
@@ -911,8 +950,7 @@ class _Reporter:
             self.states[c.name] = c.state
             if c.state == "running":
                 event: dict[str, Any] = {"event": "started", "container": c.name}
-                if c.started_at:
-                    event["time"] = c.started_at
+                event.update(_best_time(c.started_at, now))
             elif c.state == "terminated":
                 event = {
                     "event": "exited",
@@ -922,8 +960,7 @@ class _Reporter:
                     "reason": c.reason,
                     "message": c.message,
                 }
-                if c.finished_at:
-                    event["time"] = c.finished_at
+                event.update(_best_time(c.finished_at, now))
             else:
                 continue
             event["attempt"] = self.ctx.attempt
