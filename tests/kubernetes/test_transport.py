@@ -14,7 +14,7 @@ import pytest
 from podtask._errors import SpecError
 from podtask._lifecycle import TaskPhase, Verdict
 from podtask.engines.kubernetes import transport
-from podtask.engines.kubernetes.engine import _check_api_size, _read_results
+from podtask.engines.kubernetes.api_io import check_api_size, read_results
 from podtask.entrypoint import apitransport
 
 
@@ -87,7 +87,7 @@ def test_pod_side_publishes_and_client_reads_back(
     client_out = tmp_path / "client"
     ok = Verdict(TaskPhase.SUCCEEDED, "Completed", "")
     ctx: Any = _Ctx(client_out)
-    assert _read_results(ctx, _pod(termination_log.read_text()), ok) is ok
+    assert read_results(ctx, _pod(termination_log.read_text()), ok) is ok
     outputs = json.loads((client_out / "outputs.json").read_text())
     assert outputs == {"f": {"blob": {"uri": f"{client_out}/blobs/f.txt"}}}
     assert (client_out / "blobs" / "f.txt").read_text() == "blob"
@@ -99,15 +99,15 @@ def test_results_too_large_fail_the_run_naming_storage(tmp_path: Path) -> None:
     message = transport.encode_results({"outputs.json": os.urandom(8000).hex().encode()})
     ok = Verdict(TaskPhase.SUCCEEDED, "Completed", "")
     ctx: Any = _Ctx(tmp_path)
-    verdict = _read_results(ctx, _pod(message), ok)
+    verdict = read_results(ctx, _pod(message), ok)
     assert verdict.phase is TaskPhase.FAILED and verdict.reason == "ResultsTooLarge"
     assert "4096 bytes" in verdict.message and "--storage" in verdict.message
 
 
 def test_code_and_inputs_over_a_configmap_are_refused_with_the_limits() -> None:
-    _check_api_size(b"x" * 1000, b"{}")
+    check_api_size(b"x" * 1000, b"{}")
     with pytest.raises(SpecError) as info:
-        _check_api_size(b"x" * (1024 * 1024), b"{}")
+        check_api_size(b"x" * (1024 * 1024), b"{}")
     assert info.value.field == "--storage"
     assert "1020 KiB" in str(info.value) and "4096 bytes" in str(info.value)
 
