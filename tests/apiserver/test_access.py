@@ -21,9 +21,14 @@ def manifest(name: str) -> bytes:
     return json.dumps(pod(name, sh("main", "sleep 30"))).encode()
 
 
-def test_kubeconfig_is_private_and_holds_the_token(srv: ApiServer) -> None:
+def test_kubeconfig_is_private_and_holds_the_token(srv: ApiServer, tmp_path: Path) -> None:
     kc = srv.kubeconfig_path
     assert kc.stat().st_mode & 0o777 == 0o600
+    with ApiServer.start(state_dir=tmp_path / "state") as given:
+        # where the token also lives (the TLS key, the pods' token volumes): owner only
+        for sub in ("tls", "pods"):
+            assert (given.state_dir / sub).stat().st_mode & 0o777 == 0o700
+        assert given.certificate.key.stat().st_mode & 0o077 == 0
     user = yaml.safe_load(kc.read_text())["users"][0]["user"]
     assert user["token"] == srv.token and len(srv.token) >= 32
     with ApiServer.start() as other:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -55,3 +56,18 @@ def test_kubectl_lists_the_group(srv: ApiServer) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"{GROUP}/v1" in done.stdout.split()
+
+
+def test_differences_are_listed_by_a_command() -> None:
+    from podtask.testing.apiserver.differences import KNOWN
+
+    done = subprocess.run(
+        [sys.executable, "-m", "podtask.testing.apiserver", "--differences"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{len(KNOWN)} known differences from a real cluster")
+    for d in KNOWN:
+        assert f"[{d.id}] {d.area}" in done.stdout

@@ -220,3 +220,32 @@ def test_podtask_primary_runs_the_entrypoint(
     assert "from-init / HOSTNAME=" + name in json.dumps(outputs)
     assert sys.executable  # the primary ran this interpreter, not the image's python3
     core.delete_namespaced_pod(name, "default")
+
+
+def test_crash_back_off_as_the_kubelet(name: str) -> None:
+    """Restart at once, then first, 2*first, ... (10 s doubling by default, as a kubelet)."""
+    from podtask.testing.apiserver.kubelet import CRASH_BACKOFF
+
+    assert CRASH_BACKOFF == (10.0, 300.0)
+    with ApiServer.start(crash_backoff=(1.0, 300.0)) as fast:
+        from kubernetes import client, config
+
+        core = client.CoreV1Api(config.new_client_from_config(str(fast.kubeconfig_path)))
+        manifest = pod(name, sh("main", "exit 1"))
+        manifest["spec"]["restartPolicy"] = "OnFailure"
+        core.create_namespaced_pod("default", manifest)
+        seen: dict[int, float] = {}
+        deadline = time.monotonic() + 20
+        while len(seen) < 4 and time.monotonic() < deadline:
+            p = fast.get_pod("default", name)
+            count = (
+                cstatus(p, "main")["restartCount"]
+                if p and p["status"].get("containerStatuses")
+                else 0
+            )
+            seen.setdefault(count, time.monotonic())
+            time.sleep(0.02)
+        assert sorted(seen)[:4] == [0, 1, 2, 3], seen
+        gaps = [seen[i + 1] - seen[i] for i in range(3)]
+        assert gaps[0] < 0.9  # the first restart comes at once
+        assert 0.9 < gaps[1] < 1.9 and 1.9 < gaps[2] < 3.0  # then 1 s, 2 s

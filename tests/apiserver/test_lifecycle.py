@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ def test_eviction_api(srv: ApiServer, core: Any, name: str) -> None:
         "default",
         pod(
             name,
-            sh("main", "trap 'exit 0' TERM; sleep 100 & wait"),
+            sh("main", "trap '' TERM; while :; do sleep 0.1; done"),  # takes the whole grace
             terminationGracePeriodSeconds=3,
         ),
     )
@@ -96,6 +97,24 @@ def test_matching_selector_and_own_node_name_run(srv: ApiServer, core: Any, name
     core.delete_namespaced_pod(name, "default")
 
 
+def events_until_deleted(
+    core: Any, name: str, rv: str, timeout: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The pod's watch events (type, raw object) from ``rv`` up to its DELETED."""
+    seen = []
+    for ev in watch.Watch().stream(
+        core.list_namespaced_pod,
+        "default",
+        resource_version=rv,
+        field_selector=f"metadata.name={name}",
+        timeout_seconds=timeout,
+    ):
+        seen.append((ev["type"], ev["raw_object"]))
+        if ev["type"] == "DELETED":
+            break
+    return seen
+
+
 def ended(p: dict[str, Any]) -> bool:
     return phase(p) in ("Succeeded", "Failed")
 
@@ -148,17 +167,10 @@ def test_delete_is_modified_then_deleted(srv: ApiServer, core: Any, name: str) -
     answer = core.delete_namespaced_pod(name, "default")
     assert answer.metadata.deletion_timestamp is not None
     assert answer.metadata.deletion_grace_period_seconds == 0
-    seen = []
-    for ev in watch.Watch().stream(
-        core.list_namespaced_pod,
-        "default",
-        resource_version=rv,
-        field_selector=f"metadata.name={name}",
-        timeout_seconds=2,
-    ):
-        seen.append((ev["type"], ev["object"].metadata.deletion_grace_period_seconds))
-        if ev["type"] == "DELETED":
-            break
+    seen = [
+        (kind, obj["metadata"].get("deletionGracePeriodSeconds"))
+        for kind, obj in events_until_deleted(core, name, rv, 2)
+    ]
     assert seen == [("MODIFIED", 0), ("DELETED", 0)]
 
 
@@ -172,18 +184,7 @@ def test_container_that_never_started_is_status_unknown(
     wait(srv, name, lambda p: "waiting" in cstatus(p, "main")["state"] and phase(p) == "Pending")
     rv = core.list_namespaced_pod("default").metadata.resource_version
     core.delete_namespaced_pod(name, "default", grace_period_seconds=5)
-    last: dict[str, Any] = {}
-    for ev in watch.Watch().stream(
-        core.list_namespaced_pod,
-        "default",
-        resource_version=rv,
-        field_selector=f"metadata.name={name}",
-        timeout_seconds=10,
-        _preload_content=False,
-    ):
-        last = ev["raw_object"]
-        if ev["type"] == "DELETED":
-            break
+    last = events_until_deleted(core, name, rv, 10)[-1][1]
     term = cstatus(last, "main")["state"]["terminated"]
     assert (term["exitCode"], term["reason"]) == (137, "ContainerStatusUnknown")
     assert term["message"] == "The container could not be located when the pod was terminated"
@@ -239,4 +240,23 @@ def test_service_account_volume_is_mounted(srv: ApiServer, core: Any, name: str)
     assert phase(done) == "Succeeded"
     text = core.read_namespaced_pod_log(name, "default")
     assert text == "default" + srv.token + srv.certificate.cert.read_text()
+    core.delete_namespaced_pod(name, "default")
+
+
+@needs_namespaces
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_in_pod_api_access(srv: ApiServer, core: Any, name: str) -> None:
+    """A pod reads itself through the API with its service account, as in a cluster."""
+    script = (
+        "D=/var/run/secrets/kubernetes.io/serviceaccount;"
+        ' curl -sS --cacert $D/ca.crt -H "Authorization: Bearer $(cat $D/token)"'
+        " https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/$(cat"
+        " $D/namespace)/pods/$HOSTNAME"
+    )
+    core.create_namespaced_pod("default", pod(name, sh("main", script)))
+    done = wait(srv, name, ended)
+    text = core.read_namespaced_pod_log(name, "default")
+    assert phase(done) == "Succeeded", text
+    itself = json.loads(text)
+    assert (itself["kind"], itself["metadata"]["name"]) == ("Pod", name)
     core.delete_namespaced_pod(name, "default")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,3 +56,37 @@ def test_bad_log_options(srv: ApiServer, core: Any, name: str) -> None:
         core.read_namespaced_pod_log(name, "default", previous=True)
     assert "previous terminated container" in json.loads(err.value.body)["message"]
     core.delete_namespaced_pod(name, "default")
+
+
+def test_timestamps_and_since_seconds(srv: ApiServer, core: Any, name: str, tmp_path: Path) -> None:
+    script = "echo early; while [ ! -f /sig/go ]; do sleep 0.05; done; echo late"
+    manifest = pod(
+        name,
+        sh("main", script, volumeMounts=[{"name": "sig", "mountPath": "/sig"}]),
+        volumes=[{"name": "sig", "hostPath": {"path": str(tmp_path)}}],
+    )
+    core.create_namespaced_pod("default", manifest)
+    srv.wait_for_pod("default", name, lambda p: "early" in _log(core, name), 15)
+    time.sleep(1.6)  # sinceSeconds is about time: 'early' must be over a second old
+    mark = time.time()
+    (tmp_path / "go").touch()
+    wait(srv, name, lambda p: phase(p) == "Succeeded")
+    assert core.read_namespaced_pod_log(name, "default", since_seconds=1) == "late\n"
+    stamped = core.read_namespaced_pod_log(name, "default", timestamps=True).splitlines()
+    stamps = [line.split(" ", 1) for line in stamped]
+    assert [text for _t, text in stamps] == ["early", "late"]
+    assert all(len(t) == 30 and t.endswith("Z") for t, _ in stamps)  # RFC3339Nano
+    times = [
+        datetime.strptime(t[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+        for t, _ in stamps
+    ]
+    assert times[1] - times[0] > 1.5
+    assert abs(times[1] - mark) < 1.0
+    core.delete_namespaced_pod(name, "default")
+
+
+def _log(core: Any, name: str) -> str:
+    try:
+        return str(core.read_namespaced_pod_log(name, "default"))
+    except ApiException:
+        return ""

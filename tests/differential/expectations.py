@@ -457,6 +457,26 @@ REAL: dict[str, Any] = {
         "conditions": [["PodScheduled", "False", "Unschedulable"]],
         "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
     },
+    "delete-propagation": {
+        "Foreground": {
+            "finalizers": ["foregroundDeletion"],
+            "grace": 3,
+            "generation": [1, 2],
+            "observed": [1],
+        },
+        "Orphan": {"finalizers": ["orphan"], "grace": 3, "generation": [1, 2], "observed": [1]},
+        "Background": {"finalizers": None, "grace": 3, "generation": [1, 2], "observed": [1]},
+    },
+    "missing-command": {
+        "phase": "Failed",
+        "terminated": [
+            "StartError",
+            128,
+            "failed to create containerd task: failed to create shim task: OCI runtime create"
+            " failed: runc create failed: unable to start container process: exec:"
+            ' "/nonexistent-cmd": stat /nonexistent-cmd: no such file or directory: unknown',
+        ],
+    },
     "failed-pod": {
         "phase": "Failed",
         "conditions": {
@@ -469,6 +489,7 @@ REAL: dict[str, Any] = {
     },
     "downward": {"ns": "difftest", "token-files": ["ca.crt", "namespace", "token"], "KSH": "set"},
     "log-options": {
+        "since-1": "",
         "tail-1": "bye\n",
         "tail-0": "",
         "limit-4": "hi\nb",

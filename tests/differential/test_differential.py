@@ -182,7 +182,18 @@ def _validation_cases() -> list[Case]:
                 "reason": "BadRequest",
                 "status": "Failure",
             },
-            differs="decode-errors",
+        ),
+        Case(
+            "kind-mismatch",
+            lambda api: create(api, {**pod("inv-kind"), "kind": "Service"}),
+            {
+                "Warning": None,
+                "code": 400,
+                "message": 'Service in version "v1" cannot be handled as a Pod: converting'
+                " (v1.Service) to (core.Pod): unknown conversion",
+                "reason": "BadRequest",
+                "status": "Failure",
+            },
         ),
     ]
     return cases
@@ -399,7 +410,9 @@ def _pod_cases() -> list[Case]:
             got = api.request("GET", f"{PODS}/life/log", query)
             return got.body if got.code == 200 else summary(got)
 
+        time.sleep(1.5)  # what sinceSeconds=1 filters out must be older than a second
         out = {
+            "since-1": log(sinceSeconds="1"),
             "tail-1": log(tailLines="1"),
             "tail-0": log(tailLines="0"),
             "limit-4": log(limitBytes="4"),
@@ -417,7 +430,8 @@ def _pod_cases() -> list[Case]:
         return [bool(RFC3339NANO.match(line)) for line in text.splitlines()]
 
     def eviction(api: Api) -> Any:
-        start(api, pod("evict", sh("main", "trap 'exit 0' TERM; sleep 100 & wait")))
+        # PID 1 ignores SIGTERM: the delete takes the whole grace period (3 s) everywhere.
+        start(api, pod("evict", sh("main", "trap '' TERM; while :; do sleep 0.1; done")))
         wait_for(api, "evict", lambda p: p["status"].get("phase") == "Running")
         body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "evict"}}
         answer = api.request("POST", f"{PODS}/evict/eviction", body=body)
@@ -453,11 +467,43 @@ def _pod_cases() -> list[Case]:
             "message": message[: cut + len("selector.")] if cut >= 0 else message,
         }
 
+    def missing_command(api: Api) -> Any:
+        start(api, pod("badcmd", {"name": "main", "image": IMAGE, "command": ["/nonexistent-cmd"]}))
+        done = wait_for(api, "badcmd", ended)
+        remove(api, "badcmd")
+        term = terminated(done)
+        return {
+            "phase": done["status"]["phase"],
+            "terminated": [term.get("reason"), term.get("exitCode"), term.get("message")],
+        }
+
+    def propagation(api: Api) -> Any:
+        out = {}
+        for policy in ("Foreground", "Orphan", "Background"):
+            name = f"del-{policy.lower()}"
+            start(api, pod(name, sh("main", "trap '' TERM; while :; do sleep 0.1; done")))
+            running = wait_for(api, name, lambda p: p["status"].get("phase") == "Running")
+            answer = api.request("DELETE", f"{PODS}/{name}", {"propagationPolicy": policy}).body
+            meta = answer["metadata"]
+            out[policy] = {
+                "finalizers": meta.get("finalizers"),
+                "grace": meta.get("deletionGracePeriodSeconds"),
+                "generation": [running["metadata"].get("generation"), meta.get("generation")],
+                "observed": sorted(
+                    {c.get("observedGeneration") for c in running["status"]["conditions"]}
+                    | {running["status"].get("observedGeneration")}
+                ),
+            }
+            remove(api, name)
+        return out
+
     return [
+        Case("delete-propagation", propagation, REAL["delete-propagation"], runs_pods=True),
+        Case("missing-command", missing_command, REAL["missing-command"], runs_pods=True),
         Case("failed-pod", failed_pod, REAL["failed-pod"], runs_pods=True),
         Case("downward", downward, REAL["downward"], runs_pods=True),
         Case("log-options", life, REAL["log-options"], runs_pods=True),
-        Case("log-timestamps", timestamps, [True, True], differs="log-timestamps", runs_pods=True),
+        Case("log-timestamps", timestamps, [True, True], runs_pods=True),
         Case("eviction", eviction, REAL["eviction"], runs_pods=True),
         Case("unschedulable", unschedulable, REAL["unschedulable"]),
     ]

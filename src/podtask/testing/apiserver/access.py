@@ -163,6 +163,7 @@ class Certificate:
                 " certificate: install openssl (e.g. apt-get install openssl)"
             )
         directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)
         cert, key = directory / "apiserver.crt", directory / "apiserver.key"
         old = os.umask(0o077)
         try:

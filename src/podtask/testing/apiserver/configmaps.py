@@ -18,7 +18,7 @@ from typing import Any
 
 from podtask.testing.apiserver.errors import bad_request, invalid
 from podtask.testing.apiserver.podstatus import ts
-from podtask.testing.apiserver.validation import SUBDOMAIN_MSG, generate_name, is_subdomain
+from podtask.testing.apiserver.validation import object_meta
 
 MAX_SIZE = 1024 * 1024  # bytes of data + binaryData together
 _KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -47,41 +47,10 @@ def _key_causes(bag: str, key: str) -> list[Cause]:
     return []
 
 
-def validate(obj: Any, namespace: str) -> dict[str, Any]:
+def validate(body: Any, namespace: str) -> dict[str, Any]:
     """Check a ConfigMap sent to ``create`` and fill what the server sets; 400/422 otherwise."""
-    if not isinstance(obj, dict):
-        raise bad_request("the body of the request was in an unknown format")
-    kind, api = obj.get("kind"), obj.get("apiVersion")
-    if api not in (None, "v1"):
-        raise bad_request(
-            f"the API version in the data ({api}) does not match the expected API version (v1)"
-        )
-    if kind not in (None, "ConfigMap"):
-        raise bad_request(f'ConfigMap in version "v1" cannot be handled as a {kind}')
-    meta = obj.setdefault("metadata", {})
-    if not isinstance(meta, dict):
-        raise bad_request("metadata must be an object")
-    if meta.get("namespace") not in (None, "", namespace):
-        raise bad_request(
-            "the namespace of the provided object does not match the namespace sent on the request"
-        )
-    name = meta.get("name") or ""
-    if not name and meta.get("generateName"):
-        name = generate_name(str(meta["generateName"]))
-        meta["name"] = name
-    causes: list[Cause] = []
-    if not name:
-        causes.append(
-            (
-                "metadata.name",
-                "FieldValueRequired",
-                "Required value: name or generateName is required",
-            )
-        )
-    elif not isinstance(name, str) or not is_subdomain(name):
-        causes.append(
-            ("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')
-        )
+    obj, name, causes = object_meta(body, "ConfigMap", namespace)
+    meta: dict[str, Any] = obj["metadata"]
     data = obj.get("data") or {}
     binary = obj.get("binaryData") or {}
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):

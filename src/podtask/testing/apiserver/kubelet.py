@@ -33,6 +33,7 @@ import dataclasses
 import os
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -48,14 +49,14 @@ from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
-from podtask.testing.apiserver import podprep
-from podtask.testing.apiserver.podstatus import pod_phase, ts
+from podtask.testing.apiserver import logtimes, podnet, podprep
+from podtask.testing.apiserver.podstatus import pod_phase, runtime_message, ts
 
 PRIMARY_ANNOTATION = "podtask.io/primary-container"
 ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
 IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
-RESTART_BACKOFF_MAX = 10.0
+CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
@@ -124,6 +125,9 @@ class PodWorker:
         lookup: podprep.Lookup,
         api_port: int,
         token: str,
+        log_times: logtimes.LogTimes,
+        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
+        serve_api: Callable[[socket.socket, Any], None] | None = None,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -140,6 +144,12 @@ class PodWorker:
         self.lookup = lookup
         self.api_port = api_port
         self.token = token  # what the service-account volume holds
+        self.log_times = log_times
+        self.crash_backoff = crash_backoff
+        self.serve_api = serve_api  # takes a connection made inside the pod's network
+        self.bridged = False
+        self.bridge: podnet.Bridge | None = None
+        self.bridge_error: str | None = None
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
@@ -199,7 +209,6 @@ class PodWorker:
         with self.lock:
             if self.disruption is None:
                 self.disruption = (reason, message)
-        self._publish()
 
     def _kill_all(self) -> None:
         pod, sb = self.pod, self.sb
@@ -215,6 +224,7 @@ class PodWorker:
     def _mark_log_end(self, container: str) -> None:
         """Note where a container run's output ends: the engine appends every run of a
         container to one file, the kubelet keeps one log per run."""
+        self.log_times.observe(self.log_path(container))
         try:
             size = self.log_path(container).stat().st_size
         except OSError:
@@ -257,6 +267,9 @@ class PodWorker:
             with self.lock:
                 if self._kill_timer is not None:
                     self._kill_timer.cancel()
+                bridge, self.bridge = self.bridge, None
+            if bridge is not None:
+                bridge.close()  # it pins the pod's network namespace
             self.finished.set()
 
     def _run(self) -> None:
@@ -447,7 +460,9 @@ class PodWorker:
             return
         if (policy == "Always" and info.kind == REGULAR) or (policy == "OnFailure" and failed):
             count = pod.status[name].restart_count
-            pod.restart_at[name] = time.time() + min(RESTART_BACKOFF_MAX, 0.5 * 2**count)
+            first, most = self.crash_backoff
+            delay = 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
+            pod.restart_at[name] = time.time() + delay
             self._publish()
 
     # -- status --------------------------------------------------------------------------
@@ -469,6 +484,21 @@ class PodWorker:
             "lastState": {"terminated": self.last_state[name]} if name in self.last_state else {},
         }
         cid = f"podtask://{self.uid}-{name}-{cs.restart_count if cs else 0}"
+        if cs is not None and cs.state in (RUNNING, TERMINATED):  # created: what it has
+            out["resources"] = {
+                k: v
+                for k, v in (info.spec.get("resources") or {}).items()
+                if k in ("limits", "requests")
+            }
+            out["volumeMounts"] = [
+                {
+                    "name": m.get("name"),
+                    "mountPath": m.get("mountPath"),
+                    **({"readOnly": True} if m.get("readOnly") else {}),
+                    "recursiveReadOnly": "Disabled",
+                }
+                for m in info.spec.get("volumeMounts") or []
+            ]
         waiting: dict[str, Any]
         if cs is not None and cs.state == RUNNING:
             out.update(
@@ -490,6 +520,8 @@ class PodWorker:
             if cs.signal:
                 term["signal"] = cs.signal
             message = self._termination_message(info, cs) or cs.message
+            if cs.reason == "StartError" and message:
+                message = runtime_message(message)
             if message:
                 term["message"] = message
             self.term_seen[name] = term
@@ -684,7 +716,26 @@ class PodWorker:
         self._wait_for_stop()
         self._finish()
 
+    def _bridge_api(self) -> None:
+        """Once the pod's sandbox exists, serve the API inside its network namespace."""
+        sb = self.sb
+        pid = getattr(sb, "_podinit_pid", None) if sb is not None else None
+        if self.serve_api is None or not self.isolate or self.bridged or not pid:
+            return
+        self.bridged = True
+        try:
+            sock = podnet.listen_in(int(pid), self.api_port)
+        except OSError as exc:
+            self.bridge_error = f"no API in the pod's network: {exc}"
+            return
+        with self.lock:
+            if self.finished.is_set():
+                sock.close()
+                return
+            self.bridge = podnet.Bridge(sock, self.serve_api)
+
     def _publish(self) -> None:
+        self._bridge_api()
         status = self.build_status()
         if not self.sink(self.namespace, self.name, self.uid, status) and self.stop_grace is None:
             # The object is gone (deleted with grace 0): stop at once, as the kubelet does.
@@ -705,9 +756,15 @@ class Kubelet:
         lookup: podprep.Lookup,
         api_port: Callable[[], int],
         token: str,
+        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
+        serve_api: Callable[[socket.socket, Any], None] | None = None,
     ) -> None:
+        self.serve_api = serve_api
+        self.crash_backoff = crash_backoff
         self.token = token
         self.lookup = lookup
+        self.log_times = logtimes.LogTimes()
+        self._log_watcher: logtimes.Watcher | None = None
         self.api_port = api_port
         self.state_dir = state_dir
         self.sink = sink
@@ -731,11 +788,17 @@ class Kubelet:
             lookup=self.lookup,
             api_port=self.api_port(),
             token=self.token,
+            log_times=self.log_times,
+            crash_backoff=self.crash_backoff,
+            serve_api=self.serve_api,
         )
         with self.lock:
             if self.closed:
                 return None
             self.workers[uid] = worker
+            if self._log_watcher is None:
+                self._log_watcher = logtimes.Watcher(self.log_times, self._running_logs)
+                self._log_watcher.start()
         worker.thread = threading.Thread(
             target=self._run_worker, args=(worker,), name=worker.thread.name, daemon=True
         )
@@ -747,6 +810,11 @@ class Kubelet:
         if not worker.shutdown:
             self.on_finished(worker)
 
+    def _running_logs(self) -> list[Path]:
+        with self.lock:
+            workers = [w for w in self.workers.values() if not w.finished.is_set()]
+        return [w.log_path(i.name) for w in workers for i in w.infos]
+
     def worker(self, uid: str) -> PodWorker | None:
         with self.lock:
             return self.workers.get(uid)
@@ -757,12 +825,15 @@ class Kubelet:
             worker = self.workers.pop(uid, None)
         if worker is not None:
             shutil.rmtree(worker.log_dir, ignore_errors=True)
+            self.log_times.forget(worker.log_dir)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Kill every pod (grace 0) and wait until their processes and sandboxes are gone."""
         with self.lock:
             self.closed = True
             workers = list(self.workers.values())
+        if self._log_watcher is not None:
+            self._log_watcher.close()
         for w in workers:
             w.request_stop(0.0, shutdown=True)
         deadline = time.monotonic() + timeout

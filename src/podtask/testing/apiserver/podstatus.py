@@ -192,3 +192,23 @@ def display_status(pod: dict[str, Any]) -> str:
     if pod.get("metadata", {}).get("deletionTimestamp"):
         reason = "Terminating"
     return reason
+
+
+RUNC = (
+    "failed to create containerd task: failed to create shim task: OCI runtime create failed:"
+    " runc create failed: unable to start container process: "
+)
+
+
+def runtime_message(message: str) -> str:
+    """A start error as containerd and runc word it (the local engine words it as Python)."""
+    for python, runc in (
+        ("FileNotFoundError: No such file or directory: ", "stat {0}: no such file or directory"),
+        ("PermissionError: Permission denied: ", "permission denied"),
+    ):
+        if message.startswith(python):
+            path = message[len(python) :]
+            return f'{RUNC}exec: "{path}": {runc.format(path)}: unknown'
+    if message.startswith('exec: "'):
+        return f"{RUNC}{message}: unknown"
+    return message

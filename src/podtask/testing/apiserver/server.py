@@ -55,7 +55,8 @@ from podtask.testing.apiserver.errors import (
     too_large_rv,
 )
 from podtask.testing.apiserver.faults import Faults
-from podtask.testing.apiserver.kubelet import Kubelet, PodWorker
+from podtask.testing.apiserver.kubelet import CRASH_BACKOFF, Kubelet, PodWorker
+from podtask.testing.apiserver.logtimes import LogTimes, lines_with_times, rfc3339nano
 from podtask.testing.apiserver.podstatus import ts
 from podtask.testing.apiserver.selectors import selector
 from podtask.testing.apiserver.store import Store, Watcher
@@ -64,6 +65,7 @@ from podtask.testing.apiserver.tables import pod_table, wants_table
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
 CONTEXT = "podtask-test"
+GC_FINALIZERS = ("foregroundDeletion", "orphan")
 KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap"}
 
 DISCOVERY_V1 = {
@@ -189,7 +191,9 @@ class ApiServer:
 
     Use ``with ApiServer.start() as srv:`` in tests; ``srv.kubeconfig_path``
     points ``kubernetes.config.load_kube_config`` or ``kubectl --kubeconfig``
-    at it. Only ever listens on 127.0.0.1.
+    at it. Only ever listens on 127.0.0.1. ``crash_backoff=(first, most)``
+    shortens the kubelet's restart back-off (10 s doubling to 300 s, the
+    first restart at once) for tests that need many restarts.
     """
 
     def __init__(
@@ -206,6 +210,7 @@ class ApiServer:
         watch_timeout: float = 1800.0,
         node_name: str = "podtask-node",
         host_files: bool = True,
+        crash_backoff: tuple[float, float] | None = None,
     ) -> None:
         version = version or validation.default_version()
         if not version.startswith("v") or len(version.lstrip("v").split(".")) < 2:
@@ -214,6 +219,9 @@ class ApiServer:
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podtask-apiserver-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Pods' service-account volumes hold the token: owner only, like the kubeconfig.
+        (self.state_dir / "pods").mkdir(mode=0o700, exist_ok=True)
+        (self.state_dir / "pods").chmod(0o700)
         self.kubeconfig_path = Path(kubeconfig) if kubeconfig else self.state_dir / "kubeconfig"
         self.schema_validation = schema_validation
         self.bookmark_interval = bookmark_interval
@@ -239,6 +247,8 @@ class ApiServer:
             lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
             api_port=lambda: self.port,
             token=self.token,
+            crash_backoff=crash_backoff or CRASH_BACKOFF,
+            serve_api=lambda conn, addr: self._httpd.process_request(conn, addr),
         )
         self.certificate = access.Certificate.make(self.state_dir / "tls")
         for ns in namespaces:
@@ -487,8 +497,13 @@ class ApiServer:
         grace: float | None = None,
         *,
         preconditions: dict[str, Any] | None = None,
+        propagation: str | None = None,
     ) -> dict[str, Any]:
-        """Delete as the API server + kubelet do: graceful while running, else at once."""
+        """Delete as the API server + kubelet do: graceful while running, else at once.
+
+        ``propagation`` Foreground or Orphan puts the garbage collector's finalizer on the
+        pod until it goes (a pod owns nothing, so the collector then simply lets it go)."""
+        finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(propagation or "")
         with self._lock:
             pod = self.store.get("pods", (namespace, name))
             if pod is None:
@@ -514,7 +529,7 @@ class ApiServer:
                 or worker.finished.is_set()
             )
             if immediate:
-                marked = self._delete_now(namespace, name, uid)
+                marked = self._delete_now(namespace, name, uid, finalizer)
                 if worker is not None:
                     worker.request_stop(0.0)
                     if worker.finished.is_set():
@@ -529,22 +544,38 @@ class ApiServer:
                 if old is None or grace < old:
                     m["deletionGracePeriodSeconds"] = int(grace)
                     m["deletionTimestamp"] = ts(time.time() + grace)
+                if finalizer and finalizer not in (m.get("finalizers") or []):
+                    m["finalizers"] = [*(m.get("finalizers") or []), finalizer]
 
             updated = self.store.update("pods", (namespace, name), mark, uid=uid)
         assert worker is not None  # not immediate, so there is a running worker
         worker.request_stop(grace)
         return updated or pod
 
-    def _delete_now(self, namespace: str, name: str, uid: str) -> dict[str, Any] | None:
+    def _delete_now(
+        self, namespace: str, name: str, uid: str, finalizer: str | None = None
+    ) -> dict[str, Any] | None:
         """Remove a pod as the API server does once nothing needs a grace period: a
-        MODIFIED with ``deletionGracePeriodSeconds: 0``, then DELETED; returns the former."""
+        MODIFIED with ``deletionGracePeriodSeconds: 0`` (returned), the garbage
+        collector's finalizers taken off, then DELETED."""
 
         def mark(o: dict[str, Any]) -> None:
             meta = o["metadata"]
             meta["deletionGracePeriodSeconds"] = 0
             meta.setdefault("deletionTimestamp", ts())
+            if finalizer and finalizer not in (meta.get("finalizers") or []):
+                meta["finalizers"] = [*(meta.get("finalizers") or []), finalizer]
+
+        def collected(o: dict[str, Any]) -> None:
+            meta = o["metadata"]
+            kept = [f for f in meta.get("finalizers") or [] if f not in GC_FINALIZERS]
+            if kept:
+                meta["finalizers"] = kept
+            else:
+                meta.pop("finalizers", None)
 
         marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        self.store.update("pods", (namespace, name), collected, uid=uid)
         if self.store.delete("pods", (namespace, name), uid=uid) is not None:
             self._collect_garbage(namespace, uid)
         return marked
@@ -582,9 +613,20 @@ class ApiServer:
             raise not_found("pods", name)
         options = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
         grace = options.get("gracePeriodSeconds")
+        reason, message = "EvictionByEvictionAPI", "Eviction API: evicting"
         worker = self.kubelet.worker(pod["metadata"]["uid"])
         if worker is not None and not worker.finished.is_set():
-            worker.disrupt("EvictionByEvictionAPI", "Eviction API: evicting")
+            worker.disrupt(reason, message)  # the kubelet keeps reporting it
+
+        def condition(o: dict[str, Any]) -> None:
+            conds = [
+                c for c in o["status"].get("conditions") or [] if c["type"] != "DisruptionTarget"
+            ]
+            cond = {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None}
+            cond.update(lastTransitionTime=ts(), reason=reason, message=message)
+            o["status"]["conditions"] = [cond, *conds]
+
+        self.store.update("pods", (namespace, name), condition, uid=pod["metadata"]["uid"])
         self.delete_pod(
             namespace,
             name,
@@ -599,7 +641,15 @@ class ApiServer:
     def _set_status(self, ns: str, name: str, uid: str, status: dict[str, Any]) -> bool:
         def put(o: dict[str, Any]) -> None:
             qos = (o.get("status") or {}).get("qosClass")
-            o["status"] = {**status, "qosClass": qos} if qos else status
+            o["status"] = {**status, "qosClass": qos} if qos else dict(status)
+            # What a v1.36 kubelet adds: the generation it acted on, here and per condition.
+            gen = o["metadata"].get("generation", 1)
+            o["status"]["observedGeneration"] = gen
+            o["status"]["conditions"] = [
+                c if c.get("type") == "DisruptionTarget" else {**c, "observedGeneration": gen}
+                for c in o["status"].get("conditions") or []
+            ]
+            o["status"].setdefault("resources", {})
 
         return self.store.update("pods", (ns, name), put, uid=uid) is not None
 
@@ -1008,7 +1058,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._json(
                 200,
-                api.delete_pod(ns, name, _grace(q, body), preconditions=opts.get("preconditions")),
+                api.delete_pod(
+                    ns,
+                    name,
+                    _grace(q, body),
+                    preconditions=opts.get("preconditions"),
+                    propagation=_one(q, "propagationPolicy") or opts.get("propagationPolicy"),
+                ),
             )
         elif method in ("PATCH", "PUT"):
             verb = "patch" if method == "PATCH" else "update"
@@ -1286,6 +1342,9 @@ class _Handler(BaseHTTPRequestHandler):
             fh.seek(start)
             data = fh.read() if end is None else fh.read(max(0, end - start))
         read_to = start + len(data)
+        stamps = _truthy(q, "timestamps")
+        if worker is not None and (stamps or options["sinceSeconds"] is not None):
+            data = _stamped(data, start, path, worker.log_times, stamps, options["sinceSeconds"])
         if options["tailLines"] is not None:
             n = options["tailLines"]
             lines = data.splitlines(keepends=True)
@@ -1301,6 +1360,9 @@ class _Handler(BaseHTTPRequestHandler):
         with path.open("rb") as fh:
             fh.seek(read_to)
             for chunk in _follow(fh, worker, container, api._stopping):
+                if stamps and chunk:
+                    chunk = _stamped(chunk, read_to, path, worker.log_times, True, None)
+                read_to += len(chunk)
                 self._chunk(chunk)
                 if self._client_gone():
                     self.close_connection = True
@@ -1335,6 +1397,24 @@ def _wait_for_rv(store: Store, wanted: int, patience: float = 3.0) -> None:
         if time.monotonic() >= deadline:
             raise too_large_rv(wanted, store.rv)
         time.sleep(0.05)
+
+
+def _stamped(
+    data: bytes,
+    start: int,
+    path: Path,
+    times: LogTimes,
+    stamps: bool,
+    since: int | None,
+) -> bytes:
+    """The lines of ``data`` newer than ``since`` seconds, each prefixed with its time."""
+    cutoff = None if since is None else time.time() - since
+    out = []
+    for line, when in lines_with_times(data, start, path, times):
+        if cutoff is not None and when < cutoff:
+            continue
+        out.append(rfc3339nano(when).encode() + b" " + line if stamps else line)
+    return b"".join(out)
 
 
 def _log_options(pod: str, q: dict[str, list[str]]) -> dict[str, int | None]:

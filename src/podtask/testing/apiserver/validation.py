@@ -198,50 +198,51 @@ def _check_containers(spec: dict[str, Any], causes: list[Cause], k8s_version: st
                 )
 
 
-def validate_pod(
-    obj: Any, namespace: str, *, k8s_version: str, schema: bool, field_validation: str
-) -> tuple[dict[str, Any], list[str]]:
-    """Check a Pod sent to ``create``; returns it (names resolved) and the warnings."""
+def object_meta(obj: Any, kind: str, namespace: str) -> tuple[dict[str, Any], str, list[Cause]]:
+    """What every create checks first: the body's kind, apiVersion and namespace (400 when
+    they cannot be this object), and its name (422 causes); ``generateName`` resolved."""
     if not isinstance(obj, dict):
         raise bad_request("the body of the request was in an unknown format")
-    kind, api = obj.get("kind"), obj.get("apiVersion")
-    if kind not in (None, "Pod") or api not in (None, "v1"):
+    sent_kind, api = obj.get("kind"), obj.get("apiVersion")
+    if api not in (None, "v1"):
         raise bad_request(
             f"the API version in the data ({api}) does not match the expected API version (v1)"
-            if api not in (None, "v1")
-            else f'Pod in version "v1" cannot be handled as a {kind}'
+        )
+    if sent_kind not in (None, kind):
+        raise bad_request(
+            f'{sent_kind} in version "v1" cannot be handled as a {kind}: converting'
+            f" (v1.{sent_kind}) to (core.{kind}): unknown conversion"
         )
     meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise bad_request("the body of the request was in an unknown format: metadata")
     if meta.get("namespace") not in (None, "", namespace):
         raise bad_request(
             "the namespace of the provided object does not match the namespace sent on the request"
         )
-    warnings: list[str] = []
     name = meta.get("name") or ""
     if not name and meta.get("generateName"):
         name = generate_name(str(meta["generateName"]))
         meta["name"] = name
     causes: list[Cause] = []
+    where = "metadata.name"
     if not name:
-        causes.append(
-            (
-                "metadata.name",
-                "FieldValueRequired",
-                "Required value: name or generateName is required",
-            )
-        )
+        required = "Required value: name or generateName is required"
+        causes.append((where, "FieldValueRequired", required))
     elif isinstance(name, str) and len(name) > 253:
-        causes.append(
-            (
-                "metadata.name",
-                "FieldValueInvalid",
-                f'Invalid value: "{name}": must be no more than 253 characters',
-            )
-        )
+        too_long = f'Invalid value: "{name}": must be no more than 253 characters'
+        causes.append((where, "FieldValueInvalid", too_long))
     elif not isinstance(name, str) or not is_subdomain(name):
-        causes.append(
-            ("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')
-        )
+        causes.append((where, "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}'))
+    return obj, str(name), causes
+
+
+def validate_pod(
+    obj: Any, namespace: str, *, k8s_version: str, schema: bool, field_validation: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Check a Pod sent to ``create``; returns it (names resolved) and the warnings."""
+    obj, name, causes = object_meta(obj, "Pod", namespace)
+    warnings: list[str] = []
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         causes.append(("spec", "FieldValueRequired", "Required value"))
@@ -275,6 +276,50 @@ def validate_pod(
     return obj, warnings
 
 
+# Fields whose wrong JSON type Go's decoder refuses (400) before validation: path with
+# indices dropped -> (the Go struct holding it, its Go type).
+GO_FIELDS = {
+    "spec.containers.command": ("Container", "[]string"),
+    "spec.containers.args": ("Container", "[]string"),
+    "spec.containers.name": ("Container", "string"),
+    "spec.containers.image": ("Container", "string"),
+    "spec.containers.env": ("Container", "[]v1.EnvVar"),
+    "spec.containers.ports": ("Container", "[]v1.ContainerPort"),
+    "spec.containers.volumeMounts": ("Container", "[]v1.VolumeMount"),
+    "spec.containers.ports.containerPort": ("ContainerPort", "int32"),
+    "spec.activeDeadlineSeconds": ("PodSpec", "int64"),
+    "spec.terminationGracePeriodSeconds": ("PodSpec", "int64"),
+    "spec.containers": ("PodSpec", "[]v1.Container"),
+    "metadata.labels": ("ObjectMeta", "map[string]string"),
+    "metadata.annotations": ("ObjectMeta", "map[string]string"),
+}
+_JSON_KIND = (
+    (bool, "bool"),
+    (str, "string"),
+    ((int, float), "number"),
+    (dict, "object"),
+    (list, "array"),
+)
+
+
+def _decode_error(obj: dict[str, Any], field: str, reason: str) -> str | None:
+    """Go's decoding error for a value of the wrong JSON type, or None if it is not one."""
+    if "is not of type" not in reason:
+        return None
+    path = re.sub(r"\[\d+\]", "", field).replace("initContainers", "containers")
+    if path not in GO_FIELDS:
+        return None
+    value: Any = obj
+    for part in re.findall(r"[^.\[\]]+", field):
+        value = value[int(part)] if isinstance(value, list) else value.get(part)
+    kind = next((name for types, name in _JSON_KIND if isinstance(value, types)), "null")
+    struct, go_type = GO_FIELDS[path]
+    return (
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal'
+        f" {kind} into Go struct field {struct}.{path} of type {go_type}"
+    )
+
+
 def _schema(obj: dict[str, Any], k8s_version: str, field_validation: str) -> list[str]:
     from podtask._podspec import schema_validate_pod
 
@@ -298,6 +343,9 @@ def _schema(obj: dict[str, Any], k8s_version: str, field_validation: str) -> lis
             return [f'unknown field "{exc.field}"']
         if exc.field and exc.field.startswith("k8s_version"):
             return []  # no schema bundled for this version: skip, as without the package
+        decode = _decode_error(obj, exc.field or "", exc.reason)
+        if decode is not None:
+            raise bad_request(decode) from exc
         raise invalid(
             "Pod",
             str(obj["metadata"].get("name", "")),
