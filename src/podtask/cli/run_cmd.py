@@ -83,7 +83,7 @@ class _Interrupts:
 @click.option(
     "--ship-code/--no-ship-code",
     default=None,
-    help="[kubernetes] Upload the task's source as a bundle (default when storage is not local).",
+    help="[kubernetes] Ship the task's source (default unless pods share this machine's files).",
 )
 @click.option(
     "--pull",
