@@ -29,7 +29,7 @@ KUBE = ("greet", "--engine", "kubernetes")
 @pytest.fixture(scope="module")
 def no_files_server() -> Iterator[Any]:
     assert ApiServer is not None
-    host = Path(transport.WORK_DIR)
+    host = Path(transport.WORK_DIR).parent  # /var/lib/podtask
     existed = host.exists()
     with ApiServer.start(version="v1.30.0", host_files=False) as server:
         yield server
