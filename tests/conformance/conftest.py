@@ -7,6 +7,7 @@ why it cannot run here (or None), and its pytest marks.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -62,6 +63,9 @@ def podman_image_has_k8s_proto() -> bool:
     return r.returncode == 0
 
 
+REAL_CLUSTER = os.environ.get("PODTASK_TEST_KUBECONFIG")
+
+
 @functools.cache
 def kubernetes_problem() -> str | None:
     problem = local_problem()  # the test API server runs its pods on the local engine
@@ -86,7 +90,9 @@ ENGINES: list[tuple[str, Callable[[], str | None], tuple[pytest.MarkDecorator, .
 def engine_args(engine: str) -> list[str]:
     """The CLI options that select ``engine`` (a kubernetes entry also picks a sidecar mode)."""
     if engine.startswith("kubernetes-"):
-        return ["--engine", "kubernetes", "--sidecar-mode", engine.split("-", 1)[1]]
+        storage = os.environ.get("PODTASK_TEST_STORAGE")  # with a real cluster: optional
+        extra = ["--storage", storage] if storage and REAL_CLUSTER else []
+        return ["--engine", "kubernetes", "--sidecar-mode", engine.split("-", 1)[1], *extra]
     return ["--engine", engine]
 
 
@@ -104,7 +110,9 @@ def _engine_environment(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     engine = (
         request.node.callspec.params.get("engine", "") if hasattr(request.node, "callspec") else ""
     )
-    if str(engine).startswith("kubernetes-") and not kubernetes_problem():
+    if str(engine).startswith("kubernetes-") and REAL_CLUSTER:
+        monkeypatch.setenv("KUBECONFIG", REAL_CLUSTER)  # PODTASK_TEST_KUBECONFIG: a real cluster
+    elif str(engine).startswith("kubernetes-") and not kubernetes_problem():
         srv = request.getfixturevalue("kube_server")
         monkeypatch.setenv("KUBECONFIG", str(srv.kubeconfig_path))
 

@@ -7,6 +7,8 @@ Every Pod the engine creates is checked against the Kubernetes 1.30 schema
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,53 @@ def pods(srv: Any) -> list[dict[str, Any]]:
     request = urllib.request.Request(f"{srv.url}/api/v1/pods", headers=srv.auth_headers)
     with urllib.request.urlopen(request, context=srv.ssl_context) as response:
         return list(json.loads(response.read())["items"])
+
+
+def configmaps(srv: Any) -> list[dict[str, Any]]:
+    """Every ConfigMap of podtask's runs the server holds (in any namespace; the cluster's
+    own, such as kube-root-ca.crt, are not podtask's)."""
+    import json
+    import urllib.request
+
+    url = f"{srv.url}/api/v1/configmaps?labelSelector=podtask.io/run-id"
+    request = urllib.request.Request(url, headers=srv.auth_headers)
+    with urllib.request.urlopen(request, context=srv.ssl_context) as response:
+        return list(json.loads(response.read())["items"])
+
+
+@pytest.fixture(autouse=True)
+def no_pod_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every run deletes its pod before it returns: a pod left after a test is that test's
+    failure, named here, and removed so that it cannot fail the tests after it."""
+    servers = {
+        name: request.getfixturevalue(name)
+        for name in ("srv", "old_srv")
+        if name in request.fixturenames
+    }
+    yield
+    for name, server in servers.items():
+        left = pods(server)
+        for pod in left:
+            meta = pod["metadata"]
+            server.faults.delete_pod(meta["namespace"], meta["name"], 0)
+        assert [p["metadata"]["name"] for p in left] == [], f"pods left on {name}"
+
+
+def when_running(srv: Any, action: Any) -> threading.Thread:
+    """Run ``action(pod)`` once a pod's primary is running (the state a fault interrupts)."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for pod in pods(srv):
+                statuses = pod.get("status", {}).get("containerStatuses") or []
+                if any(
+                    s.get("name") == "primary" and "running" in s.get("state", {}) for s in statuses
+                ):
+                    action(pod)
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    return thread

@@ -18,7 +18,7 @@ from podtask._errors import EngineUnavailable
 from podtask._run import Runner, RunOptions
 from podtask._storage import RunStore, podtask_home
 from podtask.engines.kubernetes.engine import KubernetesEngine, read_state
-from tests.kubernetes.conftest import SEED, TASKS, needs_server, pods, run
+from tests.kubernetes.conftest import SEED, TASKS, needs_server, pods, run, when_running
 
 pytestmark = [needs_server, pytest.mark.slow]
 
@@ -46,14 +46,14 @@ def test_seed_example_succeeds_and_leaves_nothing(srv: Any, mode: str, strict_sc
 
 
 def test_mode_from_server_version(srv: Any, old_srv: Any, strict_schema: Any) -> None:
-    """1.29+ gets native sidecars; an older server gets the managed mode."""
+    """1.29+ gets native sidecars (for sidecars that say they serve); older, managed."""
     result = run(TASKS, "greet", inputs={"name": "old"})
     assert list(result.outputs.values()) == ["hello old"]
     assert strict_schema[-1]["spec"].get("shareProcessNamespace") is True
     assert "greeting old" in _log(result, "primary")
     assert "helper up" in _log(result, "helper")
     os.environ["KUBECONFIG"] = str(srv.kubeconfig_path)
-    result = run(TASKS, "greet", inputs={"name": "new"})
+    result = run(TASKS, "greet_service", inputs={"name": "new"})
     assert result.phase == "SUCCEEDED"
     assert strict_schema[-1]["spec"]["initContainers"][0]["name"] == "helper"
 
@@ -86,42 +86,48 @@ def test_timeout_sets_active_deadline_and_deletes(srv: Any, strict_schema: Any) 
 
 
 def test_watch_dropped_mid_run(srv: Any) -> None:
-    def drop() -> None:
-        time.sleep(0.8)
-        srv.faults.drop_watches()
-
-    threading.Thread(target=drop).start()
+    dropped: list[int] = []
+    thread = when_running(srv, lambda _pod: dropped.append(srv.faults.drop_watches()))
     result = run(TASKS, "greet", inputs={"seconds": 2.0})
+    thread.join()
+    assert dropped and dropped[0] >= 1  # the fault hit the run's watch while the pod ran
     assert result.phase == "SUCCEEDED"
     assert pods(srv) == []
 
 
 def test_history_compacted_410(srv: Any) -> None:
-    def compact() -> None:
-        time.sleep(0.8)
+    def compact(_pod: dict[str, Any]) -> None:
         srv.faults.compact()
-        srv.faults.drop_watches()
+        dropped.append(srv.faults.drop_watches())
 
-    threading.Thread(target=compact).start()
+    dropped: list[int] = []
+    thread = when_running(srv, compact)
     result = run(TASKS, "greet", inputs={"seconds": 2.0})
+    thread.join()
+    assert dropped and dropped[0] >= 1
     assert result.phase == "SUCCEEDED"
+    assert pods(srv) == []
 
 
-def _when_running(srv: Any, action: Any) -> threading.Thread:
-    def wait() -> None:
-        for _ in range(200):
-            for pod in pods(srv):
-                statuses = pod.get("status", {}).get("containerStatuses") or []
-                if any(
-                    s.get("name") == "primary" and "running" in s.get("state", {}) for s in statuses
-                ):
-                    action(pod)
-                    return
-            time.sleep(0.05)
+def test_a_stale_gone_does_not_strand_the_pod(srv: Any) -> None:
+    """A re-LIST that misses a pod (GONE) is confirmed with a GET: a run that wrongly took its
+    pod for deleted would leave it behind for the next run to trip over (issue 8, item 11)."""
+    from podtask.engines.kubernetes.client import connect
+    from podtask.engines.kubernetes.watcher import GONE, PodEvent, watcher_for
 
-    thread = threading.Thread(target=wait)
-    thread.start()
-    return thread
+    def stale_gone(pod: dict[str, Any]) -> None:
+        cluster = connect(None, str(srv.kubeconfig_path))
+        watcher = watcher_for(cluster, pod["metadata"]["namespace"])
+        watcher._broadcast(PodEvent(GONE, None))
+        sent.append(pod["metadata"]["name"])
+
+    sent: list[str] = []
+    thread = when_running(srv, stale_gone)
+    result = run(TASKS, "greet", inputs={"seconds": 1.0})
+    thread.join()
+    assert sent == [result.run_id]
+    assert result.phase == "SUCCEEDED", result.message
+    assert pods(srv) == []
 
 
 def test_pod_deleted_externally_is_retried(srv: Any) -> None:
@@ -132,18 +138,21 @@ def test_pod_deleted_externally_is_retried(srv: Any) -> None:
             seen.append(pod["metadata"]["name"])
             srv.faults.delete_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 0)
 
-    _when_running(srv, delete)
+    thread = when_running(srv, delete)
     path = TASKS.parent / "k8s_retry_tasks.py"
     result = run(path, "greet_retry", inputs={"seconds": 1.5})
+    thread.join()
+    assert seen, "the pod was never seen running"
     assert result.attempts == 2 and result.phase == "SUCCEEDED", result.message
     assert pods(srv) == []
 
 
 def test_evicted_pod_is_a_system_failure(srv: Any) -> None:
-    _when_running(
+    thread = when_running(
         srv, lambda pod: srv.faults.evict(pod["metadata"]["namespace"], pod["metadata"]["name"])
     )
     result = run(TASKS, "greet", inputs={"seconds": 5.0})
+    thread.join()
     assert result.phase == "FAILED" and result.reason == "Evicted", result.message
     assert pods(srv) == []
 

@@ -177,7 +177,12 @@ def choose_task(file: str, tasks: list[Any], name: str | None) -> Any:
 @click.option(
     "--ship-code/--no-ship-code",
     default=None,
-    help="[kubernetes] Upload the task's source as a bundle (default when storage is not local).",
+    help="[kubernetes] Ship the task's source (default unless pods share this machine's files).",
+)
+@click.option(
+    "--pull",
+    type=click.Choice(["always", "if-not-present", "never"]),
+    help="[kubernetes] The primary's imagePullPolicy (default: the task's, else if-not-present).",
 )
 @click.option(
     "--ship-code-include",
@@ -208,6 +213,7 @@ def run_command(
     ship_code: bool | None,
     ship_code_include: tuple[str, ...],
     max_log_size: str | None,
+    pull: str | None,
 ) -> None:
     """Run TASK of FILE; the task's inputs are options: --in1 VALUE or --in1=VALUE.
 
@@ -319,6 +325,7 @@ def run_command(
                 "detach": detach or None,
                 "ship_code": ship_code,
                 "ship_code_include": list(ship_code_include) or None,
+                "pull": pull,
             }.items()
             if v is not None
         },

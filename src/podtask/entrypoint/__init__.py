@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         return flyte_main(argv[1:])
     args = _parser().parse_args(argv)
     from podtask._authoring import load_task
+    from podtask.entrypoint import apitransport
     from podtask.entrypoint.runner import run_task, write_error
 
     roots = [*args.source_root, *filter(None, os.environ.get("PODTASK_SOURCE_ROOT", "").split(":"))]
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs, output_prefix = io.inputs, io.output_prefix
     _exit_on_sigterm()
     try:
+        apitransport.load_code()  # kubernetes API transport: the shipped code, if any
         task = load_task(args.task)
         run_task(task, inputs, output_prefix)
     except SpecError as exc:
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 print(f"podtask: cannot upload outputs: {exc}", file=sys.stderr)
             io.close()
+        apitransport.publish(output_prefix)  # kubernetes API transport: results, if asked
         _stop_sidecars_if_managed()
     return EXIT_OK
 

@@ -12,14 +12,20 @@ FOREVER = {
     "command": ["/bin/sh", "-c", "echo helper up; touch /shared/up; exec sleep 1000"],
     "volumeMounts": [MOUNT],
 }
-POD = podtask.Pod(
-    spec={
-        "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, FOREVER],
-        "volumes": [SHARED],
-        "terminationGracePeriodSeconds": 2,
-    },
-    primary_container="primary",
-)
+
+
+def _pod(sidecar: dict) -> podtask.Pod:
+    return podtask.Pod(
+        spec={
+            "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, sidecar],
+            "volumes": [SHARED],
+            "terminationGracePeriodSeconds": 2,
+        },
+        primary_container="primary",
+    )
+
+
+POD = _pod(FOREVER)
 
 
 @podtask.task(pod=POD)
@@ -39,3 +45,27 @@ def greet(name: str = "world", seconds: float = 0.0) -> str:
 @podtask.task(pod=POD, timeout=3)
 def too_slow() -> None:
     time.sleep(60)
+
+
+@podtask.task(pod=POD)
+def fails(why: str = "broken") -> str:
+    """Raises: the error document must reach the client, whichever way results travel."""
+    raise ValueError(f"task failed: {why}")
+
+
+@podtask.task(pod=POD)
+def big(size: int = 10) -> str:
+    """Returns ``size`` incompressible characters: past the termination message's 4 KiB."""
+    import os
+
+    return os.urandom(size // 2 + 1).hex()[:size]
+
+
+SERVICE = {**FOREVER, "ports": [{"containerPort": 8080}]}  # a port says: a service, not one-shot
+SERVICE_POD = _pod(SERVICE)
+
+
+@podtask.task(pod=SERVICE_POD)
+def greet_service(name: str = "world") -> str:
+    """greet with a sidecar that declares a port: the automatic mode may make it native."""
+    return greet(name)

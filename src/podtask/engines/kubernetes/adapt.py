@@ -27,6 +27,7 @@ from podtask._lifecycle import (
 )
 
 DISRUPTION_TARGET = reasons.DISRUPTION_TARGET
+DEADLINE_EXCEEDED = "DeadlineExceeded"
 
 
 def timestamp(value: Any) -> float | None:
@@ -148,11 +149,42 @@ def pod_status(
         message=status.get("message"),
         conditions=conditions,
         deleted=deleted,
-        timed_out=timed_out,
+        # The kubelet's activeDeadlineSeconds counts from a whole-second startTime, so it can
+        # end the pod up to a second before podtask's own deadline: the same timeout.
+        timed_out=timed_out or status.get("reason") == DEADLINE_EXCEEDED,
         aborted=aborted,
         pending_since=pending_since,
         now=now,
     )
+
+
+PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
+#: What registries and runtimes say when an image will never come: wrong name or tag,
+#: or no right to it.  Timeouts, rate limits and refused connections are not here.
+PERMANENT_PULL = (
+    "not found",
+    "manifest unknown",
+    "repository does not exist",
+    "pull access denied",
+    "denied",
+    "unauthorized",
+    "403 forbidden",
+)
+
+
+def permanent_pull_error(pod: Mapping[str, Any]) -> bool:
+    """A container of the pod waits on an image pull that cannot succeed by waiting."""
+    status = pod.get("status") or {}
+    for raw in [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]:
+        waiting = (raw.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in PULL_REASONS:
+            message = str(waiting.get("message") or "").lower()
+            if any(word in message for word in PERMANENT_PULL):
+                return True
+    return False
 
 
 def is_finished(pod: Mapping[str, Any]) -> bool:

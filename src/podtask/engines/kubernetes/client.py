@@ -19,6 +19,9 @@ from podtask._errors import EngineUnavailable
 
 INSTALL_HINT = "install it with: pip install 'podtask[kubernetes]'"
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+#: The API group by which podtask's test API server says that its pods share this
+#: machine's files (listed by ``GET /apis``); no real cluster serves it.
+HOST_FILES_GROUP = "testing.podtask.dev"
 #: Enough HTTP connections for many concurrent runs (the client's default is 5 per core).
 POOL_SIZE = 64
 
@@ -50,11 +53,30 @@ class Cluster:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     watchers: dict[str, Any] = field(default_factory=dict)  # namespace -> PodWatcher
 
-    @property
-    def is_local(self) -> bool:
-        """The API server is on this machine, so host paths may be shared with the pods."""
-        host = self.server.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
-        return host in ("127.0.0.1", "localhost", "::1")
+    _host_files: bool | None = None
+
+    def shares_host_files(self) -> bool:
+        """The cluster says its pods see this machine's files (read once).
+
+        Only a server whose discovery lists the API group ``testing.podtask.dev``
+        (podtask's test API server, whose pods run on this machine) does.  An
+        address on loopback proves nothing: kind and port-forwarded clusters
+        listen there too, and their pods cannot read this machine's paths.
+        """
+        from podtask.engines.kubernetes.errors import with_retries
+
+        with self._lock:
+            if self._host_files is None:
+                k = load_client()
+                groups = with_retries(
+                    lambda: k.client.ApisApi(self.api).get_api_versions(),
+                    verb="get",
+                    resource="apis",
+                    namespace=None,
+                    server=self.server,
+                )
+                self._host_files = any(g.name == HOST_FILES_GROUP for g in groups.groups or [])
+            return self._host_files
 
     def version(self) -> tuple[int, int]:
         """(major, minor) from ``/version``, read once (``"30+"`` style minors are accepted)."""

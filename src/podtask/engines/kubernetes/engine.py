@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podtask._compile import to_yaml
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
@@ -30,19 +31,45 @@ from podtask._storage import (
     current_process_identity,
     process_alive,
     read_json,
+    write_atomic,
     write_json_atomic,
 )
 from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
-from podtask.engines.kubernetes import adapt
+from podtask.engines.kubernetes import adapt, api_io
 from podtask.engines.kubernetes.client import Cluster, connect
+from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import Conflict, NotFound, translate, with_retries
-from podtask.engines.kubernetes.logs import container_names, save_logs
-from podtask.engines.kubernetes.watcher import DELETED, ERROR, GONE, Subscription, watcher_for
+from podtask.engines.kubernetes.logs import LogStreams, container_names, upload_logs
+from podtask.engines.kubernetes.watcher import (
+    DELETED,
+    ERROR,
+    GONE,
+    MODIFIED,
+    PodEvent,
+    Subscription,
+    watcher_for,
+)
 
 OPTIONS = frozenset(
-    {"namespace", "context", "storage", "detach", "ship_code", "kubeconfig", "image_pull_grace"}
-    | {"ship_code_include"}
+    {
+        "namespace",
+        "context",
+        "storage",
+        "detach",
+        "ship_code",
+        "kubeconfig",
+        "image_pull_grace",
+        "pull",
+        "ship_code_include",
+    }
 )
+#: --pull: the primary's imagePullPolicy.  Without it podtask sets IfNotPresent unless the
+#: task set a policy: Kubernetes would default `:latest` to Always, and an image loaded into
+#: the node (`kind load`, `ctr import`) could then never be pulled.
+PULL_POLICIES = {"always": "Always", "if-not-present": "IfNotPresent", "never": "Never"}
+#: How long a transient image pull error (a timeout, a rate limit) may last before the
+#: attempt fails; a permanent one (not found, denied, unauthorized) fails at once.
+DEFAULT_PULL_GRACE = 60.0
 STATE_FILE = "kubernetes.json"
 TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
@@ -63,6 +90,7 @@ class _Attempt:
     remote: RemoteStore | None  # <storage>/<run_id>
     created_at: float  # epoch
     deadline_at: float | None  # epoch
+    via: str = "storage"  # how code, inputs and results travel: storage | host | api
 
 
 def _state_path(ctx: AttemptContext) -> Path:
@@ -99,7 +127,7 @@ class KubernetesEngine:
             if image_pull_grace is not None
             else float(env_grace)
             if env_grace
-            else 180.0
+            else DEFAULT_PULL_GRACE
         )
 
     # -- options and connection ----------------------------------------------------
@@ -129,15 +157,31 @@ class KubernetesEngine:
         storage = options.get("storage")
         if storage:
             RemoteStore(str(storage))  # fsspec present, scheme known
-        elif not cluster.is_local:
+        elif self._via(cluster, options) == "api":
+            api_io.check_api_size(self._bundle(ctx, options), b"")
+        pull = options.get("pull")
+        if pull is not None and pull not in PULL_POLICIES:
             raise SpecError(
-                f"the cluster at {cluster.server} cannot read this machine's run directory",
-                field="--storage",
-                hint="pass --storage URL that both can reach, e.g. s3://bucket/podtask or "
-                "file:///mnt/shared for a volume mounted on the nodes",
+                f"--pull {pull!r} is not a pull policy",
+                field="--pull",
+                hint="one of " + ", ".join(PULL_POLICIES),
             )
         if ctx.sidecar_mode not in (None, "native", "managed"):
             raise SpecError(f"unknown sidecar mode {ctx.sidecar_mode!r}", field="--sidecar-mode")
+
+    # -- how code, inputs and results travel ---------------------------------------------
+    def _via(self, cluster: Cluster, options: dict[str, Any]) -> str:
+        """``storage`` (--storage), ``host`` (the pods see this machine's files: only a
+        server that says so), or ``api`` (a ConfigMap in, the termination message out)."""
+        if options.get("storage"):
+            return "storage"
+        return "host" if cluster.shares_host_files() else "api"
+
+    def _bundle(self, ctx: AttemptContext, options: dict[str, Any]) -> bytes | None:
+        """The code bundle the API transport ships (None with --no-ship-code)."""
+        if options.get("ship_code") is False:
+            return None
+        return make_code_bundle(Path(ctx.source_root))
 
     # -- building the pod ---------------------------------------------------------------
     def _remote(self, options: dict[str, Any], run_id: str) -> RemoteStore | None:
@@ -145,14 +189,27 @@ class KubernetesEngine:
         return RemoteStore(str(storage)).child(run_id) if storage else None
 
     def _manifest(
-        self, ctx: AttemptContext, cluster: Cluster, namespace: str, remote: RemoteStore | None
+        self,
+        ctx: AttemptContext,
+        cluster: Cluster,
+        namespace: str,
+        remote: RemoteStore | None,
+        via: str,
     ) -> tuple[dict[str, Any], str]:
         options = self._options(ctx)
         mode = ctx.sidecar_mode
         manifest = copy.deepcopy(ctx.manifest)
         if mode is None:
-            mode = "native" if cluster.version() >= NATIVE_SIDECARS_SINCE else "managed"
+            native = cluster.version() >= NATIVE_SIDECARS_SINCE
+            mode = "native" if native and not _may_finish(manifest, ctx.primary) else "managed"
             manifest = apply_sidecar_mode(manifest, primary=ctx.primary, mode=mode, grace=ctx.grace)
+        elif mode == "native" and ctx.attempt == 1:
+            for name in _may_finish(manifest, ctx.primary):
+                ctx.notice(
+                    f"kubernetes engine: sidecar {name!r} declares no port or probe; if it "
+                    "exits on its own, the kubelet starts it again in native mode (managed "
+                    "mode runs it once, as the other engines do)"
+                )
         meta = manifest.setdefault("metadata", {})
         meta["namespace"] = namespace
         spec = manifest.setdefault("spec", {})
@@ -161,6 +218,10 @@ class KubernetesEngine:
             left = ctx.deadline - time.monotonic()
             spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
         primary = next(c for c in spec["containers"] if c.get("name") == ctx.primary)
+        if options.get("pull"):
+            primary["imagePullPolicy"] = PULL_POLICIES[str(options["pull"])]
+        else:
+            primary.setdefault("imagePullPolicy", "IfNotPresent")
         env = [
             e
             for e in primary.get("env", [])
@@ -170,18 +231,14 @@ class KubernetesEngine:
             {"name": "PODTASK_RUN_ID", "value": ctx.run_id},
             {"name": "PODTASK_ATTEMPT", "value": str(ctx.attempt)},
         ]
-        if remote is None:
-            # The API server's nodes share this machine's files (checked in prepare).
+        if via == "host":
+            # The API server's pods see this machine's files (it said so; see _via).
             env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
-        else:
-            args = list(primary.get("args", []))
-            for flag, value in (
-                ("--inputs", remote.join("inputs.json")),
-                ("--output-prefix", remote.join("outputs")),
-            ):
-                if flag in args:
-                    args[args.index(flag) + 1] = value
-            primary["args"] = args
+        elif via == "api":
+            shipped = options.get("ship_code") is not False
+            env += api_io.api_transport(spec, primary, str(meta["name"]), ship=shipped)
+        elif remote is not None:
+            api_io.set_io_args(primary, remote.join("inputs.json"), remote.join("outputs"))
             primary["command"] = list(REMOTE_ENTRYPOINT)
             if scheme(remote.url) == "file":
                 # file:// means a directory the nodes share with this machine at the same
@@ -196,11 +253,15 @@ class KubernetesEngine:
                 primary.setdefault("volumeMounts", []).append(
                     {"name": STORAGE_VOLUME, "mountPath": root}
                 )
+            # The code must reach the pod somehow: baked into the image (--no-ship-code),
+            # shipped, or read from this machine's files where the pods share them.
             ship = options.get("ship_code")
             if ship is None:
-                ship = scheme(remote.url) != "file"
+                ship = not cluster.shares_host_files()
             if ship:
                 env.append({"name": "PODTASK_CODE_URL", "value": remote.join(CODE_BUNDLE)})
+            elif cluster.shares_host_files():
+                env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
         primary["env"] = env
         return manifest, mode
 
@@ -228,6 +289,8 @@ class KubernetesEngine:
         finally:
             watcher.unsubscribe(sub)
             _set_follower(ctx, False)
+            if attempt is not None:
+                api_io.drop_io(attempt, ctx)
 
     def follow(self, ctx: AttemptContext) -> AttemptOutcome:
         """Follow an attempt created earlier (maybe by another podtask process) to its end."""
@@ -249,6 +312,7 @@ class KubernetesEngine:
             remote=self._remote(options, ctx.run_id),
             created_at=float(info["created_at"]),
             deadline_at=info.get("deadline_at"),
+            via=str(info.get("via") or "storage"),
         )
         watcher = watcher_for(cluster, namespace)
         sub = watcher.subscribe(attempt.pod_name)
@@ -267,6 +331,7 @@ class KubernetesEngine:
         finally:
             watcher.unsubscribe(sub)
             _set_follower(ctx, False)
+            api_io.drop_io(attempt, ctx)
 
     def peek(self, ctx: AttemptContext) -> Verdict | None:
         """What the attempt's pod means now (one GET, no waiting); None when another
@@ -286,6 +351,7 @@ class KubernetesEngine:
             None,
             float(info["created_at"]),
             info.get("deadline_at"),
+            str(info.get("via") or "storage"),
         )
         try:
             pod: dict[str, Any] = self._get(attempt)
@@ -307,7 +373,16 @@ class KubernetesEngine:
         cluster = self._cluster(options)
         namespace = self._namespace(cluster, options)
         remote = self._remote(options, ctx.run_id)
-        manifest, mode = self._manifest(ctx, cluster, namespace, remote)
+        via = self._via(cluster, options)
+        manifest, mode = self._manifest(ctx, cluster, namespace, remote, via)
+        io: IoConfigMap | None = None
+        bundle: bytes | None = None
+        inputs = b""
+        if via == "api":
+            bundle = self._bundle(ctx, options)
+            inputs = Path(ctx.inputs_path).read_bytes()
+            api_io.check_api_size(bundle, inputs)
+            io = IoConfigMap(cluster, namespace, str(manifest["metadata"]["name"]))
         if remote is not None:
             self._upload_inputs(ctx, manifest, remote)
         now = time.time()
@@ -315,7 +390,7 @@ class KubernetesEngine:
         if ctx.deadline is not None:
             deadline_at = now + (ctx.deadline - time.monotonic())
         name = str(manifest["metadata"]["name"])
-        attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at)
+        attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at, via)
         state = read_state(ctx.run_dir.path)
         state["options"] = {
             k: v
@@ -329,9 +404,22 @@ class KubernetesEngine:
             "mode": mode,
             "created_at": now,
             "deadline_at": deadline_at,
+            "via": via,
         }
         write_json_atomic(_state_path(ctx), state)
-        pod = self._create(attempt, manifest, ctx)
+        if io is not None:
+            io.create(manifest["metadata"].get("labels") or {}, bundle, inputs)
+        try:
+            pod = self._create(attempt, manifest, ctx)
+            # What describe shows is the pod as sent (entrypoint, volumes, env, deadline),
+            # not the task's manifest before the engine shaped it.
+            write_atomic(ctx.run_dir.pod_yaml, to_yaml(manifest))
+        except BaseException:
+            if io is not None:
+                io.delete()
+            raise
+        if io is not None:
+            io.owned_by(pod)
         return attempt, pod
 
     def _upload_inputs(
@@ -446,8 +534,12 @@ class KubernetesEngine:
             now=time.time(),
         )
 
-    def _decide(self, ctx: AttemptContext, status: PodStatus) -> Verdict:
+    def _decide(
+        self, ctx: AttemptContext, status: PodStatus, pod: dict[str, Any] | None = None
+    ) -> Verdict:
         grace = float(ctx.engine_options.get("image_pull_grace", self.image_pull_grace))
+        if pod is not None and adapt.permanent_pull_error(pod):
+            grace = 0.0  # no amount of waiting makes a missing image appear
         return decide(status, sidecar_failure=ctx.sidecar_failure, image_pull_grace=grace)
 
     def _follow(
@@ -460,6 +552,28 @@ class KubernetesEngine:
         gone = pod is None
         doc: dict[str, Any] = pod or dict(ctx.manifest)
         reporter = _Reporter(ctx)
+        streams = LogStreams(
+            attempt.cluster.core,
+            attempt.namespace,
+            attempt.pod_name,
+            log_path=ctx.run_dir.log_path,
+            attempt=ctx.attempt,
+        )
+        try:
+            return self._follow_pod(ctx, attempt, sub, doc, gone, reporter, streams)
+        finally:
+            streams.close()
+
+    def _follow_pod(
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        sub: Subscription,
+        doc: dict[str, Any],
+        gone: bool,
+        reporter: _Reporter,
+        streams: LogStreams,
+    ) -> AttemptOutcome:
         deadline = ctx.deadline
         if deadline is None and attempt.deadline_at is not None:
             deadline = time.monotonic() + (attempt.deadline_at - time.time())
@@ -476,8 +590,15 @@ class KubernetesEngine:
                         namespace=attempt.namespace,
                         server=attempt.cluster.server,
                     ) from event.error
-                if event.type in (DELETED, GONE):
+                if event.type == DELETED:
                     gone = True
+                elif event.type == GONE:
+                    # Inferred from a re-LIST that lacked the pod: confirm before believing
+                    # it, since a run that thinks its pod gone never deletes it.
+                    try:
+                        event = PodEvent(MODIFIED, self._get(attempt))
+                    except NotFound:
+                        gone = True
                 if event.pod is not None:
                     new, old = _rv(event.pod), _rv(doc)
                     if new is None or old is None or new >= old or event.type == DELETED:
@@ -490,8 +611,11 @@ class KubernetesEngine:
             status = self._status(
                 ctx, attempt, doc, gone=gone, ours=False, timed_out=timed_out, aborted=aborted
             )
-            verdict = self._decide(ctx, status)
+            verdict = self._decide(ctx, status, doc)
             reporter.report(status.containers)
+            for c in status.containers:
+                if c.state in ("running", "terminated"):
+                    streams.start(c.name)  # live `[container] line` output, one request each
             if verdict.terminal:
                 break
             if gone:  # vanished without a verdict (e.g. an eviction with no statuses yet)
@@ -519,25 +643,11 @@ class KubernetesEngine:
                         break
                     drain(TICK)
             if not gone:
-                problems = save_logs(
-                    attempt.cluster.core,
-                    attempt.namespace,
-                    attempt.pod_name,
-                    container_names(doc),
-                    log_path=ctx.run_dir.log_path,
-                    attempt=ctx.attempt,
-                    remote=attempt.remote,
-                )
-                for name, problem in problems.items():
-                    ctx.notice(f"kubernetes engine: log of {name!r} not saved: {problem}")
                 finished = adapt.is_finished(doc)
-                now = time.time()
-                for c in status.containers:
-                    if c.state == "running":
-                        stop_at[c.name] = now
-                        ctx.on_event(
-                            {"event": "stop-signal", "container": c.name, "signal": "SIGTERM"}
-                        )
+                if finished:  # every stream has ended or is ending: complete them now
+                    self._save_logs(ctx, attempt, streams, doc)
+                else:
+                    stop_at = _stop_signals(ctx, attempt, doc)
                 grace = 0.0 if finished else ctx.grace
                 if self._delete(attempt, grace=grace):
                     until = time.monotonic() + grace + DELETE_WAIT_EXTRA
@@ -547,6 +657,8 @@ class KubernetesEngine:
                         ctx.notice(
                             f"kubernetes engine: pod {attempt.pod_name} is still being deleted"
                         )
+                if not finished:  # the streams carried what the containers wrote while stopping
+                    self._save_logs(ctx, attempt, streams, doc)
                 final = self._status(
                     ctx,
                     attempt,
@@ -557,20 +669,35 @@ class KubernetesEngine:
                     aborted=verdict.phase is TaskPhase.ABORTED,
                 )
                 reporter.report(final.containers)
-                if verdict.phase is not TaskPhase.SUCCEEDED:
+                if verdict.phase is not TaskPhase.SUCCEEDED and not verdict.sidecar_issues:
+                    # The first decisive verdict wins: what the kubelet reports while tearing
+                    # down after our own delete (ContainerStatusUnknown for containers that
+                    # never started, 143 for the stopped primary) only adds detail.
                     again = self._decide(ctx, final)
-                    if again.terminal:
-                        verdict = dataclasses.replace(
-                            again, sidecar_issues=verdict.sidecar_issues or again.sidecar_issues
-                        )
+                    if again.sidecar_issues:
+                        verdict = dataclasses.replace(verdict, sidecar_issues=again.sidecar_issues)
                 status = final
         else:
-            self._note_lost_logs(ctx, doc)
+            lost = [n for n in container_names(doc) if not streams.started(n)]
+            self._save_logs(ctx, attempt, streams, doc)
+            self._note_lost_logs(ctx, lost)
         self._fetch_outputs(ctx, attempt)
+        if attempt.via == "api":
+            verdict = api_io.read_results(ctx, doc, verdict)
         return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
 
-    def _note_lost_logs(self, ctx: AttemptContext, doc: dict[str, Any]) -> None:
-        for name in container_names(doc):
+    def _save_logs(
+        self, ctx: AttemptContext, attempt: _Attempt, streams: LogStreams, doc: dict[str, Any]
+    ) -> None:
+        names = container_names(doc)
+        problems = streams.finish(names)
+        if attempt.remote is not None:
+            problems.update(upload_logs(names, ctx.run_dir.log_path, attempt.remote))
+        for name, problem in problems.items():
+            ctx.notice(f"kubernetes engine: log of {name!r} not saved: {problem}")
+
+    def _note_lost_logs(self, ctx: AttemptContext, names: list[str]) -> None:
+        for name in names:
             with open(ctx.run_dir.log_path(name), "a") as f:
                 f.write(
                     f"----- podtask: attempt {ctx.attempt}: the pod was deleted before "
@@ -594,6 +721,48 @@ class KubernetesEngine:
             write_json_atomic(out / "outputs.json", json.loads(text))
 
 
+def _may_finish(manifest: dict[str, Any], primary: str) -> list[str]:
+    """The sidecars that may be one-shot: neither a port nor a probe says they serve.
+
+    A native sidecar (an init container with ``restartPolicy: Always``) that
+    exits is started again by the kubelet, so a sidecar like the seed's
+    ``secondary`` (write a file, exit 0) would run twice there and once on the
+    other engines.  The automatic mode therefore picks ``managed`` for a pod
+    with such a sidecar, where every container runs once.
+    """
+    spec = manifest.get("spec") or {}
+    sidecars = [c for c in spec.get("containers") or [] if c.get("name") != primary]
+    sidecars += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    probes = ("startupProbe", "readinessProbe", "livenessProbe")
+    return [
+        str(c.get("name"))
+        for c in sidecars
+        if not c.get("ports") and not any(c.get(p) for p in probes)
+    ]
+
+
+def _stop_signals(ctx: AttemptContext, attempt: _Attempt, doc: dict[str, Any]) -> dict[str, float]:
+    """Record a stop signal for each container that runs now, just before podtask's delete
+    signals it; a container that already ended on its own (a native sidecar the kubelet
+    stopped once the primary exited) was not stopped by podtask and gets no event."""
+    now = time.time()
+    stop_at: dict[str, float] = {}
+    managed = attempt.mode == "managed"
+    for c in adapt.container_statuses(doc, primary=ctx.primary, managed=managed):
+        if c.state == "running":
+            stop_at[c.name] = now
+            ctx.on_event(
+                {
+                    "event": "stop-signal",
+                    "container": c.name,
+                    "signal": "SIGTERM",
+                    "attempt": ctx.attempt,
+                    "time": now,
+                }
+            )
+    return stop_at
+
+
 def _set_follower(ctx: AttemptContext, on: bool) -> None:
     """Say in the run's state file which process follows it, so `podtask runs` keeps off."""
     state = read_state(ctx.run_dir.path)
@@ -615,6 +784,22 @@ def _follower_alive(state: dict[str, Any]) -> bool:
     return process_alive(int(pid), int(follower.get("start") or 0))
 
 
+def _best_time(kubelet: float | None, seen: float) -> dict[str, Any]:
+    """The finer of the kubelet's time and the moment podtask saw the change, and its source.
+
+    A real kubelet reports whole seconds, so the true moment lies in
+    ``[kubelet, kubelet + 1)``; podtask sees a change a little after it happens.
+    When podtask saw it within that second, its own clock is the closer bound
+    (``watch``); otherwise (a change seen late, e.g. by ``attach``) the kubelet's
+    time stands (``kubelet``), as does a kubelet time with fractions.
+    """
+    if kubelet is None:
+        return {"time": seen, "time_source": "watch"}
+    if kubelet != int(kubelet) or not kubelet <= seen < kubelet + 1:
+        return {"time": kubelet, "time_source": "kubelet"}
+    return {"time": seen, "time_source": "watch"}
+
+
 class _Reporter:
     """Calls ``on_status`` when something changed and records started/exited events."""
 
@@ -626,6 +811,7 @@ class _Reporter:
     def report(self, containers: tuple[ContainerStatus, ...]) -> None:
         if containers == self.last:
             return
+        now = time.time()  # when the watch brought this state: see _best_time
         self.last = containers
         for c in containers:
             before = self.states.get(c.name)
@@ -634,8 +820,7 @@ class _Reporter:
             self.states[c.name] = c.state
             if c.state == "running":
                 event: dict[str, Any] = {"event": "started", "container": c.name}
-                if c.started_at:
-                    event["time"] = c.started_at
+                event.update(_best_time(c.started_at, now))
             elif c.state == "terminated":
                 event = {
                     "event": "exited",
@@ -645,8 +830,7 @@ class _Reporter:
                     "reason": c.reason,
                     "message": c.message,
                 }
-                if c.finished_at:
-                    event["time"] = c.finished_at
+                event.update(_best_time(c.finished_at, now))
             else:
                 continue
             event["attempt"] = self.ctx.attempt

@@ -1,15 +1,25 @@
-"""Saving every container's log at the end of an attempt, while the pod still exists.
+"""Every container's log, streamed into the run directory while the run is followed.
 
-One read per container, after the verdict and before the delete: the whole
-log in one request, instead of a stream per container kept open for the whole
-run (which would cost a connection per container for hundreds of runs).
-Logs go to the run directory (``podtask logs`` reads them there) and, with
-remote storage, to ``<storage>/<run>/logs/`` as well.
+One ``follow=true`` log request per container, opened when the container is
+first seen started: the kubelet sends lines as they are written and ends the
+stream when the container ends, so ``podtask run`` prints ``[container] line``
+live (it tails the run directory) without any polling of the API.  At the end
+of the attempt, a container whose stream broke off (a dropped connection, a
+client that started late) gets the rest of its log from one plain read, so
+what is saved is complete either way.  Logs go to the run directory
+(``podtask logs`` reads them there) and, with remote storage, to
+``<storage>/<run>/logs/`` as well.
+
+A client killed mid-stream leaves a partial log: a marker beside each log
+(``.<container>.log.a<attempt>``) records where the attempt's part starts, so
+``podtask attach`` cuts the partial part off and streams it again from the start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,36 +57,155 @@ def read_log(core: Any, namespace: str, pod: str, container: str) -> bytes | Non
         response.release_conn()
 
 
-def save_logs(
-    core: Any,
-    namespace: str,
-    pod: str,
-    containers: Iterable[str],
-    *,
-    log_path: Any,
-    attempt: int,
-    remote: Any = None,
-) -> dict[str, str]:
-    """Write each container's log; returns container -> problem for the ones that failed."""
-    problems: dict[str, str] = {}
-    for name in containers:
+class LogStreams:
+    """The attempt's log streams, one thread and one follow request per container."""
+
+    def __init__(
+        self,
+        core: Any,
+        namespace: str,
+        pod: str,
+        *,
+        log_path: Callable[[str], Path],
+        attempt: int,
+    ) -> None:
+        self.core, self.namespace, self.pod = core, namespace, pod
+        self.log_path, self.attempt = log_path, attempt
+        self._threads: dict[str, threading.Thread] = {}
+        self._written: dict[str, int] = {}  # bytes of this attempt's log written per container
+        self._complete: set[str] = set()  # streams that ended as the container ended
+        self._responses: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _marker(self, name: str) -> Path:
+        path = self.log_path(name)
+        return path.with_name(f".{path.name}.a{self.attempt}")
+
+    def _begin(self, name: str) -> None:
+        """Start this attempt's part of the log: after the earlier attempts' parts, and in
+        place of a partial part left by a client that was killed while streaming it."""
+        path, marker = self.log_path(name), self._marker(name)
+        if marker.exists():
+            offset = int(marker.read_text() or 0)
+            with open(path, "ab") as f:
+                f.truncate(offset)
+        else:
+            offset = path.stat().st_size if path.exists() else 0
+            marker.write_text(str(offset))
+        if self.attempt > 1:
+            with open(path, "ab") as f:
+                f.write(f"----- podtask: attempt {self.attempt} -----\n".encode())
+
+    def started(self, name: str) -> bool:
+        return name in self._threads
+
+    def start(self, name: str) -> None:
+        """Follow ``name``'s log from now on (once per container; it has started)."""
+        with self._lock:
+            if name in self._threads or self._closed:
+                return
+            self._begin(name)
+            self._written[name] = 0
+            thread = threading.Thread(
+                target=self._stream, args=(name,), name=f"podtask-log-{name}", daemon=True
+            )
+            self._threads[name] = thread
+        thread.start()
+
+    def _stream(self, name: str) -> None:
         try:
-            data = read_log(core, namespace, pod, name)
-        except InfrastructureError as exc:
-            problems[name] = str(exc)
-            continue
-        if data is None:
-            continue
-        path: Path = log_path(name)
-        with open(path, "ab") as f:
-            if attempt > 1:
-                f.write(f"----- podtask: attempt {attempt} -----\n".encode())
-            f.write(data)
-            if data and not data.endswith(b"\n"):
-                f.write(b"\n")
-        if remote is not None:
+            response = self.core.read_namespaced_pod_log(
+                self.pod,
+                self.namespace,
+                container=name,
+                follow=True,
+                _preload_content=False,
+            )
+        except Exception:
+            return  # not started after all, or the API is away: finish() reads it whole
+        with self._lock:
+            if self._closed:
+                response.close()
+                return
+            self._responses[name] = response
+        try:
+            with open(self.log_path(name), "ab") as f:
+                for chunk in response.stream(65536, decode_content=True):
+                    f.write(chunk)
+                    f.flush()
+                    self._written[name] += len(chunk)
+            self._complete.add(name)
+        except Exception:
+            pass  # a broken stream: finish() reads the rest
+        finally:
+            with contextlib.suppress(Exception):
+                response.release_conn()
+            self._responses.pop(name, None)
+
+    def finish(self, names: Iterable[str], *, wait: float = 5.0) -> dict[str, str]:
+        """Complete every container's log once the pod has ended; returns the problems."""
+        problems: dict[str, str] = {}
+        for name in names:
+            thread = self._threads.get(name)
+            if thread is not None:
+                thread.join(wait)
+            if name in self._complete:
+                continue
+            self._interrupt(name)
+            if thread is not None:
+                thread.join(1.0)
             try:
-                remote.put_bytes(f"logs/{name}.log", path.read_bytes())
+                data = read_log(self.core, self.namespace, self.pod, name)
             except InfrastructureError as exc:
                 problems[name] = str(exc)
+                continue
+            if data is None:
+                continue
+            with self._lock:
+                if name not in self._threads:
+                    self._begin(name)
+                    self._threads[name] = threading.current_thread()
+                done = self._written.get(name, 0)
+            rest = data[done:]
+            with open(self.log_path(name), "ab") as f:
+                f.write(rest)
+        for name in self._threads:
+            path = self.log_path(name)
+            if path.exists() and path.stat().st_size:
+                with open(path, "rb+") as f:
+                    f.seek(-1, 2)
+                    if f.read(1) != b"\n":
+                        f.write(b"\n")
+            self._marker(name).unlink(missing_ok=True)
+        return problems
+
+    def _interrupt(self, name: str) -> None:
+        response = self._responses.get(name)
+        if response is not None:
+            with contextlib.suppress(Exception):
+                response.close()
+
+    def close(self) -> None:
+        """Stop every stream now (the run is abandoned: Ctrl-C, an error)."""
+        with self._lock:
+            self._closed = True
+            names = list(self._responses)
+        for name in names:
+            self._interrupt(name)
+
+
+def upload_logs(
+    names: Iterable[str], log_path: Callable[[str], Path], remote: Any
+) -> dict[str, str]:
+    """Copy the saved logs to remote storage (``<storage>/<run>/logs/``)."""
+    problems: dict[str, str] = {}
+    for name in names:
+        path = log_path(name)
+        if not path.exists():
+            continue
+        try:
+            remote.put_bytes(f"logs/{name}.log", path.read_bytes())
+        except InfrastructureError as exc:
+            problems[name] = str(exc)
     return problems
