@@ -1,10 +1,9 @@
 """Run orchestration: retries, timeouts, records and outputs, over any engine."""
 
+from podtask._contract import LABEL_ATTEMPT, LABEL_RUN
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
 from podtask._run.follow import LogFollower
 from podtask._run.render import (
-    LABEL_ATTEMPT,
-    LABEL_RUN,
     SIDECAR_GRACE_ENV,
     SIDECAR_MODE_ENV,
     apply_sidecar_mode,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from podtask._contract import grace_of
 from podtask._lifecycle import ContainerStatus, Verdict
 from podtask._storage import RunDir
 
@@ -44,8 +45,7 @@ class AttemptContext:
     def grace(self) -> float:
         if self.grace_override is not None:
             return self.grace_override
-        value = self.manifest.get("spec", {}).get("terminationGracePeriodSeconds")
-        return float(value) if value is not None else 30.0
+        return grace_of(self.manifest)
 
 
 @dataclass(frozen=True)

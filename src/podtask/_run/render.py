@@ -10,11 +10,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from podtask._compile import INPUT_PLACEHOLDER, OUTPUT_PREFIX_PLACEHOLDER
+from podtask._contract import (
+    ENV_SIDECAR_GRACE,
+    ENV_SIDECAR_MODE,
+    INPUT_PLACEHOLDER,
+    LABEL_ATTEMPT,
+    LABEL_RUN,
+    OUTPUT_PREFIX_PLACEHOLDER,
+)
 from podtask._errors import SpecError
-
-LABEL_RUN = "podtask.io/run-id"
-LABEL_ATTEMPT = "podtask.io/attempt"
 
 
 def render_manifest(
@@ -41,8 +45,8 @@ def render_manifest(
     return out
 
 
-SIDECAR_MODE_ENV = "PODTASK_SIDECAR_MODE"
-SIDECAR_GRACE_ENV = "PODTASK_SIDECAR_GRACE"
+SIDECAR_MODE_ENV = ENV_SIDECAR_MODE  # re-exported: other modules still use these names
+SIDECAR_GRACE_ENV = ENV_SIDECAR_GRACE
 
 
 def apply_sidecar_mode(

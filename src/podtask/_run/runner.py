@@ -19,6 +19,7 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
+from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
 from podtask._errors import PodtaskError, SpecError
 from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
@@ -39,8 +40,6 @@ from podtask._storage import (
     write_json_atomic,
 )
 from podtask._types import from_literal, to_literal
-
-ERROR_FILE = "error.json"
 
 
 @dataclass
@@ -82,10 +81,10 @@ def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_outputs(task: Task, literals: Any) -> dict[str, Any]:
     if not isinstance(literals, dict):
-        raise SpecError("outputs.json is not a JSON object")
+        raise SpecError(f"{OUTPUTS_FILE} is not a JSON object")
     for var in task.interface.outputs:
         if var.name not in literals:
-            raise SpecError(f"output {var.name!r} is missing from outputs.json", field=var.name)
+            raise SpecError(f"output {var.name!r} is missing from {OUTPUTS_FILE}", field=var.name)
         from_literal(literals[var.name], var.type, name=var.name)
     return literals
 
@@ -106,7 +105,7 @@ class Runner:
                 f"{path} defines several tasks", field="TASK", hint=f"name one of: {names}"
             )
         self.task = tasks[0]
-        default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
+        default = os.environ.get(ENV_IMAGE) or DEFAULT_IMAGE
         self.compiled: CompiledTask = compile_task(
             self.task,
             image=options.image,
@@ -136,11 +135,7 @@ class Runner:
         o = self.options
         mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
         if mode:
-            grace = (
-                o.grace
-                if o.grace is not None
-                else float(manifest.get("spec", {}).get("terminationGracePeriodSeconds", 30))
-            )
+            grace = o.grace if o.grace is not None else grace_of(manifest)
             manifest = apply_sidecar_mode(manifest, primary=self.primary, mode=mode, grace=grace)
         return AttemptContext(
             run_id=self.run_id,

@@ -14,28 +14,44 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
+from podtask._contract import (
+    DEFAULT_GRACE,
+    ENV_CODE_URL,
+    ENV_SIDECAR_GRACE,
+    ENV_SIDECAR_MODE,
+    ENV_SOURCE_ROOT,
+    ERROR_FILE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TASK_ERROR,
+    EXIT_TERMINATED,
+    FLAG_INPUTS,
+    FLAG_OUTPUT_PREFIX,
+    FLAG_SOURCE_ROOT,
+    FLAG_TASK,
+    INPUTS_FILE,
+    OUTPUTS_FILE,
+)
 from podtask._errors import SpecError
 
 if TYPE_CHECKING:
     from podtask.entrypoint.remote import RemoteIO
 
-CODE_URL_ENV = "PODTASK_CODE_URL"  # where the kubernetes engine puts the code bundle URL
-
-EXIT_OK = 0
-EXIT_TASK_ERROR = 1
-EXIT_TERMINATED = 143  # 128 + SIGTERM, what a container killed by SIGTERM reports
-
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m podtask.entrypoint")
-    p.add_argument("--task", required=True, help="MODULE:NAME of the task")
-    p.add_argument("--inputs", required=True, help="path of inputs.json")
-    p.add_argument("--output-prefix", required=True, help="directory for outputs.json / error.json")
+    p.add_argument(FLAG_TASK, required=True, help="MODULE:NAME of the task")
+    p.add_argument(FLAG_INPUTS, required=True, help=f"path or URL of {INPUTS_FILE}")
     p.add_argument(
-        "--source-root",
+        FLAG_OUTPUT_PREFIX,
+        required=True,
+        help=f"directory or URL for {OUTPUTS_FILE} / {ERROR_FILE}",
+    )
+    p.add_argument(
+        FLAG_SOURCE_ROOT,
         action="append",
         default=[],
-        help="directory to put on sys.path (also $PODTASK_SOURCE_ROOT, ':'-separated)",
+        help=f"directory to put on sys.path (also ${ENV_SOURCE_ROOT}, ':'-separated)",
     )
     return p
 
@@ -45,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     from podtask._authoring import load_task
     from podtask.entrypoint.runner import run_task, write_error
 
-    roots = [*args.source_root, *filter(None, os.environ.get("PODTASK_SOURCE_ROOT", "").split(":"))]
+    roots = [*args.source_root, *filter(None, os.environ.get(ENV_SOURCE_ROOT, "").split(":"))]
     for root in reversed(roots):
         if root not in sys.path:
             sys.path.insert(0, root)
     inputs, output_prefix = args.inputs, args.output_prefix
-    code_url = os.environ.pop(CODE_URL_ENV, None)
+    code_url = os.environ.pop(ENV_CODE_URL, None)
     io: RemoteIO | None = None
     if code_url or "://" in inputs or "://" in output_prefix:
         # Remote storage (s3://, gs://, ...): fetch inputs and the code bundle to local files.
@@ -77,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         write_error(output_prefix, exc)
         if isinstance(exc, KeyboardInterrupt):
-            return 130
+            return EXIT_INTERRUPTED
         if isinstance(exc, Terminated):
             return EXIT_TERMINATED
         return EXIT_TASK_ERROR
@@ -121,12 +137,12 @@ def _exit_on_sigterm() -> None:
 
 def _stop_sidecars_if_managed() -> None:
     """In managed sidecar mode the primary ends the pod's sidecars (outputs are written by now)."""
-    if os.environ.get("PODTASK_SIDECAR_MODE") != "managed":
+    if os.environ.get(ENV_SIDECAR_MODE) != "managed":
         return
     from podtask.entrypoint.managed import stop_sidecars
 
     try:
-        grace = float(os.environ.get("PODTASK_SIDECAR_GRACE", "30"))
+        grace = float(os.environ.get(ENV_SIDECAR_GRACE, DEFAULT_GRACE))
     except ValueError:
-        grace = 30.0
+        grace = DEFAULT_GRACE
     stop_sidecars(grace)

@@ -18,9 +18,16 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podtask._contract import (
+    BLOBS_DIR,
+    ENV_CODE_URL,
+    ERROR_FILE,
+    FLAG_INPUTS,
+    FLAG_OUTPUT_PREFIX,
+    INPUTS_FILE,
+    OUTPUTS_FILE,
+)
 from podtask._storage.remote import RemoteStore, is_url, unpack_code_bundle
-from podtask.entrypoint import CODE_URL_ENV
-from podtask.entrypoint.runner import ERROR_FILE, OUTPUTS_FILE
 
 
 @dataclass
@@ -53,7 +60,7 @@ class RemoteIO:
             data = RemoteStore(store).get_bytes(name)
             if data is None:
                 raise FileNotFoundError(f"inputs {inputs} do not exist")
-            local = scratch / "inputs.json"
+            local = scratch / INPUTS_FILE
             local.write_bytes(data)
             io.inputs = str(local)
         if is_url(output_prefix):
@@ -71,9 +78,9 @@ class RemoteIO:
         error = local / ERROR_FILE
         if error.is_file():
             store.put_bytes(ERROR_FILE, error.read_bytes())
-        blobs = local / "blobs"
+        blobs = local / BLOBS_DIR
         if blobs.is_dir():
-            store.put_tree(blobs, "blobs")
+            store.put_tree(blobs, BLOBS_DIR)
         outputs = local / OUTPUTS_FILE
         if outputs.is_file():
             text = outputs.read_text().replace(str(local), self.remote_prefix)
@@ -111,18 +118,20 @@ def main(argv: list[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     # Handled here: an entrypoint that also understands URLs must not fetch them again.
-    code_url = os.environ.pop(CODE_URL_ENV, None)
+    code_url = os.environ.pop(ENV_CODE_URL, None)
     try:
         io = RemoteIO.open(
-            _value(args, "--inputs"),
-            _value(args, "--output-prefix"),
+            _value(args, FLAG_INPUTS),
+            _value(args, FLAG_OUTPUT_PREFIX),
             code_url or None,
         )
     except Exception as exc:  # nothing ran: say why on stderr, where the logs keep it
         print(f"podtask: cannot fetch the task's inputs or code: {exc}", file=sys.stderr)
         return 1
     try:
-        local = _replace(_replace(args, "--inputs", io.inputs), "--output-prefix", io.output_prefix)
+        local = _replace(
+            _replace(args, FLAG_INPUTS, io.inputs), FLAG_OUTPUT_PREFIX, io.output_prefix
+        )
         code = entrypoint_main(local)
         try:
             io.publish()

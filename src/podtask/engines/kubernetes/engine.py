@@ -23,6 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podtask._contract import (
+    ENTRYPOINT_COMMAND,
+    ENTRYPOINT_MODULE,
+    ENV_CODE_URL,
+    ENV_SOURCE_ROOT,
+    ERROR_FILE,
+    FLAG_INPUTS,
+    FLAG_OUTPUT_PREFIX,
+    INPUTS_FILE,
+    LABEL_ATTEMPT,
+    LABEL_RUN,
+    OUTPUTS_FILE,
+    bootstrap_env,
+)
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
@@ -47,7 +61,7 @@ TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
 DELETE_WAIT_EXTRA = 15.0
-REMOTE_ENTRYPOINT = ["python3", "-m", "podtask.entrypoint.remote"]
+REMOTE_ENTRYPOINT = [*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote"]
 STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
 
 
@@ -160,23 +174,17 @@ class KubernetesEngine:
             left = ctx.deadline - time.monotonic()
             spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
         primary = next(c for c in spec["containers"] if c.get("name") == ctx.primary)
-        env = [
-            e
-            for e in primary.get("env", [])
-            if e.get("name") not in ("PODTASK_RUN_ID", "PODTASK_ATTEMPT", "PODTASK_CODE_URL")
-        ]
-        env += [
-            {"name": "PODTASK_RUN_ID", "value": ctx.run_id},
-            {"name": "PODTASK_ATTEMPT", "value": str(ctx.attempt)},
-        ]
+        boot = bootstrap_env(ctx.run_id, ctx.attempt, None)
+        env = [e for e in primary.get("env", []) if e.get("name") not in (*boot, ENV_CODE_URL)]
+        env += [{"name": k, "value": v} for k, v in boot.items()]
         if remote is None:
             # The API server's nodes share this machine's files (checked in prepare).
-            env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
+            env.append({"name": ENV_SOURCE_ROOT, "value": str(ctx.source_root)})
         else:
             args = list(primary.get("args", []))
             for flag, value in (
-                ("--inputs", remote.join("inputs.json")),
-                ("--output-prefix", remote.join("outputs")),
+                (FLAG_INPUTS, remote.join(INPUTS_FILE)),
+                (FLAG_OUTPUT_PREFIX, remote.join("outputs")),
             ):
                 if flag in args:
                     args[args.index(flag) + 1] = value
@@ -199,7 +207,7 @@ class KubernetesEngine:
             if ship is None:
                 ship = scheme(remote.url) != "file"
             if ship:
-                env.append({"name": "PODTASK_CODE_URL", "value": remote.join(CODE_BUNDLE)})
+                env.append({"name": ENV_CODE_URL, "value": remote.join(CODE_BUNDLE)})
         primary["env"] = env
         return manifest, mode
 
@@ -337,12 +345,12 @@ class KubernetesEngine:
         self, ctx: AttemptContext, manifest: dict[str, Any], remote: RemoteStore
     ) -> None:
         remote.delete("outputs")  # a previous attempt's documents must not be mistaken for ours
-        if ctx.attempt == 1 or remote.get_bytes("inputs.json") is None:
-            remote.put_bytes("inputs.json", Path(ctx.inputs_path).read_bytes())
+        if ctx.attempt == 1 or remote.get_bytes(INPUTS_FILE) is None:
+            remote.put_bytes(INPUTS_FILE, Path(ctx.inputs_path).read_bytes())
         env = next(c for c in manifest["spec"]["containers"] if c.get("name") == ctx.primary).get(
             "env", []
         )
-        if any(e.get("name") == "PODTASK_CODE_URL" for e in env) and (
+        if any(e.get("name") == ENV_CODE_URL for e in env) and (
             ctx.attempt == 1 or remote.get_bytes(CODE_BUNDLE) is None
         ):
             remote.put_bytes(CODE_BUNDLE, make_code_bundle(Path(ctx.source_root)))
@@ -366,9 +374,9 @@ class KubernetesEngine:
             # A retried create whose first try succeeded: adopt the pod if it is ours.
             pod = self._get(attempt)
             labels = (pod.get("metadata") or {}).get("labels") or {}
-            if labels.get("podtask.io/run-id") == ctx.run_id and labels.get(
-                "podtask.io/attempt"
-            ) == str(ctx.attempt):
+            if labels.get(LABEL_RUN) == ctx.run_id and labels.get(LABEL_ATTEMPT) == str(
+                ctx.attempt
+            ):
                 return pod
             raise InfrastructureError(
                 f"a pod named {attempt.pod_name!r} already exists in namespace "
@@ -581,14 +589,14 @@ class KubernetesEngine:
         out = Path(ctx.output_prefix)
         out.mkdir(parents=True, exist_ok=True)
         outputs = remote.child("outputs")
-        error = outputs.get_bytes("error.json")
+        error = outputs.get_bytes(ERROR_FILE)
         if error is not None:
-            (out / "error.json").write_bytes(error)
+            (out / ERROR_FILE).write_bytes(error)
         outputs.get_tree("blobs", out / "blobs")
-        data = outputs.get_bytes("outputs.json")
+        data = outputs.get_bytes(OUTPUTS_FILE)
         if data is not None:
             text = data.decode().replace(outputs.url, str(out))
-            write_json_atomic(out / "outputs.json", json.loads(text))
+            write_json_atomic(out / OUTPUTS_FILE, json.loads(text))
 
 
 def _set_follower(ctx: AttemptContext, on: bool) -> None:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from podtask._contract import bootstrap_env
 from podtask._errors import InfrastructureError, SpecError
 from podtask._lifecycle import (
     INIT,
@@ -335,11 +336,7 @@ class LocalEngine:
             work_dir=work_dir,
             log_path=ctx.run_dir.log_path,
             run_dir=ctx.run_dir.path,
-            extra_env={
-                "PODTASK_RUN_ID": ctx.run_id,
-                "PODTASK_ATTEMPT": str(ctx.attempt),
-                "PODTASK_SOURCE_ROOT": str(ctx.source_root),
-            },
+            extra_env=bootstrap_env(ctx.run_id, ctx.attempt, ctx.source_root),
             isolate=self.namespace_problem is None,
         )
 

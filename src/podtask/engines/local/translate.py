@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podtask._contract import ENTRYPOINT_MODULE
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, quantity_to_bytes
@@ -185,7 +186,7 @@ def build_plan(
             )
             env.update(extra_env)
             args = [expand(a, env) for a in c.get("args") or []]
-            argv = [sys.executable, "-m", "podtask.entrypoint", *args]
+            argv = [sys.executable, "-m", ENTRYPOINT_MODULE, *args]
         else:
             env = resolve_env(c, manifest, info.where, base)
             command = c.get("command") or []

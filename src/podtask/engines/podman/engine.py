@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from podtask._contract import bootstrap_env
 from podtask._errors import SpecError
 from podtask._lifecycle import (
     INIT,
@@ -538,9 +539,7 @@ class PodmanEngine:
             source_root=ctx.source_root,
             run_dir=ctx.run_dir.path,
             extra_env={
-                "PODTASK_RUN_ID": ctx.run_id,
-                "PODTASK_ATTEMPT": str(ctx.attempt),
-                "PODTASK_SOURCE_ROOT": str(ctx.source_root),
+                **bootstrap_env(ctx.run_id, ctx.attempt, ctx.source_root),
                 "PYTHONUNBUFFERED": "1",
             },
         )

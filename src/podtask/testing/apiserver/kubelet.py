@@ -39,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from podtask._contract import ANNOTATION_PRIMARY, ENTRYPOINT_COMMAND
 from podtask._errors import InfrastructureError, SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR, RUNNING, TERMINATED, ContainerStatus
 from podtask._run import AttemptContext
@@ -50,8 +51,8 @@ from podtask.engines.local.translate import ContainerInfo, build_plan, container
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
 from podtask.testing.apiserver.podstatus import pod_phase, ts
 
-PRIMARY_ANNOTATION = "podtask.io/primary-container"
-ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
+PRIMARY_ANNOTATION = ANNOTATION_PRIMARY
+ENTRYPOINT = list(ENTRYPOINT_COMMAND)
 IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
 RESTART_BACKOFF_MAX = 10.0
