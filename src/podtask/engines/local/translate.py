@@ -127,29 +127,6 @@ def create_host_paths(manifest: dict[str, Any]) -> None:
             p.touch()
 
 
-def named_port(info: ContainerInfo, probe: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``probe`` with a named port replaced by its number (podinit wants numbers)."""
-    out = dict(probe)
-    for key in ("httpGet", "tcpSocket", "grpc"):
-        action = probe.get(key)
-        if not isinstance(action, dict) or not isinstance(action.get("port"), str):
-            continue
-        port = action["port"]
-        if port.isdigit():
-            number = int(port)
-        else:
-            match = [p for p in info.spec.get("ports") or [] if p.get("name") == port]
-            if not match:
-                raise SpecError(
-                    f"probe port {port!r} is not a named port of {info.name}",
-                    field=f"{info.where}.ports",
-                    hint="add it to ports or use a number",
-                )
-            number = int(match[0]["containerPort"])
-        out[key] = {**action, "port": number}
-    return out
-
-
 def build_plan(
     manifest: dict[str, Any],
     *,

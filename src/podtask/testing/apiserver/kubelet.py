@@ -1,7 +1,7 @@
 """The "kubelet": each pod the server accepts really runs, on the local engine.
 
 Design: one worker thread per pod drives the local engine's own pod driver
-(``podtask.engines.local.engine._Pod`` over a ``PodSandbox``), which already
+(``podtask.engines._kubelet.PodDriver`` over a ``PodSandbox``), which already
 knows Kubernetes' start order (init containers, native sidecars gated by
 their startupProbe, then the regular containers), probes, native-sidecar
 restarts and the graceful stop (regular containers, then native sidecars in
@@ -32,19 +32,17 @@ import copy
 import dataclasses
 import os
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from podtask._contract import ANNOTATION_PRIMARY, ENTRYPOINT_COMMAND
+from podtask._contract import ANNOTATION_PRIMARY, ENTRYPOINT_COMMAND, grace_of
 from podtask._errors import InfrastructureError, SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR, RUNNING, TERMINATED, ContainerStatus
-from podtask._run import AttemptContext
-from podtask._storage import RunDir
-from podtask.engines.local.engine import _Pod
+from podtask.engines._kubelet.driver import PodDriver
+from podtask.engines.local.engine import SandboxRuntime
 from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
@@ -55,7 +53,6 @@ PRIMARY_ANNOTATION = ANNOTATION_PRIMARY
 ENTRYPOINT = list(ENTRYPOINT_COMMAND)
 IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
-RESTART_BACKOFF_MAX = 10.0
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
@@ -73,7 +70,7 @@ class _Sandbox(PodSandbox):
         super().start_container(name)
 
     def wake(self) -> None:
-        """Make a blocked ``next_event`` return (``_Pod.handle`` ignores unnamed events)."""
+        """Make a blocked ``next_event`` return (the driver ignores unnamed events)."""
         self._events.put(Event(kind="wake", name="", time=time.time()))
 
 
@@ -135,7 +132,7 @@ class PodWorker:
         self.node_name = node_name
         self.isolate = isolate
         self.lock = threading.RLock()
-        self.pod: _Pod | None = None
+        self.pod: PodDriver | None = None
         self.sb: _Sandbox | None = None
         self.config_error: str | None = None
         self.pull_errors: dict[str, tuple[str, float]] = {}  # container -> (message, since)
@@ -185,12 +182,10 @@ class PodWorker:
             timer.start()
 
     def _kill_all(self) -> None:
-        pod, sb = self.pod, self.sb
-        if pod is None or sb is None:
-            return
-        for name in pod.running((INIT, NATIVE_SIDECAR, REGULAR)):
+        pod = self.pod
+        if pod is not None:
             with contextlib.suppress(InfrastructureError):
-                sb.signal(name, signal.SIGKILL)
+                pod.kill_now()
 
     def log_path(self, container: str) -> Path:
         return self.log_dir / f"{container}.log"
@@ -253,30 +248,25 @@ class PodWorker:
         assert isinstance(started, _Sandbox)  # PodSandbox.start builds ``cls``
         sb = started
         sb.blocked = lambda name: name in self.pull_errors
-        ctx = AttemptContext(
-            run_id=self.name,
-            attempt=1,
-            run_dir=RunDir(self.name, run_dir),
-            manifest=self.manifest,
-            primary=primary,
-            source_root=Path.cwd(),
-            inputs_path=Path(os.devnull),
-            output_prefix=run_dir,
-            on_status=lambda _s: self._publish(),
-            on_event=self._on_event,
-        )
         with sb:
+            pod = PodDriver(
+                SandboxRuntime(sb),
+                self.infos,
+                primary=primary,
+                grace=grace_of(self.manifest),
+                restart_policy=str(self.spec.get("restartPolicy", "Always")),
+                on_status=lambda _s: self._publish(),
+            )
             with self.lock:
                 self.sb = sb
-                self.pod = _Pod(ctx, sb, self.infos)
-            pod = self.pod
+                self.pod = pod
             self._publish()
-            self._loop(pod, sb)
+            self._loop(pod)
             with self.lock:
-                ctx.grace_override = self.stop_grace
+                grace = self.stop_grace if self.stop_grace is not None else grace_of(self.manifest)
             if self.stop_reason is not None and self.stop_reason[0] == "Evicted":
                 self._publish()
-            pod.teardown(include_primary=True)
+            pod.teardown(grace)
             self.terminal = True
             self._publish()
         self._finish()
@@ -296,7 +286,7 @@ class PodWorker:
         if limit is None or self.start_time is None or self.stop_grace is not None:
             return
         if time.time() >= self.start_time + float(limit):
-            grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+            grace = grace_of(self.manifest)
             self.request_stop(
                 grace,
                 reason=(
@@ -305,25 +295,20 @@ class PodWorker:
                 ),
             )
 
-    def _loop(self, pod: _Pod, sb: _Sandbox) -> None:
+    def _loop(self, pod: PodDriver) -> None:
         policy = self.spec.get("restartPolicy", "Always")
         while True:
             self._check_deadline()
             if self.stop_grace is not None:
                 return
             now = time.time()
-            pod.advance(now)
-            pod.run_probes(now)
-            busy = bool(pod.startup or pod.readiness or pod.liveness or pod.restart_at)
+            busy = pod.busy
             if any(
                 now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
             ):
                 busy = True
                 self._publish()
-            ev = sb.next_event(timeout=BUSY_TICK if busy else IDLE_TICK)
-            while ev is not None:
-                pod.handle(ev)
-                ev = sb.next_event(timeout=0)
+            pod.step(BUSY_TICK if busy else IDLE_TICK)
             if pod.lost is not None:
                 self.config_error = f"the pod supervisor died: {pod.lost}"
                 return
@@ -340,24 +325,6 @@ class PodWorker:
                 and not any(i.name in pod.restart_at for i in regular)
             ):
                 return  # every regular container has exited: the pod is done
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        """Restart regular and init containers per restartPolicy (the engine restarts sidecars)."""
-        if event.get("event") not in ("exited", "error"):
-            return
-        pod = self.pod
-        name = str(event.get("container"))
-        if pod is None or pod.tearing_down or name not in pod.status:
-            return
-        info = next(i for i in self.infos if i.name == name)
-        policy = self.spec.get("restartPolicy", "Always")
-        failed = event.get("exit_code") != 0
-        if info.kind == NATIVE_SIDECAR:
-            return
-        if (policy == "Always" and info.kind == REGULAR) or (policy == "OnFailure" and failed):
-            count = pod.status[name].restart_count
-            pod.restart_at[name] = time.time() + min(RESTART_BACKOFF_MAX, 0.5 * 2**count)
-            self._publish()
 
     # -- status --------------------------------------------------------------------------
     def _container(self, info: ContainerInfo, initialized: bool) -> dict[str, Any]:
