@@ -101,6 +101,8 @@ def test_a_container_that_exited_before_the_stop_signal_is_not_recorded_as_stopp
     stops = [(e["container"], e["signal"]) for e in events if e["event"] == "stop-signal"]
     assert ("early", "SIGTERM") not in stops
     assert ("late", "SIGTERM") in stops
+    times = [e["time"] for e in events]
+    assert times == sorted(times)  # the stop signal, known only at the exit, is not late
 
 
 def test_failed_liveness_probe_kills_gracefully_with_the_kubelets_words() -> None:

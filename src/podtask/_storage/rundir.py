@@ -154,11 +154,7 @@ class RunDir:
             os.close(fd)
 
     def read_events(self) -> list[dict[str, Any]]:
-        """Every complete event in time order; a torn line (from a crash mid-append) is skipped.
-
-        Sorted because writers append when they learn of an event, not when it
-        happened (a stop signal is recorded once the container's exit confirms it).
-        """
+        """Every complete event in order; a torn line (from a crash mid-append) is skipped."""
         try:
             raw = self.events_jsonl.read_bytes()
         except FileNotFoundError:
@@ -171,5 +167,4 @@ class RunDir:
                 continue
             if isinstance(obj, dict):
                 events.append(obj)
-        events.sort(key=lambda e: float(e.get("time") or 0))  # stable: ties keep file order
         return events

@@ -120,6 +120,7 @@ class PodDriver:
         self.tearing_down = False
         self.lost: str | None = None
         self.pending_since = time.time()
+        self.held: list[dict[str, Any]] | None = None  # events of a teardown in progress
 
     # -- views ---------------------------------------------------------------------------
     @property
@@ -150,9 +151,11 @@ class PodDriver:
         self.on_status(tuple(self.status.values()))
 
     def _event(self, kind: str, name: str, at: float, **extra: Any) -> None:
-        self.on_event(
-            {"event": kind, "container": name, "attempt": self.attempt, "time": at, **extra}
-        )
+        event = {"event": kind, "container": name, "attempt": self.attempt, "time": at, **extra}
+        if self.held is not None:
+            self.held.append(event)
+        else:
+            self.on_event(event)
 
     # -- events ----------------------------------------------------------------------------
     def step(self, timeout: float) -> None:
@@ -415,6 +418,15 @@ class PodDriver:
         """Stop the pod in Kubernetes' order: regular containers, then native sidecars."""
         self.tearing_down = True
         self.restart_at.clear()
+        self.held = []  # a stop signal is known only at the exit: emit in time order at the end
+        try:
+            self._stop_all(grace, include_primary=include_primary)
+        finally:
+            held, self.held = self.held, None
+            for event in sorted(held, key=lambda e: float(e["time"])):
+                self.on_event(event)
+
+    def _stop_all(self, grace: float, *, include_primary: bool) -> None:
         if grace <= 0:
             self.drain(0)
             everything = self.running()
