@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from podtask._errors import SpecError
+from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 
 # Event kinds a runtime reports.
 STARTED = "started"  # the container's process runs
@@ -89,12 +90,27 @@ class PodContainer(Protocol):
 
 @dataclass(frozen=True)
 class ContainerRef:
-    """A plain ``PodContainer``."""
+    """A plain ``PodContainer``; engines subclass it to add what their runtime needs."""
 
     name: str
     kind: str
     spec: dict[str, Any] = field(hash=False)
     where: str
+
+    def probe(self, kind: str) -> dict[str, Any] | None:
+        p = self.spec.get(kind)
+        return p if isinstance(p, dict) else None
+
+
+def pod_containers(spec: dict[str, Any]) -> list[ContainerRef]:
+    """Every container of a pod spec in start order, with its kind and field path."""
+    out: list[ContainerRef] = []
+    for i, c in enumerate(spec.get("initContainers") or []):
+        kind = NATIVE_SIDECAR if c.get("restartPolicy") == "Always" else INIT
+        out.append(ContainerRef(c["name"], kind, c, f"spec.initContainers[{i}]"))
+    for i, c in enumerate(spec.get("containers") or []):
+        out.append(ContainerRef(c["name"], REGULAR, c, f"spec.containers[{i}]"))
+    return out
 
 
 PROBE_KINDS = ("startupProbe", "readinessProbe", "livenessProbe")

@@ -30,6 +30,7 @@ from typing import Any
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
+from podtask.engines._kubelet.port import ContainerRef
 
 NAMESPACE = "default"
 OTHER_ENGINES = "use --engine kubernetes, which has a cluster"
@@ -39,18 +40,10 @@ RUN_DIR_VOLUME = "podtask-run-dir"
 
 
 @dataclass(frozen=True)
-class Container:
-    """One container of the pod as the engine starts it."""
+class Container(ContainerRef):
+    """One container of the pod as the engine starts it (``spec``: the user's, probes kept)."""
 
-    name: str
-    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
-    spec: dict[str, Any] = field(hash=False)  # the user's spec (probes kept)
-    where: str  # field path, e.g. spec.initContainers[0]
     podman_name: str  # <pod>-<name>, podman's name for it
-
-    def probe(self, kind: str) -> dict[str, Any] | None:
-        p = self.spec.get(kind)
-        return p if isinstance(p, dict) else None
 
 
 @dataclass(frozen=True)
