@@ -43,6 +43,8 @@ class RunResult:
     error: dict[str, Any] | None = None
     containers: list[dict[str, Any]] = field(default_factory=list)
     sidecar_issues: list[str] = field(default_factory=list)
+    # Per attempt, the retry budget it drew on: None (the first), "user" or "system".
+    retry_budgets: list[str | None] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -61,5 +63,6 @@ class RunResult:
             "error": self.error,
             "containers": self.containers,
             "sidecar_issues": self.sidecar_issues,
+            "retry_budgets": self.retry_budgets,
             "run_dir": self.run_dir,
         }

@@ -21,7 +21,14 @@ from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
 from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
 from podtask._errors import PodtaskError, SpecError
-from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
+from podtask._lifecycle import (
+    DEFAULT_SYSTEM_RETRIES,
+    Budget,
+    ContainerStatus,
+    TaskPhase,
+    Verdict,
+    retry_budget,
+)
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
 from podtask._run.render import apply_sidecar_mode, render_manifest
 from podtask._run.result import RunResult, container_json
@@ -54,6 +61,7 @@ class RunOptions:
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
     engine_options: dict[str, Any] = field(default_factory=dict)
+    system_retries: int = DEFAULT_SYSTEM_RETRIES  # retries for failures that are not the task's
 
 
 def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,6 +267,9 @@ class Runner:
             run_dir=str(rd.path),
             outputs=outputs,
             error=read_json(rd.error_json) if record.phase != "SUCCEEDED" else None,
+            retry_budgets=[
+                _budgets_used(rd, record.attempts)[1].get(n) for n in range(1, record.attempts + 1)
+            ],
         )
 
     def _guarded(self, store: RunStore, rd: RunDir, *, first: int, resume: bool) -> RunResult:
@@ -290,10 +301,12 @@ class Runner:
         outcome: AttemptOutcome | None = None
         verdict: Verdict | None = None
         outputs: dict[str, Any] | None = None
-        attempt = 0
         engine: Any = self.options.engine
         detach = bool(self.options.engine_options.get("detach"))
-        for attempt in range(first, retries + 2):
+        budgets = {"user": retries, "system": self.options.system_retries}
+        used, retried = _budgets_used(rd, first)
+        attempt, budget = first, retried.get(first)
+        while True:
             if resume and attempt == first:
                 # The attempt's pod exists already; its deadline is the engine's to recall.
                 outcome = engine.follow(self._context(attempt, None))
@@ -302,7 +315,7 @@ class Runner:
                 ctx = self._context(attempt, time.monotonic() + timeout if timeout else None)
                 write_atomic(rd.pod_yaml, to_yaml(ctx.manifest))
                 store.update(self.run_id, phase=TaskPhase.RUNNING.value, attempts=attempt)
-                rd.append_event({"event": "attempt", "attempt": attempt})
+                rd.append_event({"event": "attempt", "attempt": attempt, "budget": budget})
                 if detach:
                     engine.submit(ctx)
                     return self._detached(attempt, rd)
@@ -328,13 +341,16 @@ class Runner:
                     verdict = Verdict(
                         TaskPhase.FAILED, "OutputsMissing", f"the primary exited 0 but {exc}"
                     )
-            if (
-                verdict.phase is not TaskPhase.FAILED
-                or attempt > retries
-                or self.options.cancel.is_set()
-            ):
+            retried[attempt] = budget
+            kind = retry_budget(verdict)
+            if kind is None or used[kind] >= budgets[kind] or self.options.cancel.is_set():
                 break
-            self.options.notice(f"attempt {attempt} failed ({verdict.reason}); retrying")
+            used[kind] += 1
+            self.options.notice(
+                f"attempt {attempt} failed ({verdict.reason}); retrying"
+                f" ({kind} retry {used[kind]} of {budgets[kind]})"
+            )
+            attempt, budget = attempt + 1, kind
         assert verdict is not None and outcome is not None
         error = read_json(rd.error_json) if verdict.phase is not TaskPhase.SUCCEEDED else None
         if verdict.phase is TaskPhase.SUCCEEDED:
@@ -373,6 +389,7 @@ class Runner:
             error=error,
             containers=containers_json,
             sidecar_issues=list(verdict.sidecar_issues),
+            retry_budgets=[retried.get(n) for n in range(1, attempt + 1)],
         )
 
     def _detached(self, attempt: int, rd: RunDir) -> RunResult:
@@ -405,6 +422,20 @@ class Runner:
                     message=c.message,
                 )
             )
+
+
+def _budgets_used(rd: RunDir, first: int) -> tuple[dict[Budget, int], dict[int, Budget | None]]:
+    """The retries the run's earlier attempts drew (a resumed run continues its budgets)."""
+    used: dict[Budget, int] = {"user": 0, "system": 0}
+    retried: dict[int, Budget | None] = {}
+    if first > 1:
+        for e in rd.read_events():
+            n, kind = e.get("attempt"), e.get("budget")
+            if e.get("event") == "attempt" and isinstance(n, int) and n <= first:
+                retried[n] = kind if kind in used else None
+                if kind in used:
+                    used[kind] += 1
+    return used, retried
 
 
 def _survives_client(engine: Engine) -> bool:
