@@ -83,6 +83,9 @@ class TaskPhase(str, Enum):
     ABORTED = "ABORTED"
     LOST = "LOST"  # recorded only: podtask died and nobody saw the end
 
+    def __str__(self) -> str:
+        return self.value  # f"{phase}" prints SUCCEEDED, as the plain strings did
+
     @property
     def terminal(self) -> bool:
         return self in (TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.ABORTED, TaskPhase.LOST)

@@ -9,7 +9,7 @@ from podtask._run.render import (
     apply_sidecar_mode,
     render_manifest,
 )
-from podtask._run.result import RunResult, container_json
+from podtask._run.result import ContainerResult, RunResult
 from podtask._run.runner import Runner, RunOptions, input_literals
 
 __all__ = [
@@ -19,13 +19,13 @@ __all__ = [
     "SIDECAR_MODE_ENV",
     "AttemptContext",
     "AttemptOutcome",
+    "ContainerResult",
     "Engine",
     "LogFollower",
     "RunOptions",
     "RunResult",
     "Runner",
     "apply_sidecar_mode",
-    "container_json",
     "input_literals",
     "render_manifest",
 ]

@@ -31,7 +31,7 @@ from podtask._lifecycle import (
 )
 from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
 from podtask._run.render import apply_sidecar_mode, render_manifest
-from podtask._run.result import RunResult, container_json
+from podtask._run.result import ContainerResult, RunResult
 from podtask._storage import (
     TERMINAL_PHASES,
     ContainerRecord,
@@ -260,7 +260,7 @@ class Runner:
             run_id=record.run_id,
             task=record.task,
             engine=record.engine,
-            phase=record.phase,
+            phase=TaskPhase(record.phase),
             reason=record.reason or "",
             message=record.message or "",
             attempts=record.attempts,
@@ -297,7 +297,7 @@ class Runner:
     ) -> RunResult:
         retries = self.task.retries
         timeout = self.task.timeout
-        containers_json: list[dict[str, Any]] = []
+        containers_json: list[ContainerResult] = []
         outcome: AttemptOutcome | None = None
         verdict: Verdict | None = None
         outputs: dict[str, Any] | None = None
@@ -323,7 +323,7 @@ class Runner:
             verdict = outcome.verdict
             self._record_containers(store, attempt, outcome)
             containers_json += [
-                container_json(
+                ContainerResult.of(
                     c,
                     attempt=attempt,
                     primary=self.primary,
@@ -380,7 +380,7 @@ class Runner:
             run_id=self.run_id,
             task=f"{self.ref.module}:{self.task.name}",
             engine=self.options.engine.name,
-            phase=verdict.phase.value,
+            phase=verdict.phase,
             reason=verdict.reason,
             message=message,
             attempts=attempt,
@@ -397,7 +397,7 @@ class Runner:
             run_id=self.run_id,
             task=f"{self.ref.module}:{self.task.name}",
             engine=self.options.engine.name,
-            phase=TaskPhase.RUNNING.value,
+            phase=TaskPhase.RUNNING,
             reason="Detached",
             message=f"attempt {attempt} submitted; follow it with `podtask attach {self.run_id}`",
             attempts=attempt,
