@@ -57,33 +57,54 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Fetch, run, then, on every path: write outputs, publish them, stop managed sidecars.
+
+    Remote inputs, outputs and code are a storage layer around the same run:
+    the order of the ``finally`` is the contract (argo-workflows#1282: a
+    sidecar the upload needs, a proxy or a credentials agent, must outlive
+    it), and it holds for a failed fetch and for SIGTERM too.
+    """
     args = _parser().parse_args(argv)
-    from podtask._authoring import load_task
-    from podtask.entrypoint.runner import run_task, write_error
+    from podtask.entrypoint.runner import write_error
 
     roots = [*args.source_root, *filter(None, os.environ.get(ENV_SOURCE_ROOT, "").split(":"))]
     for root in reversed(roots):
         if root not in sys.path:
             sys.path.insert(0, root)
-    inputs, output_prefix = args.inputs, args.output_prefix
-    code_url = os.environ.pop(ENV_CODE_URL, None)
+    _exit_on_sigterm()  # from here a SIGTERM also ends in the finally below
     io: RemoteIO | None = None
-    if code_url or "://" in inputs or "://" in output_prefix:
-        # Remote storage (s3://, gs://, ...): fetch inputs and the code bundle to local files.
-        # Imported only here: local runs should not pay for it.
-        from podtask.entrypoint.remote import RemoteIO
-
-        try:
-            io = RemoteIO.open(inputs, output_prefix, code_url)
-        except Exception as exc:
-            print(f"podtask: cannot fetch inputs or code: {exc}", file=sys.stderr)
-            _stop_sidecars_if_managed()
-            return EXIT_TASK_ERROR
-        inputs, output_prefix = io.inputs, io.output_prefix
-    _exit_on_sigterm()
+    output_prefix = args.output_prefix
     try:
-        task = load_task(args.task)
-        run_task(task, inputs, output_prefix)
+        io = _storage(args.inputs, args.output_prefix)
+        if io is not None:
+            output_prefix = io.output_prefix
+            io.fetch()
+        return _run(args.task, io.inputs if io is not None else args.inputs, output_prefix)
+    except BaseException as exc:  # the fetch failed, or a signal came before the task ran
+        print(f"podtask: {exc}", file=sys.stderr)
+        if "://" not in output_prefix:  # published by _finish when the storage is remote
+            write_error(output_prefix, exc, kind="system")
+        return _exit_code(exc)
+    finally:
+        _finish(io)
+
+
+def _storage(inputs: str, output_prefix: str) -> RemoteIO | None:
+    """Local stand-ins for remote inputs/outputs/code (nothing fetched yet), or None."""
+    code_url = os.environ.pop(ENV_CODE_URL, None)
+    if not (code_url or "://" in inputs or "://" in output_prefix):
+        return None
+    from podtask.entrypoint.remote import RemoteIO  # only remote runs pay for it
+
+    return RemoteIO.prepare(inputs, output_prefix, code_url)
+
+
+def _run(task_ref: str, inputs: str, output_prefix: str) -> int:
+    from podtask._authoring import load_task
+    from podtask.entrypoint.runner import run_task, write_error
+
+    try:
+        run_task(load_task(task_ref), inputs, output_prefix)
     except SpecError as exc:
         # The task broke its own contract (bad output, missing input): still the user's side.
         print(f"podtask: {exc}", file=sys.stderr)
@@ -92,24 +113,34 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:
         traceback.print_exc()
         write_error(output_prefix, exc)
-        if isinstance(exc, KeyboardInterrupt):
-            return EXIT_INTERRUPTED
-        if isinstance(exc, Terminated):
-            return EXIT_TERMINATED
-        return EXIT_TASK_ERROR
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if io is not None:
-            # Upload results before the sidecars go: a network sidecar may be needed for it
-            # (argo-workflows#1282: outputs lost because the sidecar was killed first).
-            try:
-                io.publish()
-            except Exception as exc:
-                print(f"podtask: cannot upload outputs: {exc}", file=sys.stderr)
-            io.close()
-        _stop_sidecars_if_managed()
+        return _exit_code(exc)
     return EXIT_OK
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED
+    return EXIT_TASK_ERROR
+
+
+def _finish(io: RemoteIO | None) -> None:
+    """Publish the results, then stop managed sidecars; a second SIGTERM cannot cut it short."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if io is not None:
+        try:
+            io.publish()
+        except Exception as exc:
+            print(f"podtask: cannot upload outputs to {io.remote_prefix}: {exc}", file=sys.stderr)
+        io.close()
+    _stop_sidecars_if_managed()
 
 
 class Terminated(BaseException):
