@@ -39,6 +39,7 @@ class BadImageEngine:
     """An engine whose every attempt ends as a kubelet reports an unparsable image name."""
 
     name = "bad-image"
+    options: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.attempts = 0

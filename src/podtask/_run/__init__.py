@@ -1,7 +1,13 @@
 """Run orchestration: retries, timeouts, records and outputs, over any engine."""
 
 from podtask._contract import LABEL_ATTEMPT, LABEL_RUN
-from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
+from podtask._run.engine import (
+    AttemptContext,
+    AttemptOutcome,
+    Engine,
+    SurvivingEngine,
+    check_engine_options,
+)
 from podtask._run.follow import LogFollower
 from podtask._run.render import (
     SIDECAR_GRACE_ENV,
@@ -25,7 +31,9 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "Runner",
+    "SurvivingEngine",
     "apply_sidecar_mode",
+    "check_engine_options",
     "input_literals",
     "render_manifest",
 ]

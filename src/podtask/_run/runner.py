@@ -29,7 +29,13 @@ from podtask._lifecycle import (
     Verdict,
     retry_budget,
 )
-from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
+from podtask._run.engine import (
+    AttemptContext,
+    AttemptOutcome,
+    Engine,
+    SurvivingEngine,
+    check_engine_options,
+)
 from podtask._run.render import apply_sidecar_mode, render_manifest
 from podtask._run.result import ContainerResult, RunResult
 from podtask._storage import (
@@ -167,8 +173,9 @@ class Runner:
 
     def run(self) -> RunResult:
         engine = self.options.engine
+        check_engine_options(engine, self.options.engine_options)
         detach = bool(self.options.engine_options.get("detach"))
-        if detach and not hasattr(engine, "submit"):
+        if detach and not isinstance(engine, SurvivingEngine):
             raise SpecError(
                 f"the {engine.name} engine cannot detach from its runs",
                 field="--detach",
@@ -236,7 +243,11 @@ class Runner:
         submitted) through ``attach``; a running one only updates the phase.
         Returns the phase now recorded.
         """
-        engine: Any = self.options.engine
+        engine = self.options.engine
+        if not isinstance(engine, SurvivingEngine):
+            raise SpecError(
+                f"the {engine.name} engine's runs cannot be refreshed", field="--engine"
+            )
         with RunStore.in_home(self.home) as store:
             record = store.get(self.run_id)
             if record.phase in TERMINAL_PHASES:
@@ -301,23 +312,26 @@ class Runner:
         outcome: AttemptOutcome | None = None
         verdict: Verdict | None = None
         outputs: dict[str, Any] | None = None
-        engine: Any = self.options.engine
-        detach = bool(self.options.engine_options.get("detach"))
+        engine = self.options.engine
+        surviving = engine if isinstance(engine, SurvivingEngine) else None
+        detach = surviving is not None and bool(self.options.engine_options.get("detach"))
         budgets = {"user": retries, "system": self.options.system_retries}
         used, retried = _budgets_used(rd, first)
         attempt, budget = first, retried.get(first)
         while True:
             if resume and attempt == first:
                 # The attempt's pod exists already; its deadline is the engine's to recall.
-                outcome = engine.follow(self._context(attempt, None))
+                if surviving is None:
+                    raise SpecError(f"the {engine.name} engine cannot resume a run")
+                outcome = surviving.follow(self._context(attempt, None))
             else:
                 (rd.outputs_dir / ERROR_FILE).unlink(missing_ok=True)
                 ctx = self._context(attempt, time.monotonic() + timeout if timeout else None)
                 write_atomic(rd.pod_yaml, to_yaml(ctx.manifest))
                 store.update(self.run_id, phase=TaskPhase.RUNNING.value, attempts=attempt)
                 rd.append_event({"event": "attempt", "attempt": attempt, "budget": budget})
-                if detach:
-                    engine.submit(ctx)
+                if detach and surviving is not None:
+                    surviving.submit(ctx)
                     return self._detached(attempt, rd)
                 outcome = engine.run_attempt(ctx)
             verdict = outcome.verdict
@@ -439,4 +453,4 @@ def _budgets_used(rd: RunDir, first: int) -> tuple[dict[Budget, int], dict[int, 
 
 
 def _survives_client(engine: Engine) -> bool:
-    return bool(getattr(engine, "survives_client", False))
+    return isinstance(engine, SurvivingEngine)

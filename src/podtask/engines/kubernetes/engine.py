@@ -98,6 +98,7 @@ class KubernetesEngine:
     name = "kubernetes"
     #: The pod finishes without podtask: runs carry no owner process, and can be re-attached.
     survives_client = True
+    options = OPTIONS
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from podtask._contract import bootstrap_env
-from podtask._errors import InfrastructureError, SpecError
+from podtask._errors import InfrastructureError
 from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
 from podtask.engines._kubelet.port import check_probes
@@ -49,6 +49,7 @@ class LocalEngine:
     """Pods as host processes in Linux namespaces; no daemon, nothing left behind."""
 
     name = "local"
+    options: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.namespace_problem = namespaces_available()
@@ -67,13 +68,6 @@ class LocalEngine:
         )
 
     def prepare(self, ctx: AttemptContext) -> None:
-        for option in sorted(ctx.engine_options):
-            flag = "--" + option.replace("_", "-")
-            raise SpecError(
-                f"{flag} does not apply to the local engine",
-                field=flag,
-                hint="drop it, or use --engine kubernetes",
-            )
         plan, infos = self._plan(ctx, "/nonexistent-work-dir")
         check_probes(infos)
         if self._announced:

@@ -287,6 +287,7 @@ class PodmanEngine:
     """Pods as real containers through ``podman kube play``; nothing left behind."""
 
     name = "podman"
+    options = frozenset({"pull_timeout"})
 
     def __init__(self) -> None:
         self._podman: Podman | None = None
