@@ -21,6 +21,7 @@ from podtask._contract import (
     ENV_ATTEMPT,
     ENV_RUN_ID,
     ERROR_FILE,
+    FLAG_INPUTS,
     OUTPUTS_FILE,
     ErrorDocument,
 )
@@ -34,9 +35,9 @@ def read_inputs(task: Task, path: str) -> dict[str, Any]:
     """Read ``inputs.json`` and turn each literal into the value the function receives."""
     data = read_json(path) if path and path != "-" else {}
     if data is None:
-        raise SpecError(f"inputs file {path} does not exist", field="--inputs")
+        raise SpecError(f"inputs file {path} does not exist", field=FLAG_INPUTS)
     if not isinstance(data, dict):
-        raise SpecError("inputs must be a JSON object", field="--inputs")
+        raise SpecError("inputs must be a JSON object", field=FLAG_INPUTS)
     values: dict[str, Any] = {}
     for var in task.interface.inputs:
         if var.name in data:

@@ -38,7 +38,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from podtask._contract import ANNOTATION_PRIMARY, ENTRYPOINT_COMMAND, grace_of
+from podtask._contract import (
+    ANNOTATION_PRIMARY,
+    ENTRYPOINT_COMMAND,
+    FLAG_OUTPUT_PREFIX,
+    grace_of,
+)
 from podtask._errors import InfrastructureError, SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR, RUNNING, TERMINATED, ContainerStatus
 from podtask.engines._kubelet.driver import PodDriver
@@ -95,9 +100,9 @@ def _output_dir(pod: dict[str, Any], primary: str, fallback: Path) -> Path:
         args = [str(a) for a in c.get("args") or []]
         for i, a in enumerate(args):
             value = None
-            if a == "--output-prefix" and i + 1 < len(args):
+            if a == FLAG_OUTPUT_PREFIX and i + 1 < len(args):
                 value = args[i + 1]
-            elif a.startswith("--output-prefix="):
+            elif a.startswith(f"{FLAG_OUTPUT_PREFIX}="):
                 value = a.split("=", 1)[1]
             if value and os.path.isabs(value):
                 path = Path(value)
