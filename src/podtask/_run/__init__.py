@@ -1,5 +1,8 @@
 """Run orchestration: retries, timeouts, records and outputs, over any engine."""
 
+from podtask._compile.render import apply_sidecar_mode, attempt_manifest
+from podtask._contract import ENV_SIDECAR_GRACE as SIDECAR_GRACE_ENV
+from podtask._contract import ENV_SIDECAR_MODE as SIDECAR_MODE_ENV
 from podtask._contract import LABEL_ATTEMPT, LABEL_RUN
 from podtask._run.engine import (
     AttemptContext,
@@ -9,12 +12,6 @@ from podtask._run.engine import (
     check_engine_options,
 )
 from podtask._run.follow import LogFollower
-from podtask._run.render import (
-    SIDECAR_GRACE_ENV,
-    SIDECAR_MODE_ENV,
-    apply_sidecar_mode,
-    render_manifest,
-)
 from podtask._run.result import ContainerResult, RunResult
 from podtask._run.runner import Runner, RunOptions, input_literals
 
@@ -33,7 +30,7 @@ __all__ = [
     "Runner",
     "SurvivingEngine",
     "apply_sidecar_mode",
+    "attempt_manifest",
     "check_engine_options",
     "input_literals",
-    "render_manifest",
 ]

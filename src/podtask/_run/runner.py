@@ -19,6 +19,7 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
+from podtask._compile.render import attempt_manifest
 from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
 from podtask._errors import PodtaskError, SpecError
 from podtask._lifecycle import (
@@ -36,7 +37,6 @@ from podtask._run.engine import (
     SurvivingEngine,
     check_engine_options,
 )
-from podtask._run.render import apply_sidecar_mode, render_manifest
 from podtask._run.result import ContainerResult, RunResult
 from podtask._storage import (
     TERMINAL_PHASES,
@@ -138,19 +138,18 @@ class Runner:
 
     def _context(self, attempt: int, deadline: float | None) -> AttemptContext:
         rd = self.run_dir
-        manifest = render_manifest(
+        o = self.options
+        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
+        manifest = attempt_manifest(
             self.compiled.manifest,
             run_id=self.run_id,
             attempt=attempt,
             inputs=str(rd.inputs_json),
             output_prefix=str(rd.outputs_dir),
             primary=self.primary,
+            sidecar_mode=mode,
+            grace=o.grace if o.grace is not None else grace_of(self.compiled.manifest),
         )
-        o = self.options
-        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
-        if mode:
-            grace = o.grace if o.grace is not None else grace_of(manifest)
-            manifest = apply_sidecar_mode(manifest, primary=self.primary, mode=mode, grace=grace)
         return AttemptContext(
             run_id=self.run_id,
             attempt=attempt,
