@@ -1,6 +1,6 @@
 """The "kubelet": each pod the server accepts really runs, on the local engine.
 
-Design: one worker thread per pod drives the local engine's own pod driver
+Design: one worker thread per pod drives the pod driver every engine shares
 (``podtask.engines._kubelet.PodDriver`` over a ``PodSandbox``), which already
 knows Kubernetes' start order (init containers, native sidecars gated by
 their startupProbe, then the regular containers), probes, native-sidecar
