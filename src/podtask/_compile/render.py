@@ -61,40 +61,26 @@ def attempt_manifest(
     sidecar_mode: str | None,
     grace: float,
 ) -> dict[str, Any]:
-    """The pod of one attempt, from the compiled manifest: the one place it is shaped."""
-    out = render_manifest(
-        manifest,
-        run_id=run_id,
-        attempt=attempt,
-        inputs=inputs,
-        output_prefix=output_prefix,
-        primary=primary,
-    )
-    return apply_sidecar_mode(out, primary=primary, mode=sidecar_mode, grace=grace)
+    """The pod of one attempt, from the compiled manifest: the one place it is shaped.
 
-
-def render_manifest(
-    manifest: dict[str, Any],
-    *,
-    run_id: str,
-    attempt: int,
-    inputs: str,
-    output_prefix: str,
-    primary: str,
-) -> dict[str, Any]:
+    Named after the run (``-aN`` from the second attempt), labelled with the
+    run id and attempt, the primary's placeholders replaced by the run's paths
+    or URLs, then the sidecar mode applied.
+    """
     out = copy.deepcopy(manifest)
     meta = out.setdefault("metadata", {})
     meta["name"] = run_id if attempt == 1 else f"{run_id[: 63 - 3 - len(str(attempt))]}-a{attempt}"
     meta.setdefault("labels", {})[LABEL_RUN] = run_id
     meta["labels"][LABEL_ATTEMPT] = str(attempt)
     for c in out.get("spec", {}).get("containers", []):
-        if c.get("name") != primary:
-            continue
-        c["args"] = [
-            a.replace(INPUT_PLACEHOLDER, inputs).replace(OUTPUT_PREFIX_PLACEHOLDER, output_prefix)
-            for a in c.get("args", [])
-        ]
-    return out
+        if c.get("name") == primary:
+            c["args"] = [
+                a.replace(INPUT_PLACEHOLDER, inputs).replace(
+                    OUTPUT_PREFIX_PLACEHOLDER, output_prefix
+                )
+                for a in c.get("args", [])
+            ]
+    return apply_sidecar_mode(out, primary=primary, mode=sidecar_mode, grace=grace)
 
 
 def apply_sidecar_mode(
