@@ -128,10 +128,7 @@ class KubernetesEngine:
         return str(options.get("namespace") or cluster.default_namespace)
 
     def prepare(self, ctx: AttemptContext) -> None:
-        unknown = sorted(set(ctx.engine_options) - OPTIONS)
-        if unknown:
-            flag = "--" + unknown[0].replace("_", "-")
-            raise SpecError(f"{flag} does not apply to the kubernetes engine", field=flag)
+        # Options it does not take were refused by the runner (``options`` below).
         options = self._options(ctx)
         cluster = self._cluster(options)
         try:
