@@ -234,11 +234,17 @@ def test_liveness_probe_failing_on_the_primary_fails_the_task(engine: str) -> No
     rc, doc, _ = run(engine, "primary_fails_liveness")
     assert rc == 1
     assert time.monotonic() - started < 30  # not the 60 s the primary would sleep
-    assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
-    assert doc["message"].startswith("Liveness probe failed")
     primary = container(doc, "primary")
-    assert primary["message"] == "Container primary failed liveness probe"
-    assert primary["exit_code"] in (137, 143)
+    assert primary["exit_code"] in (137, 143)  # SIGTERM, then SIGKILL after the grace
+    assert primary["message"] is None  # as on a cluster: the status never says why
+    if engine.startswith("kubernetes-"):
+        # A Pod's status shows only exit 143/137 and "Error"; the kubelet's words
+        # (Unhealthy "Liveness probe failed: ...", Killing) are in its Events, which the
+        # kubernetes engine does not read yet.
+        assert doc["phase"] == "FAILED" and doc["reason"] in ("Error", "Unhealthy")
+    else:
+        assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
+        assert doc["message"].startswith("Liveness probe failed: ")
 
 
 def test_native_sidecar_that_exits_is_restarted(engine: str) -> None:

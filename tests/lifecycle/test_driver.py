@@ -115,9 +115,13 @@ def test_failed_liveness_probe_kills_gracefully_with_the_kubelets_words() -> Non
     assert ("main", "SIGTERM") in rt.signals  # SIGTERM first, as the kubelet kills
     main = d.status["main"]
     assert main.state == TERMINATED
-    assert main.message == "Container main failed liveness probe"
-    unhealthy = [e for e in events if e["event"] == "unhealthy"]
-    assert unhealthy and unhealthy[0]["message"] == "Liveness probe failed: nope"
+    assert main.unhealthy == "Liveness probe failed: nope"
+    assert main.message is None  # a kubelet says why only in events, never in the status
+    said = {e["event"]: e["message"] for e in events if e["event"] in ("unhealthy", "killing")}
+    assert said == {
+        "unhealthy": "Liveness probe failed: nope",
+        "killing": "Container main failed liveness probe",
+    }
 
 
 def test_native_sidecar_is_restarted_with_back_off_until_teardown() -> None:

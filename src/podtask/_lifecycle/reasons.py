@@ -73,14 +73,10 @@ STOP_SIGNALS = frozenset({int(_signal.SIGTERM), int(_signal.SIGKILL), int(_signa
 _WRAPPED_SIGNALS = frozenset({int(_signal.SIGTERM), int(_signal.SIGKILL)})
 
 
-def liveness_kill_message(container: str, *, restarted: bool) -> str:
-    """The kubelet's containerMessage when it kills a container for a failed liveness probe."""
-    text = f"Container {container} failed liveness probe"
+def probe_kill_message(container: str, probe: str, *, restarted: bool) -> str:
+    """The kubelet's Killing event when a failed probe (``liveness``, ``startup``) kills."""
+    text = f"Container {container} failed {probe} probe"
     return f"{text}, will be restarted" if restarted else text
-
-
-def killed_for_liveness(message: str | None, container: str) -> bool:
-    return (message or "").startswith(f"Container {container} failed liveness probe")
 
 
 def exit_code_for_signal(sig: int) -> int:

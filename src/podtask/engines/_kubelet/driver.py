@@ -9,7 +9,8 @@ Probes: a startupProbe holds back readiness and liveness until it passes and
 kills the container after ``failureThreshold`` failures; a readinessProbe
 flips ``ready``; a livenessProbe kills the container after ``failureThreshold``
 failures.  A kill for a failed probe is the kubelet's: SIGTERM, SIGKILL after
-the grace period, the container message ``Container X failed liveness probe``.
+the grace period, events ``Unhealthy`` and ``Killing`` in its words; the
+status says it only in ``unhealthy`` (a Pod's status never says it).
 
 Restarts: a native sidecar that exits is started again with a doubling
 back-off until teardown; regular and init containers follow the pod's
@@ -43,7 +44,7 @@ from podtask._lifecycle import (
     running_names,
     terminated_reason,
 )
-from podtask._lifecycle.reasons import liveness_kill_message
+from podtask._lifecycle.reasons import probe_kill_message
 from podtask.engines._kubelet.port import (
     EXITED,
     LOST,
@@ -112,7 +113,7 @@ class PodDriver:
         self.stop_at: dict[str, float] = {}  # container -> first stop signal (confirmed)
         self.sent: dict[str, list[tuple[str, float]]] = {}  # stop signals awaiting the exit
         self.kill_at: dict[str, float] = {}  # probe kills: SIGKILL when the grace ends
-        self.kill_message: dict[str, str] = {}
+        self.unhealthy: dict[str, str] = {}  # killed for a failed probe: the Unhealthy text
         self.restart_at: dict[str, float] = {}
         self.started_order: list[str] = []
         self.next_index = 0  # next container of ``containers`` to start
@@ -188,6 +189,7 @@ class PodDriver:
             state=RUNNING,
             reason=None,
             message=None,
+            unhealthy=None,
             started_at=at,
             finished_at=None,
             exit_code=None,
@@ -214,7 +216,8 @@ class PodDriver:
         reason = ev.reason or terminated_reason(ev.exit_code, ev.signal, ev.oom)
         if self._stopped_by_primary(name, ev):
             self._set(name, stopped_by_us=True)
-        message = ev.message or self.kill_message.pop(name, "")
+        message = ev.message
+        unhealthy = self.unhealthy.pop(name, None)
         self._maybe_restart(name, ev.exit_code, ev.time)  # before the status says it ended
         self._set(
             name,
@@ -225,6 +228,7 @@ class PodDriver:
             message=message or None,
             finished_at=ev.time,
             ready=False,
+            unhealthy=unhealthy,
         )
         for table in self.probes.values():
             table.pop(name, None)
@@ -236,7 +240,7 @@ class PodDriver:
             exit_code=ev.exit_code,
             signal=ev.signal,
             reason=reason,
-            message=message or "",
+            message=message or unhealthy or "",
         )
 
     def _confirm_stops(self, name: str, exited_at: float) -> None:
@@ -358,22 +362,13 @@ class PodDriver:
         """The kubelet's kill for a failed probe: SIGTERM now, SIGKILL after the grace."""
         c = self.by_name[name]
         restarted = c.kind == NATIVE_SIDECAR or self.restart_policy in ("Always", "OnFailure")
-        if probe == "Liveness":
-            message = liveness_kill_message(name, restarted=restarted)
-        else:
-            message = f"Container {name} failed startup probe" + (
-                ", will be restarted" if restarted else ""
-            )
-        output = output.strip()
-        self.notice(f"{name}: {probe} probe failed: {output or 'no output'}; killing it")
-        self._event(
-            "unhealthy",
-            name,
-            time.time(),
-            reason="Unhealthy",
-            message=f"{probe} probe failed: {output}",
-        )
-        self.kill_message[name] = message
+        killing = probe_kill_message(name, probe.lower(), restarted=restarted)
+        why = f"{probe} probe failed: {output.strip()}"
+        self.notice(f"{name}: {why}; {killing}")
+        self._event("unhealthy", name, time.time(), reason="Unhealthy", message=why)
+        self._event("killing", name, time.time(), reason="Killing", message=killing)
+        # Kept beside the status, not in its message: a kubelet says it in events only.
+        self.unhealthy[name] = why
         probe_grace = (c.spec.get(f"{probe.lower()}Probe") or {}).get(
             "terminationGracePeriodSeconds"
         )
