@@ -1,7 +1,8 @@
 """podtask: sidecar tasks, Python functions run as the primary container of a pod.
 
 The public API is this namespace (``__all__``): the typed decorator ``task``
-with its options ``Pod`` and ``Resources``, the compiler, and the error tree.
+with its options ``Pod`` and ``Resources``, the compiler, ``run`` (the Python
+front door) with its typed ``RunResult``, and the error tree.
 The seed's names live in ``podtask.sdk.tasks`` and ``podtask.sdk.types``.
 
 Every name is loaded on first use (PEP 562), so ``import podtask`` costs
@@ -19,6 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from podtask._api import run
     from podtask._authoring import Pod, Resources, Task, task
     from podtask._compile import CompiledTask, compile_task
     from podtask._errors import (
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
         TaskFailed,
     )
     from podtask._flow import map, workflow
+    from podtask._lifecycle import TaskPhase
+    from podtask._run import ContainerResult, RunResult
     from podtask._types import Types
 
 __version__ = "0.1.0"
@@ -48,6 +52,10 @@ _LAZY = {
     "PodtaskError": "podtask._errors",
     "SpecError": "podtask._errors",
     "TaskFailed": "podtask._errors",
+    "run": "podtask._api",
+    "RunResult": "podtask._run",
+    "ContainerResult": "podtask._run",
+    "TaskPhase": "podtask._lifecycle",
 }
 
 
@@ -66,18 +74,22 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CompiledTask",
+    "ContainerResult",
     "EngineUnavailable",
     "InfrastructureError",
     "Pod",
     "PodtaskError",
     "Resources",
+    "RunResult",
     "SpecError",
     "Task",
     "TaskFailed",
+    "TaskPhase",
     "Types",
     "__version__",
     "compile_task",
     "map",
+    "run",
     "task",
     "workflow",
 ]

@@ -16,6 +16,8 @@ boundary with ``raise ... from exc`` so callers only ever catch this tree.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PodtaskError(Exception):
     """Root of every error podtask raises on purpose."""
@@ -40,7 +42,12 @@ class SpecError(PodtaskError, ValueError):
 
 
 class TaskFailed(PodtaskError):
-    """The task ran and failed: the user's code raised, or the primary exited non-zero."""
+    """The task ran and failed: the user's code raised, or the primary exited non-zero.
+
+    ``podtask.run(..., check=True)`` raises it with the whole ``result`` (phase,
+    containers, run directory) and the task's ``error`` document, so a caller
+    can tell a ``ValueError`` in the function from an eviction without parsing text.
+    """
 
     def __init__(
         self,
@@ -49,10 +56,14 @@ class TaskFailed(PodtaskError):
         exit_code: int | None = None,
         reason: str = "Error",
         log_tail: str = "",
+        result: Any = None,
+        error: dict[str, Any] | None = None,
     ) -> None:
         self.exit_code = exit_code
         self.reason = reason
         self.log_tail = log_tail
+        self.result = result  # podtask.RunResult
+        self.error = error
         super().__init__(message)
 
 

@@ -29,6 +29,22 @@ def test_every_kind_of_example_is_covered() -> None:
     } <= set(EXAMPLE_FILES)
 
 
+def regenerating() -> bool:
+    """Whether to rewrite the golden files; never in CI, where drift must fail instead."""
+    if not os.environ.get("PODTASK_REGEN_GOLDEN"):
+        return False
+    if os.environ.get("CI"):
+        pytest.fail("PODTASK_REGEN_GOLDEN is refused when CI is set: regenerate locally and review")
+    return True
+
+
+def test_regeneration_is_refused_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODTASK_REGEN_GOLDEN", "1")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="refused when CI is set"):
+        regenerating()
+
+
 @pytest.mark.parametrize("example", EXAMPLE_FILES)
 def test_compiled_output_matches_golden(example: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PODTASK_IMAGE", raising=False)
@@ -41,7 +57,7 @@ def test_compiled_output_matches_golden(example: str, monkeypatch: pytest.Monkey
             (".pod.yaml", to_yaml(c.manifest)),
         ):
             path = folder / f"{c.name}{suffix}"
-            if os.environ.get("PODTASK_REGEN_GOLDEN"):
+            if regenerating():
                 folder.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
             assert path.exists(), f"no golden file {path}; run with PODTASK_REGEN_GOLDEN=1"

@@ -209,3 +209,46 @@ def test_env_expansion_field_ref_and_sub_path(engine: str) -> None:
     rc, doc, err = run(engine, "env_and_sub_path")
     assert rc == 0, err
     assert doc["outputs"] == {"o0": f"greeting=hello pod={doc['run_id']}"}
+
+
+def test_readiness_probe_gates_ready_and_never_kills(engine: str) -> None:
+    rc, doc, err = run(engine, "readiness_probe_never_kills")
+    assert rc == 0, err
+    sidecar = container(doc, "slowready")
+    assert sidecar["restart_count"] == 0  # a failing readiness probe does not restart
+    if not engine.startswith("kubernetes-"):
+        # Not ready until the probe passed (the file appears 1.2 s after the start).
+        assert sidecar["ready_at"] is not None
+        assert sidecar["ready_at"] - sidecar["started_at"] >= 1.0
+
+
+def test_liveness_probe_restarts_a_native_sidecar(engine: str) -> None:
+    rc, doc, err = run(engine, "liveness_restarts_native_sidecar")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": True}
+    assert container(doc, "flaky")["restart_count"] >= 1
+
+
+def test_liveness_probe_failing_on_the_primary_fails_the_task(engine: str) -> None:
+    started = time.monotonic()
+    rc, doc, _ = run(engine, "primary_fails_liveness")
+    assert rc == 1
+    assert time.monotonic() - started < 30  # not the 60 s the primary would sleep
+    primary = container(doc, "primary")
+    assert primary["exit_code"] in (137, 143)  # SIGTERM, then SIGKILL after the grace
+    assert primary["message"] is None  # as on a cluster: the status never says why
+    if engine.startswith("kubernetes-"):
+        # A Pod's status shows only exit 143/137 and "Error"; the kubelet's words
+        # (Unhealthy "Liveness probe failed: ...", Killing) are in its Events, which the
+        # kubernetes engine does not read yet.
+        assert doc["phase"] == "FAILED" and doc["reason"] in ("Error", "Unhealthy")
+    else:
+        assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
+        assert doc["message"].startswith("Liveness probe failed: ")
+
+
+def test_native_sidecar_that_exits_is_restarted(engine: str) -> None:
+    rc, doc, err = run(engine, "native_sidecar_restarts")
+    assert rc == 0, err
+    assert doc["outputs"] == {"o0": True}
+    assert container(doc, "crashy")["restart_count"] >= 1

@@ -85,12 +85,14 @@ def run(
     inputs: dict[str, Any] | None = None,
     sidecar_mode: str | None = None,
     engine: KubernetesEngine | None = None,
+    system_retries: int = 3,
     **engine_options: Any,
 ) -> RunResult:
     options = RunOptions(
         engine=engine or KubernetesEngine(kubeconfig=os.environ["KUBECONFIG"]),
         inputs=inputs or {},
         sidecar_mode=sidecar_mode,
+        system_retries=system_retries,
         engine_options=engine_options,
     )
     return Runner(str(path), task, options).run()

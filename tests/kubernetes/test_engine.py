@@ -151,7 +151,7 @@ def test_evicted_pod_is_a_system_failure(srv: Any) -> None:
     thread = when_running(
         srv, lambda pod: srv.faults.evict(pod["metadata"]["namespace"], pod["metadata"]["name"])
     )
-    result = run(TASKS, "greet", inputs={"seconds": 5.0})
+    result = run(TASKS, "greet", inputs={"seconds": 5.0}, system_retries=0)
     thread.join()
     assert result.phase == "FAILED" and result.reason == "Evicted", result.message
     assert pods(srv) == []

@@ -1,18 +1,18 @@
 """Compile a ``Task`` into a task template and a Pod manifest (plain Kubernetes JSON dicts)."""
 
-from podtask._compile.primary import (
-    ENTRYPOINT_COMMAND,
-    INPUT_PLACEHOLDER,
-    OUTPUT_PREFIX_PLACEHOLDER,
-)
 from podtask._compile.render import to_json, to_yaml
 from podtask._compile.template import (
-    ANNOTATION_PRIMARY,
     DEFAULT_IMAGE,
     LABEL_TASK,
     CompiledTask,
     compile_task,
     pod_name_for,
+)
+from podtask._contract import (
+    ANNOTATION_PRIMARY,
+    ENTRYPOINT_COMMAND,
+    INPUT_PLACEHOLDER,
+    OUTPUT_PREFIX_PLACEHOLDER,
 )
 
 __all__ = [

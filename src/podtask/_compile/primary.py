@@ -18,18 +18,23 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-ENTRYPOINT_COMMAND = ["python3", "-m", "podtask.entrypoint"]
-INPUT_PLACEHOLDER = "{{.input}}"
-OUTPUT_PREFIX_PLACEHOLDER = "{{.outputPrefix}}"
+from podtask._contract import (
+    ENTRYPOINT_COMMAND,
+    FLAG_INPUTS,
+    FLAG_OUTPUT_PREFIX,
+    FLAG_TASK,
+    INPUT_PLACEHOLDER,
+    OUTPUT_PREFIX_PLACEHOLDER,
+)
 
 
 def entrypoint_args(reference: str) -> list[str]:
     return [
-        "--task",
+        FLAG_TASK,
         reference,
-        "--inputs",
+        FLAG_INPUTS,
         INPUT_PLACEHOLDER,
-        "--output-prefix",
+        FLAG_OUTPUT_PREFIX,
         OUTPUT_PREFIX_PLACEHOLDER,
     ]
 

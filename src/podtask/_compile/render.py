@@ -1,15 +1,30 @@
-"""Deterministic bytes for templates and manifests: the same task gives the same bytes.
+"""The manifest of one attempt, shaped once, and deterministic bytes for it.
 
+``attempt_manifest`` turns the compiled Pod into the pod of one attempt:
+placeholders replaced by the run's paths or URLs, named after the run and
+labelled so engines find their pods again, and the sidecar mode applied.
 Keys are sorted and formatting is fixed, so output can be committed as golden
 files and diffed (flytekit's serialized output changes from run to run).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import yaml
+
+from podtask._contract import (
+    ENV_SIDECAR_GRACE,
+    ENV_SIDECAR_MODE,
+    INPUT_PLACEHOLDER,
+    LABEL_ATTEMPT,
+    LABEL_RUN,
+    OUTPUT_PREFIX_PLACEHOLDER,
+    SIDECAR_MODES,
+)
+from podtask._errors import SpecError
 
 
 def to_json(obj: Any) -> str:
@@ -33,3 +48,85 @@ def to_yaml(obj: Any) -> str:
     return yaml.dump(
         obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=100
     )
+
+
+def attempt_manifest(
+    manifest: dict[str, Any],
+    *,
+    run_id: str,
+    attempt: int,
+    inputs: str,
+    output_prefix: str,
+    primary: str,
+    sidecar_mode: str | None,
+    grace: float,
+) -> dict[str, Any]:
+    """The pod of one attempt, from the compiled manifest: the one place it is shaped.
+
+    Named after the run (``-aN`` from the second attempt), labelled with the
+    run id and attempt, the primary's placeholders replaced by the run's paths
+    or URLs, then the sidecar mode applied.
+    """
+    out = copy.deepcopy(manifest)
+    meta = out.setdefault("metadata", {})
+    meta["name"] = run_id if attempt == 1 else f"{run_id[: 63 - 3 - len(str(attempt))]}-a{attempt}"
+    meta.setdefault("labels", {})[LABEL_RUN] = run_id
+    meta["labels"][LABEL_ATTEMPT] = str(attempt)
+    for c in out.get("spec", {}).get("containers", []):
+        if c.get("name") == primary:
+            c["args"] = [
+                a.replace(INPUT_PLACEHOLDER, inputs).replace(
+                    OUTPUT_PREFIX_PLACEHOLDER, output_prefix
+                )
+                for a in c.get("args", [])
+            ]
+    return apply_sidecar_mode(out, primary=primary, mode=sidecar_mode, grace=grace)
+
+
+def apply_sidecar_mode(
+    manifest: dict[str, Any], *, primary: str, mode: str | None, grace: float
+) -> dict[str, Any]:
+    """Make the pod finish on its own when the primary ends, without any client watching.
+
+    ``native``: every container but the primary becomes an init container with
+    ``restartPolicy: Always`` (a Kubernetes native sidecar, 1.29+): the kubelet
+    starts them before the primary and stops them, in reverse order, once the
+    primary has exited.  ``managed`` (older clusters): the pod shares one PID
+    namespace and the primary's entrypoint, once the task is done and its
+    outputs are written, stops the other processes itself (SIGTERM, ``grace``
+    seconds, SIGKILL).  ``None`` leaves the pod as compiled: the engine stops
+    the sidecars, which needs podtask to be there at the end.
+    """
+    if mode is None:
+        return manifest
+    out = copy.deepcopy(manifest)
+    spec = out.setdefault("spec", {})
+    containers = spec.get("containers", [])
+    if mode == "native":
+        sidecars = [c for c in containers if c.get("name") != primary]
+        spec["containers"] = [c for c in containers if c.get("name") == primary]
+        if sidecars:
+            spec["initContainers"] = [
+                *spec.get("initContainers", []),
+                *({**c, "restartPolicy": "Always"} for c in sidecars),
+            ]
+    elif mode == "managed":
+        spec["shareProcessNamespace"] = True
+        for c in containers:
+            if c.get("name") != primary:
+                continue
+            env = [
+                e
+                for e in c.get("env", [])
+                if e.get("name") not in (ENV_SIDECAR_MODE, ENV_SIDECAR_GRACE)
+            ]
+            env += [
+                {"name": ENV_SIDECAR_MODE, "value": "managed"},
+                {"name": ENV_SIDECAR_GRACE, "value": f"{grace:g}"},
+            ]
+            c["env"] = env
+    else:
+        raise SpecError(
+            f"unknown sidecar mode {mode!r}", field="sidecar_mode", hint=" or ".join(SIDECAR_MODES)
+        )
+    return out

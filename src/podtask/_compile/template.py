@@ -15,16 +15,16 @@ from typing import Any
 
 from podtask._authoring import Task
 from podtask._compile.portable import Requirement, requirements, uses_images
-from podtask._compile.primary import ENTRYPOINT_COMMAND, apply_primary_rules, entrypoint_args
+from podtask._compile.primary import apply_primary_rules, entrypoint_args
 from podtask._compile.render import to_json
 from podtask._compile.resources import task_resources
+from podtask._contract import ANNOTATION_PRIMARY, ENTRYPOINT_COMMAND
 from podtask._errors import SpecError
 from podtask._podspec import normalize_pod, schema_validate_pod, validate_pod_spec
 
 DEFAULT_IMAGE = "localhost/podtask-python:latest"
 API_VERSION = "podtask.io/v1"
 LABEL_TASK = "podtask.io/task"
-ANNOTATION_PRIMARY = "podtask.io/primary-container"
 ANNOTATION_VERSION = "podtask.io/task-version"
 
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")

@@ -12,6 +12,7 @@ from podtask._lifecycle.reasons import (
     stop_signal,
     terminated_reason,
 )
+from podtask._lifecycle.retry import DEFAULT_SYSTEM_RETRIES, Budget, retry_budget
 from podtask._lifecycle.status import (
     INIT,
     NATIVE_SIDECAR,
@@ -29,6 +30,7 @@ from podtask._lifecycle.status import (
 )
 
 __all__ = [
+    "DEFAULT_SYSTEM_RETRIES",
     "INIT",
     "NATIVE_SIDECAR",
     "REGULAR",
@@ -36,6 +38,7 @@ __all__ = [
     "SIDECAR_POLICIES",
     "TERMINATED",
     "WAITING",
+    "Budget",
     "ContainerStatus",
     "PodCondition",
     "PodStatus",
@@ -46,6 +49,7 @@ __all__ = [
     "exit_code_for_signal",
     "observed_pod",
     "reasons",
+    "retry_budget",
     "running_names",
     "settle",
     "signal_name",

@@ -395,6 +395,11 @@ def _rule_primary_ended(f: _Facts) -> Verdict | None:
     if p.reason == r.OOM_KILLED:
         text = f"{who} ran out of memory and {_ending(p)}"
         return _failed(r.OOM_KILLED, text, retryable=True)
+    if p.unhealthy:
+        # The kubelet's words: event reason Unhealthy ("Liveness probe failed: ..."), then
+        # "Container X failed liveness probe" as it kills.
+        text = f"{p.unhealthy.rstrip(': ')}; the {who} was killed and {_ending(p)}"
+        return _failed(r.UNHEALTHY, text)
     if p.stopped_by_us or r.stop_signal(p.exit_code, p.signal) is not None:
         outside = _outside_stop(f, f"; {who} was stopped and {_ending(p)}")
         if outside is not None:

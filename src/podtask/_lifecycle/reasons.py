@@ -26,6 +26,7 @@ STOPPED = "Stopped"  # podtask stopped the primary and was not told why (an engi
 SIDECAR_FAILED = "SidecarFailed"
 INIT_CONTAINER_FAILED = "InitContainerFailed"
 CONTAINER_STATUS_UNKNOWN = "ContainerStatusUnknown"  # kubelet lost the container (node trouble)
+UNHEALTHY = "Unhealthy"  # the kubelet's event reason when a probe fails
 
 # Verdict reasons: the task has not ended yet.
 PENDING = "Pending"
@@ -70,6 +71,12 @@ STOP_SIGNALS = frozenset({int(_signal.SIGTERM), int(_signal.SIGKILL), int(_signa
 #: Signals whose ``256 - sig`` form (a wrapper passing on a child's negative return code) is
 #: common enough to recognise: Flyte reads 247 as SIGKILL.
 _WRAPPED_SIGNALS = frozenset({int(_signal.SIGTERM), int(_signal.SIGKILL)})
+
+
+def probe_kill_message(container: str, probe: str, *, restarted: bool) -> str:
+    """The kubelet's Killing event when a failed probe (``liveness``, ``startup``) kills."""
+    text = f"Container {container} failed {probe} probe"
+    return f"{text}, will be restarted" if restarted else text
 
 
 def exit_code_for_signal(sig: int) -> int:

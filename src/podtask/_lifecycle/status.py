@@ -40,6 +40,9 @@ class ContainerStatus:
     ready_at: float | None = None
     finished_at: float | None = None
     stopped_by_us: bool = False  # the engine sent it the stop signal (teardown, timeout, abort)
+    # Killed for a failed probe: the kubelet's Unhealthy event text ("Liveness probe failed:
+    # ..."). Only engines that run the probes know it; a Pod's status never says it.
+    unhealthy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class TaskPhase(str, Enum):
     FAILED = "FAILED"
     ABORTED = "ABORTED"
     LOST = "LOST"  # recorded only: podtask died and nobody saw the end
+
+    def __str__(self) -> str:
+        return self.value  # f"{phase}" prints SUCCEEDED, as the plain strings did
 
     @property
     def terminal(self) -> bool:

@@ -1,16 +1,18 @@
 """Run orchestration: retries, timeouts, records and outputs, over any engine."""
 
-from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
-from podtask._run.follow import LogFollower
-from podtask._run.render import (
-    LABEL_ATTEMPT,
-    LABEL_RUN,
-    SIDECAR_GRACE_ENV,
-    SIDECAR_MODE_ENV,
-    apply_sidecar_mode,
-    render_manifest,
+from podtask._compile.render import apply_sidecar_mode, attempt_manifest
+from podtask._contract import ENV_SIDECAR_GRACE as SIDECAR_GRACE_ENV
+from podtask._contract import ENV_SIDECAR_MODE as SIDECAR_MODE_ENV
+from podtask._contract import LABEL_ATTEMPT, LABEL_RUN
+from podtask._run.engine import (
+    AttemptContext,
+    AttemptOutcome,
+    Engine,
+    SurvivingEngine,
+    check_engine_options,
 )
-from podtask._run.result import RunResult, container_json
+from podtask._run.follow import LogFollower
+from podtask._run.result import ContainerResult, RunResult
 from podtask._run.runner import Runner, RunOptions, input_literals
 
 __all__ = [
@@ -20,13 +22,15 @@ __all__ = [
     "SIDECAR_MODE_ENV",
     "AttemptContext",
     "AttemptOutcome",
+    "ContainerResult",
     "Engine",
     "LogFollower",
     "RunOptions",
     "RunResult",
     "Runner",
+    "SurvivingEngine",
     "apply_sidecar_mode",
-    "container_json",
+    "attempt_manifest",
+    "check_engine_options",
     "input_literals",
-    "render_manifest",
 ]

@@ -9,11 +9,13 @@ Engines receive everything through ``AttemptContext`` so they never import
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from podtask._contract import grace_of
+from podtask._errors import SpecError
 from podtask._lifecycle import ContainerStatus, Verdict
 from podtask._storage import RunDir
 
@@ -44,8 +46,7 @@ class AttemptContext:
     def grace(self) -> float:
         if self.grace_override is not None:
             return self.grace_override
-        value = self.manifest.get("spec", {}).get("terminationGracePeriodSeconds")
-        return float(value) if value is not None else 30.0
+        return grace_of(self.manifest)
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ class AttemptOutcome:
     )  # container -> first SIGTERM time
 
 
+@runtime_checkable
 class Engine(Protocol):
+    """Runs one attempt's pod at a time, with the client watching it to the end."""
+
     name: str
+    options: frozenset[str]  # the engine options it takes (RunOptions.engine_options keys)
 
     def prepare(self, ctx: AttemptContext) -> None:
         """Check that this engine can run the manifest; raise SpecError before anything starts."""
@@ -66,3 +71,34 @@ class Engine(Protocol):
     def run_attempt(self, ctx: AttemptContext) -> AttemptOutcome:
         """Run one attempt's pod to a terminal verdict and tear it down (no orphans)."""
         ...
+
+
+@runtime_checkable
+class SurvivingEngine(Engine, Protocol):
+    """An engine whose pods finish without the client (a cluster): runs can be left and rejoined.
+
+    Such a run has no owner process to reap it; ``podtask runs`` and
+    ``podtask attach`` catch up with it through ``peek`` and ``follow``.
+    """
+
+    def submit(self, ctx: AttemptContext) -> None:
+        """Create the attempt's pod and return at once (``--detach``)."""
+
+    def follow(self, ctx: AttemptContext) -> AttemptOutcome:
+        """Follow an attempt submitted earlier to its end, and tear it down."""
+        ...
+
+    def peek(self, ctx: AttemptContext) -> Verdict | None:
+        """What the attempt's pod means now, without waiting (None: it is gone)."""
+        ...
+
+
+def check_engine_options(engine: Engine, options: Mapping[str, Any]) -> None:
+    """SpecError naming the flag of an option the engine does not take; nothing has started."""
+    for option in sorted(set(options) - engine.options):
+        flag = "--" + option.replace("_", "-")
+        raise SpecError(
+            f"{flag} does not apply to the {engine.name} engine",
+            field=flag,
+            hint="drop it, or use an engine that takes it (--engine kubernetes)",
+        )

@@ -19,11 +19,25 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
+from podtask._compile.render import attempt_manifest
+from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
 from podtask._errors import PodtaskError, SpecError, StorageFull
-from podtask._lifecycle import ContainerStatus, TaskPhase, Verdict
-from podtask._run.engine import AttemptContext, AttemptOutcome, Engine
-from podtask._run.render import apply_sidecar_mode, render_manifest
-from podtask._run.result import RunResult, container_json
+from podtask._lifecycle import (
+    DEFAULT_SYSTEM_RETRIES,
+    Budget,
+    ContainerStatus,
+    TaskPhase,
+    Verdict,
+    retry_budget,
+)
+from podtask._run.engine import (
+    AttemptContext,
+    AttemptOutcome,
+    Engine,
+    SurvivingEngine,
+    check_engine_options,
+)
+from podtask._run.result import ContainerResult, RunResult
 from podtask._storage import (
     TERMINAL_PHASES,
     ContainerRecord,
@@ -40,8 +54,6 @@ from podtask._storage import (
 )
 from podtask._types import from_literal, to_literal
 
-ERROR_FILE = "error.json"
-
 
 @dataclass
 class RunOptions:
@@ -55,6 +67,7 @@ class RunOptions:
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
     engine_options: dict[str, Any] = field(default_factory=dict)
+    system_retries: int = DEFAULT_SYSTEM_RETRIES  # retries for failures that are not the task's
 
 
 def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,10 +95,10 @@ def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_outputs(task: Task, literals: Any) -> dict[str, Any]:
     if not isinstance(literals, dict):
-        raise SpecError("outputs.json is not a JSON object")
+        raise SpecError(f"{OUTPUTS_FILE} is not a JSON object")
     for var in task.interface.outputs:
         if var.name not in literals:
-            raise SpecError(f"output {var.name!r} is missing from outputs.json", field=var.name)
+            raise SpecError(f"output {var.name!r} is missing from {OUTPUTS_FILE}", field=var.name)
         from_literal(literals[var.name], var.type, name=var.name)
     return literals
 
@@ -106,7 +119,7 @@ class Runner:
                 f"{path} defines several tasks", field="TASK", hint=f"name one of: {names}"
             )
         self.task = tasks[0]
-        default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
+        default = os.environ.get(ENV_IMAGE) or DEFAULT_IMAGE
         self.compiled: CompiledTask = compile_task(
             self.task,
             image=options.image,
@@ -125,23 +138,18 @@ class Runner:
 
     def _context(self, attempt: int, deadline: float | None) -> AttemptContext:
         rd = self.run_dir
-        manifest = render_manifest(
+        o = self.options
+        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
+        manifest = attempt_manifest(
             self.compiled.manifest,
             run_id=self.run_id,
             attempt=attempt,
             inputs=str(rd.inputs_json),
             output_prefix=str(rd.outputs_dir),
             primary=self.primary,
+            sidecar_mode=mode,
+            grace=o.grace if o.grace is not None else grace_of(self.compiled.manifest),
         )
-        o = self.options
-        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
-        if mode:
-            grace = (
-                o.grace
-                if o.grace is not None
-                else float(manifest.get("spec", {}).get("terminationGracePeriodSeconds", 30))
-            )
-            manifest = apply_sidecar_mode(manifest, primary=self.primary, mode=mode, grace=grace)
         return AttemptContext(
             run_id=self.run_id,
             attempt=attempt,
@@ -164,8 +172,9 @@ class Runner:
 
     def run(self) -> RunResult:
         engine = self.options.engine
+        check_engine_options(engine, self.options.engine_options)
         detach = bool(self.options.engine_options.get("detach"))
-        if detach and not hasattr(engine, "submit"):
+        if detach and not isinstance(engine, SurvivingEngine):
             raise SpecError(
                 f"the {engine.name} engine cannot detach from its runs",
                 field="--detach",
@@ -237,7 +246,11 @@ class Runner:
         submitted) through ``attach``; a running one only updates the phase.
         Returns the phase now recorded.
         """
-        engine: Any = self.options.engine
+        engine = self.options.engine
+        if not isinstance(engine, SurvivingEngine):
+            raise SpecError(
+                f"the {engine.name} engine's runs cannot be refreshed", field="--engine"
+            )
         with RunStore.in_home(self.home) as store:
             record = store.get(self.run_id)
             if record.phase in TERMINAL_PHASES:
@@ -261,13 +274,16 @@ class Runner:
             run_id=record.run_id,
             task=record.task,
             engine=record.engine,
-            phase=record.phase,
+            phase=TaskPhase(record.phase),
             reason=record.reason or "",
             message=record.message or "",
             attempts=record.attempts,
             run_dir=str(rd.path),
             outputs=outputs,
             error=read_json(rd.error_json) if record.phase != "SUCCEEDED" else None,
+            retry_budgets=[
+                _budgets_used(rd, record.attempts)[1].get(n) for n in range(1, record.attempts + 1)
+            ],
         )
 
     def _guarded(self, store: RunStore, rd: RunDir, *, first: int, resume: bool) -> RunResult:
@@ -296,31 +312,36 @@ class Runner:
     ) -> RunResult:
         retries = self.task.retries
         timeout = self.task.timeout
-        containers_json: list[dict[str, Any]] = []
+        containers_json: list[ContainerResult] = []
         outcome: AttemptOutcome | None = None
         verdict: Verdict | None = None
         outputs: dict[str, Any] | None = None
-        attempt = 0
-        engine: Any = self.options.engine
-        detach = bool(self.options.engine_options.get("detach"))
-        for attempt in range(first, retries + 2):
+        engine = self.options.engine
+        surviving = engine if isinstance(engine, SurvivingEngine) else None
+        detach = surviving is not None and bool(self.options.engine_options.get("detach"))
+        budgets = {"user": retries, "system": self.options.system_retries}
+        used, retried = _budgets_used(rd, first)
+        attempt, budget = first, retried.get(first)
+        while True:
             if resume and attempt == first:
                 # The attempt's pod exists already; its deadline is the engine's to recall.
-                outcome = engine.follow(self._context(attempt, None))
+                if surviving is None:
+                    raise SpecError(f"the {engine.name} engine cannot resume a run")
+                outcome = surviving.follow(self._context(attempt, None))
             else:
                 (rd.outputs_dir / ERROR_FILE).unlink(missing_ok=True)
                 ctx = self._context(attempt, time.monotonic() + timeout if timeout else None)
                 write_atomic(rd.pod_yaml, to_yaml(ctx.manifest))
                 store.update(self.run_id, phase=TaskPhase.RUNNING.value, attempts=attempt)
-                rd.append_event({"event": "attempt", "attempt": attempt})
-                if detach:
-                    engine.submit(ctx)
+                rd.append_event({"event": "attempt", "attempt": attempt, "budget": budget})
+                if detach and surviving is not None:
+                    surviving.submit(ctx)
                     return self._detached(attempt, rd)
                 outcome = engine.run_attempt(ctx)
             verdict = outcome.verdict
             self._record_containers(store, attempt, outcome)
             containers_json += [
-                container_json(
+                ContainerResult.of(
                     c,
                     attempt=attempt,
                     primary=self.primary,
@@ -338,13 +359,16 @@ class Runner:
                     verdict = Verdict(
                         TaskPhase.FAILED, "OutputsMissing", f"the primary exited 0 but {exc}"
                     )
-            if (
-                verdict.phase is not TaskPhase.FAILED
-                or attempt > retries
-                or self.options.cancel.is_set()
-            ):
+            retried[attempt] = budget
+            kind = retry_budget(verdict)
+            if kind is None or used[kind] >= budgets[kind] or self.options.cancel.is_set():
                 break
-            self.options.notice(f"attempt {attempt} failed ({verdict.reason}); retrying")
+            used[kind] += 1
+            self.options.notice(
+                f"attempt {attempt} failed ({verdict.reason}); retrying"
+                f" ({kind} retry {used[kind]} of {budgets[kind]})"
+            )
+            attempt, budget = attempt + 1, kind
         assert verdict is not None and outcome is not None
         error = read_json(rd.error_json) if verdict.phase is not TaskPhase.SUCCEEDED else None
         if verdict.phase is TaskPhase.SUCCEEDED:
@@ -374,7 +398,7 @@ class Runner:
             run_id=self.run_id,
             task=f"{self.ref.module}:{self.task.name}",
             engine=self.options.engine.name,
-            phase=verdict.phase.value,
+            phase=verdict.phase,
             reason=verdict.reason,
             message=message,
             attempts=attempt,
@@ -383,6 +407,7 @@ class Runner:
             error=error,
             containers=containers_json,
             sidecar_issues=list(verdict.sidecar_issues),
+            retry_budgets=[retried.get(n) for n in range(1, attempt + 1)],
         )
 
     def _detached(self, attempt: int, rd: RunDir) -> RunResult:
@@ -390,7 +415,7 @@ class Runner:
             run_id=self.run_id,
             task=f"{self.ref.module}:{self.task.name}",
             engine=self.options.engine.name,
-            phase=TaskPhase.RUNNING.value,
+            phase=TaskPhase.RUNNING,
             reason="Detached",
             message=f"attempt {attempt} submitted; follow it with `podtask attach {self.run_id}`",
             attempts=attempt,
@@ -417,5 +442,19 @@ class Runner:
             )
 
 
+def _budgets_used(rd: RunDir, first: int) -> tuple[dict[Budget, int], dict[int, Budget | None]]:
+    """The retries the run's earlier attempts drew (a resumed run continues its budgets)."""
+    used: dict[Budget, int] = {"user": 0, "system": 0}
+    retried: dict[int, Budget | None] = {}
+    if first > 1:
+        for e in rd.read_events():
+            n, kind = e.get("attempt"), e.get("budget")
+            if e.get("event") == "attempt" and isinstance(n, int) and n <= first:
+                retried[n] = kind if kind in used else None
+                if kind in used:
+                    used[kind] += 1
+    return used, retried
+
+
 def _survives_client(engine: Engine) -> bool:
-    return bool(getattr(engine, "survives_client", False))
+    return isinstance(engine, SurvivingEngine)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podtask._contract import ERROR_FILE, INPUTS_FILE, OUTPUTS_FILE
 from podtask._errors import SpecError
 from podtask._storage.atomic import read_json
 from podtask._storage.names import is_dns1123_label
@@ -113,7 +114,7 @@ class RunDir:
 
     @property
     def inputs_json(self) -> Path:
-        return self.path / "inputs.json"
+        return self.path / INPUTS_FILE
 
     @property
     def outputs_dir(self) -> Path:
@@ -121,7 +122,7 @@ class RunDir:
 
     @property
     def outputs_json(self) -> Path:
-        return self.outputs_dir / "outputs.json"
+        return self.outputs_dir / OUTPUTS_FILE
 
     @property
     def blobs_dir(self) -> Path:
@@ -129,7 +130,7 @@ class RunDir:
 
     @property
     def error_json(self) -> Path:
-        return self.path / "error.json"
+        return self.path / ERROR_FILE
 
     @property
     def logs_dir(self) -> Path:

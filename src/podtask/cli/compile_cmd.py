@@ -10,6 +10,7 @@ import click
 from podtask._authoring import load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
 from podtask._compile.portable import ALL_ENGINES
+from podtask._contract import ENV_IMAGE
 from podtask._storage import schema_cache, write_atomic
 from podtask.cli.common import err, handle_errors
 
@@ -17,7 +18,7 @@ from podtask.cli.common import err, handle_errors
 def compile_file(path: str, task_name: str | None, image: str | None) -> list[CompiledTask]:
     """Load the file's tasks (or the one named) and compile each; warnings are returned."""
     ref, tasks = load_tasks(path, task_name, field="--task")
-    default = os.environ.get("PODTASK_IMAGE") or DEFAULT_IMAGE
+    default = os.environ.get(ENV_IMAGE) or DEFAULT_IMAGE
     return [
         compile_task(
             t,

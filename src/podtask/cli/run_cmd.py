@@ -169,6 +169,13 @@ def choose_task(file: str, tasks: list[Any], name: str | None) -> Any:
 @click.option(
     "--sidecar-mode", type=click.Choice(["native", "managed"]), help="How sidecars are stopped."
 )
+@click.option(
+    "--system-retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Retries for failures that are not the task's (eviction, preemption, lost pod).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 @click.option("--namespace", metavar="NS", help="[kubernetes] Namespace of the pod.")
 @click.option("--context", "kube_context", metavar="CTX", help="[kubernetes] kubeconfig context.")
@@ -205,6 +212,7 @@ def run_command(
     image: str | None,
     grace: float | None,
     sidecar_mode: str | None,
+    system_retries: int,
     as_json: bool,
     namespace: str | None,
     kube_context: str | None,
@@ -312,6 +320,7 @@ def run_command(
         image=image,
         grace=grace,
         sidecar_mode=sidecar_mode,
+        system_retries=system_retries,
         cancel=cancel,
         notice=err,
         on_status=on_status,

@@ -105,6 +105,13 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
     else:
         add(f"Ended:      {ended}\n")
     add(f"Run dir:    {record.run_dir}\n")
+    retries = [e for e in events if e.get("event") == "attempt" and e.get("budget")]
+    if retries:  # which retry budget each attempt after the first drew on
+        add(
+            "Retries:    "
+            + ", ".join(f"attempt {e['attempt']} ({e['budget']})" for e in retries)
+            + "\n"
+        )
     end = next((e for e in reversed(events) if e.get("event") == "end"), None)
     issues = (end or {}).get("sidecar_issues") or []
     if issues:

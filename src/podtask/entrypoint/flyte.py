@@ -55,10 +55,8 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     # The task module may build a seed (k8s-proto) pod spec next to flyteidl.
     prefer_pure_python_protobuf()
+    from podtask._contract import EXIT_OK, EXIT_TASK_ERROR, EXIT_TERMINATED
     from podtask.entrypoint import (
-        EXIT_OK,
-        EXIT_TASK_ERROR,
-        EXIT_TERMINATED,
         Terminated,
         _exit_on_sigterm,
         _stop_sidecars_if_managed,
@@ -94,8 +92,9 @@ def main(argv: list[str]) -> int:
 
 def _run(args: argparse.Namespace, scratch: Path) -> None:
     from podtask._authoring import load_task
+    from podtask._contract import OUTPUTS_FILE
     from podtask._storage import read_json, write_json_atomic
-    from podtask.entrypoint.runner import OUTPUTS_FILE, run_task
+    from podtask.entrypoint.runner import run_task
     from podtask.interop.flyte import contract, storage
     from podtask.interop.flyte._idl import idl
     from podtask.interop.flyte.literals import inputs_to_json, outputs_to_literal_map

@@ -13,26 +13,31 @@ import shutil
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from podtask._authoring import LEGACY, Output, Task, Variable
+from podtask._contract import (
+    BLOBS_DIR,
+    ENV_ATTEMPT,
+    ENV_RUN_ID,
+    ERROR_FILE,
+    FLAG_INPUTS,
+    OUTPUTS_FILE,
+    ErrorDocument,
+)
 from podtask._errors import SpecError
 from podtask._storage import read_json, write_json_atomic
 from podtask._types import from_literal, to_literal
 from podtask.entrypoint.params import WorkflowParams, make_logger
-
-OUTPUTS_FILE = "outputs.json"
-ERROR_FILE = "error.json"
-BLOBS_DIR = "blobs"
 
 
 def read_inputs(task: Task, path: str) -> dict[str, Any]:
     """Read ``inputs.json`` and turn each literal into the value the function receives."""
     data = read_json(path) if path and path != "-" else {}
     if data is None:
-        raise SpecError(f"inputs file {path} does not exist", field="--inputs")
+        raise SpecError(f"inputs file {path} does not exist", field=FLAG_INPUTS)
     if not isinstance(data, dict):
-        raise SpecError("inputs must be a JSON object", field="--inputs")
+        raise SpecError("inputs must be a JSON object", field=FLAG_INPUTS)
     values: dict[str, Any] = {}
     for var in task.interface.inputs:
         if var.name in data:
@@ -88,8 +93,8 @@ def run_task(task: Task, inputs_path: str, output_prefix: str) -> dict[str, Any]
         handles = {v.name: Output(v.name) for v in task.interface.outputs}
         scratch = Path(tempfile.mkdtemp(prefix="podtask-wd-"))
         params = WorkflowParams(
-            execution_id=os.environ.get("PODTASK_RUN_ID", "local"),
-            attempt=int(os.environ.get("PODTASK_ATTEMPT", "1")),
+            execution_id=os.environ.get(ENV_RUN_ID, "local"),
+            attempt=int(os.environ.get(ENV_ATTEMPT, "1")),
             working_directory=scratch,
             logger=make_logger(task.name),
             task_name=task.name,
@@ -116,9 +121,11 @@ def run_task(task: Task, inputs_path: str, output_prefix: str) -> dict[str, Any]
     return literals
 
 
-def write_error(output_prefix: str, exc: BaseException, *, kind: str = "user") -> None:
+def write_error(
+    output_prefix: str, exc: BaseException, *, kind: Literal["user", "spec", "system"] = "user"
+) -> None:
     """The error document: enough for ``podtask describe`` to say what went wrong."""
-    doc = {
+    doc: ErrorDocument = {
         "kind": kind,
         "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
         "message": str(exc),

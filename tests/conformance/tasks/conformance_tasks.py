@@ -18,9 +18,9 @@ SHARED = {"name": "shared", "emptyDir": {}}
 MOUNT = {"name": "shared", "mountPath": "/shared"}
 
 
-def pod(*sidecars, init=(), grace=1, **kw):
+def pod(*sidecars, init=(), grace=1, primary=None, **kw):
     spec = {
-        "containers": [{"name": "primary", "volumeMounts": [MOUNT]}, *sidecars],
+        "containers": [{"name": "primary", "volumeMounts": [MOUNT], **(primary or {})}, *sidecars],
         "volumes": [SHARED],
         "terminationGracePeriodSeconds": grace,
     }
@@ -197,3 +197,92 @@ def missing_image() -> None:
 )
 def needs_config_map() -> None:
     pass
+
+
+def _wait_for(path, limit=30.0):
+    deadline = time.monotonic() + limit
+    while not Path(path).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+LOOP = "while true; do sleep 0.1; done"
+
+
+@podtask.task(
+    pod=pod(
+        init=[
+            sh(
+                "slowready",
+                f"trap 'exit 0' TERM; sleep 1.2; touch /shared/ok; {LOOP}",
+                restartPolicy="Always",
+                readinessProbe={
+                    "exec": {"command": ["test", "-f", "/shared/ok"]},
+                    "periodSeconds": 1,
+                    "failureThreshold": 1,
+                },
+            )
+        ]
+    )
+)
+def readiness_probe_never_kills() -> bool:
+    _wait_for("/shared/ok")
+    time.sleep(1.5)  # long enough for the probe to pass
+    return True
+
+
+@podtask.task(
+    pod=pod(
+        init=[
+            sh(
+                "flaky",
+                # First run: unhealthy (no /shared/alive). After the kill and restart: healthy.
+                "trap 'exit 0' TERM; if [ -f /shared/first ]; then touch /shared/alive;"
+                f" else touch /shared/first; fi; {LOOP}",
+                restartPolicy="Always",
+                livenessProbe={
+                    "exec": {"command": ["test", "-f", "/shared/alive"]},
+                    "periodSeconds": 1,
+                    "failureThreshold": 2,
+                },
+            )
+        ]
+    )
+)
+def liveness_restarts_native_sidecar() -> bool:
+    _wait_for("/shared/alive")
+    return True
+
+
+@podtask.task(
+    pod=pod(
+        sh("forever", f"trap 'exit 0' TERM; {LOOP}"),
+        primary={
+            "livenessProbe": {
+                "exec": {"command": ["test", "-f", "/shared/never"]},
+                "periodSeconds": 1,
+                "failureThreshold": 2,
+            }
+        },
+    )
+)
+def primary_fails_liveness() -> None:
+    time.sleep(60)
+
+
+@podtask.task(
+    pod=pod(
+        init=[
+            sh(
+                "crashy",
+                "trap 'exit 0' TERM; if [ ! -f /shared/crashed ]; then touch /shared/crashed;"
+                f" exit 3; fi; touch /shared/back; {LOOP}",
+                restartPolicy="Always",
+            )
+        ]
+    )
+)
+def native_sidecar_restarts() -> bool:
+    _wait_for("/shared/back")
+    return True

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podtask._contract import FLAG_INPUTS, FLAG_OUTPUT_PREFIX
 from podtask._errors import PodtaskError, SpecError
 from podtask._lifecycle import TaskPhase, Verdict
 from podtask._run import AttemptContext
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 def set_io_args(primary: dict[str, Any], inputs: str, output_prefix: str) -> None:
     """Point the entrypoint's ``--inputs`` and ``--output-prefix`` at where they travel."""
     args = list(primary.get("args", []))
-    for flag, value in (("--inputs", inputs), ("--output-prefix", output_prefix)):
+    for flag, value in ((FLAG_INPUTS, inputs), (FLAG_OUTPUT_PREFIX, output_prefix)):
         if flag in args:
             args[args.index(flag) + 1] = value
     primary["args"] = args

@@ -24,6 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from podtask._compile import to_yaml
+from podtask._contract import (
+    ENTRYPOINT_COMMAND,
+    ENTRYPOINT_MODULE,
+    ENV_CODE_URL,
+    ENV_SOURCE_ROOT,
+    ERROR_FILE,
+    INPUTS_FILE,
+    LABEL_ATTEMPT,
+    LABEL_RUN,
+    OUTPUTS_FILE,
+    bootstrap_env,
+)
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
@@ -75,7 +87,7 @@ TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
 DELETE_WAIT_EXTRA = 15.0
-REMOTE_ENTRYPOINT = ["python3", "-m", "podtask.entrypoint.remote"]
+REMOTE_ENTRYPOINT = [*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote"]
 STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
 
 
@@ -113,6 +125,7 @@ class KubernetesEngine:
     name = "kubernetes"
     #: The pod finishes without podtask: runs carry no owner process, and can be re-attached.
     survives_client = True
+    options = OPTIONS
 
     def __init__(
         self,
@@ -142,10 +155,7 @@ class KubernetesEngine:
         return str(options.get("namespace") or cluster.default_namespace)
 
     def prepare(self, ctx: AttemptContext) -> None:
-        unknown = sorted(set(ctx.engine_options) - OPTIONS)
-        if unknown:
-            flag = "--" + unknown[0].replace("_", "-")
-            raise SpecError(f"{flag} does not apply to the kubernetes engine", field=flag)
+        # Options it does not take were refused by the runner (``options`` below).
         options = self._options(ctx)
         cluster = self._cluster(options)
         try:
@@ -222,23 +232,17 @@ class KubernetesEngine:
             primary["imagePullPolicy"] = PULL_POLICIES[str(options["pull"])]
         else:
             primary.setdefault("imagePullPolicy", "IfNotPresent")
-        env = [
-            e
-            for e in primary.get("env", [])
-            if e.get("name") not in ("PODTASK_RUN_ID", "PODTASK_ATTEMPT", "PODTASK_CODE_URL")
-        ]
-        env += [
-            {"name": "PODTASK_RUN_ID", "value": ctx.run_id},
-            {"name": "PODTASK_ATTEMPT", "value": str(ctx.attempt)},
-        ]
+        boot = bootstrap_env(ctx.run_id, ctx.attempt, None)
+        env = [e for e in primary.get("env", []) if e.get("name") not in (*boot, ENV_CODE_URL)]
+        env += [{"name": k, "value": v} for k, v in boot.items()]
         if via == "host":
             # The API server's pods see this machine's files (it said so; see _via).
-            env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
+            env.append({"name": ENV_SOURCE_ROOT, "value": str(ctx.source_root)})
         elif via == "api":
             shipped = options.get("ship_code") is not False
             env += api_io.api_transport(spec, primary, str(meta["name"]), ship=shipped)
         elif remote is not None:
-            api_io.set_io_args(primary, remote.join("inputs.json"), remote.join("outputs"))
+            api_io.set_io_args(primary, remote.join(INPUTS_FILE), remote.join("outputs"))
             primary["command"] = list(REMOTE_ENTRYPOINT)
             if scheme(remote.url) == "file":
                 # file:// means a directory the nodes share with this machine at the same
@@ -259,9 +263,9 @@ class KubernetesEngine:
             if ship is None:
                 ship = not cluster.shares_host_files()
             if ship:
-                env.append({"name": "PODTASK_CODE_URL", "value": remote.join(CODE_BUNDLE)})
+                env.append({"name": ENV_CODE_URL, "value": remote.join(CODE_BUNDLE)})
             elif cluster.shares_host_files():
-                env.append({"name": "PODTASK_SOURCE_ROOT", "value": str(ctx.source_root)})
+                env.append({"name": ENV_SOURCE_ROOT, "value": str(ctx.source_root)})
         primary["env"] = env
         return manifest, mode
 
@@ -426,12 +430,12 @@ class KubernetesEngine:
         self, ctx: AttemptContext, manifest: dict[str, Any], remote: RemoteStore
     ) -> None:
         remote.delete("outputs")  # a previous attempt's documents must not be mistaken for ours
-        if ctx.attempt == 1 or remote.get_bytes("inputs.json") is None:
-            remote.put_bytes("inputs.json", Path(ctx.inputs_path).read_bytes())
+        if ctx.attempt == 1 or remote.get_bytes(INPUTS_FILE) is None:
+            remote.put_bytes(INPUTS_FILE, Path(ctx.inputs_path).read_bytes())
         env = next(c for c in manifest["spec"]["containers"] if c.get("name") == ctx.primary).get(
             "env", []
         )
-        if any(e.get("name") == "PODTASK_CODE_URL" for e in env) and (
+        if any(e.get("name") == ENV_CODE_URL for e in env) and (
             ctx.attempt == 1 or remote.get_bytes(CODE_BUNDLE) is None
         ):
             include = self._options(ctx).get("ship_code_include") or ()
@@ -457,9 +461,9 @@ class KubernetesEngine:
             # A retried create whose first try succeeded: adopt the pod if it is ours.
             pod = self._get(attempt)
             labels = (pod.get("metadata") or {}).get("labels") or {}
-            if labels.get("podtask.io/run-id") == ctx.run_id and labels.get(
-                "podtask.io/attempt"
-            ) == str(ctx.attempt):
+            if labels.get(LABEL_RUN) == ctx.run_id and labels.get(LABEL_ATTEMPT) == str(
+                ctx.attempt
+            ):
                 return pod
             raise InfrastructureError(
                 f"a pod named {attempt.pod_name!r} already exists in namespace "
@@ -711,14 +715,14 @@ class KubernetesEngine:
         out = Path(ctx.output_prefix)
         out.mkdir(parents=True, exist_ok=True)
         outputs = remote.child("outputs")
-        error = outputs.get_bytes("error.json")
+        error = outputs.get_bytes(ERROR_FILE)
         if error is not None:
-            (out / "error.json").write_bytes(error)
+            (out / ERROR_FILE).write_bytes(error)
         outputs.get_tree("blobs", out / "blobs")
-        data = outputs.get_bytes("outputs.json")
+        data = outputs.get_bytes(OUTPUTS_FILE)
         if data is not None:
             text = data.decode().replace(outputs.url, str(out))
-            write_json_atomic(out / "outputs.json", json.loads(text))
+            write_json_atomic(out / OUTPUTS_FILE, json.loads(text))
 
 
 def _may_finish(manifest: dict[str, Any], primary: str) -> list[str]:

@@ -32,9 +32,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from podtask._contract import LABEL_RUN
 from podtask.engines.kubernetes.errors import api_status, is_connection_error
 
-SELECTOR = "podtask.io/run-id"
+SELECTOR = LABEL_RUN
 WATCH_SECONDS = 290  # the server ends a watch after this; we re-open it from the last version
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 5.0

@@ -5,7 +5,8 @@ see the pod's network namespace (``127.0.0.1`` is the pod's loopback) and, for
 exec, the container's mount namespace; the supervisor's event loop never
 blocks on a slow probe. Retries, periods and thresholds are the engine's job:
 here is one attempt with one timeout, answering ``(ok, message)`` the way
-the kubelet words it.
+the kubelet words it.  ``run_probe`` (from ``podtask._probes``) is re-exported
+for the supervisor.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from podtask._probes import http_probe, tcp_probe
+from podtask._probes import run_probe
 
 _OUTPUT_LIMIT = 64 * 1024  # exec output kept per call (the kubelet keeps 10 KiB of probe output)
 
@@ -62,23 +62,4 @@ def run_exec(
     return code, out[-_OUTPUT_LIMIT:].decode("utf-8", "replace")
 
 
-def run_probe(
-    probe: Mapping[str, Any],
-    timeout: float,
-    exec_fn: Callable[[Sequence[str], float], tuple[int, str]],
-) -> tuple[bool, str]:
-    """One attempt of a Kubernetes probe dict (ports already numeric)."""
-    if "exec" in probe:
-        command = list((probe["exec"] or {}).get("command") or ())
-        if not command:
-            return False, "exec probe has no command"
-        code, out = exec_fn(command, timeout)
-        if code == 0:
-            return True, out
-        return False, out or f"command {command!r} exited with {code}"
-    if "tcpSocket" in probe:
-        spec = probe["tcpSocket"]
-        return tcp_probe(str(spec.get("host") or "127.0.0.1"), int(spec["port"]), timeout)
-    if "httpGet" in probe:
-        return http_probe(probe["httpGet"], timeout)
-    return False, f"unsupported probe handler: {sorted(probe)}"
+__all__ = ["run_exec", "run_probe"]

@@ -134,17 +134,6 @@ class Event:
     pid1: bool = False
 
 
-def sigterm_ignored(name: str, command: str, pid1: bool, waited: float) -> str:
-    """The one line saying why a sidecar had to be killed at the end of the grace period."""
-    what = f"its PID 1 ({command or '?'})" if pid1 else f"its main process ({command or '?'})"
-    why = (
-        "forwards no signals; use exec or a trap"
-        if pid1
-        else "ignores SIGTERM or does not exit on it"
-    )
-    return f"sidecar {name!r} ignored SIGTERM for {waited:.0f} s: {what} {why}"
-
-
 class _Answer:
     def __init__(self) -> None:
         self.done = threading.Event()

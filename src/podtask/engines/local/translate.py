@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podtask._contract import ENTRYPOINT_MODULE
 from podtask._errors import SpecError
-from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
+from podtask._lifecycle import REGULAR
 from podtask._podspec import expand, pod_field_values, quantity_to_bytes
 from podtask._podspec import resolve_env as resolve_pod_env
+from podtask.engines._kubelet.port import ContainerRef, pod_containers
 from podtask.engines.local import security
 from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
 
@@ -28,28 +29,8 @@ NAMESPACE = "default"
 OTHER_ENGINES = "use --engine podman or --engine kubernetes"
 
 
-@dataclass(frozen=True)
-class ContainerInfo:
-    """A container of the pod with what the engine needs beyond its plan."""
-
-    name: str
-    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
-    spec: dict[str, Any] = field(hash=False)
-    where: str  # field path, e.g. spec.initContainers[0]
-
-    def probe(self, kind: str) -> dict[str, Any] | None:
-        p = self.spec.get(kind)
-        return p if isinstance(p, dict) else None
-
-
-def container_infos(spec: dict[str, Any]) -> list[ContainerInfo]:
-    out: list[ContainerInfo] = []
-    for i, c in enumerate(spec.get("initContainers") or []):
-        kind = NATIVE_SIDECAR if c.get("restartPolicy") == "Always" else INIT
-        out.append(ContainerInfo(c["name"], kind, c, f"spec.initContainers[{i}]"))
-    for i, c in enumerate(spec.get("containers") or []):
-        out.append(ContainerInfo(c["name"], REGULAR, c, f"spec.containers[{i}]"))
-    return out
+ContainerInfo = ContainerRef  # a container of the pod with what the engine needs beyond its plan
+container_infos = pod_containers
 
 
 def resolve_env(
@@ -127,29 +108,6 @@ def create_host_paths(manifest: dict[str, Any]) -> None:
             p.touch()
 
 
-def named_port(info: ContainerInfo, probe: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``probe`` with a named port replaced by its number (podinit wants numbers)."""
-    out = dict(probe)
-    for key in ("httpGet", "tcpSocket", "grpc"):
-        action = probe.get(key)
-        if not isinstance(action, dict) or not isinstance(action.get("port"), str):
-            continue
-        port = action["port"]
-        if port.isdigit():
-            number = int(port)
-        else:
-            match = [p for p in info.spec.get("ports") or [] if p.get("name") == port]
-            if not match:
-                raise SpecError(
-                    f"probe port {port!r} is not a named port of {info.name}",
-                    field=f"{info.where}.ports",
-                    hint="add it to ports or use a number",
-                )
-            number = int(match[0]["containerPort"])
-        out[key] = {**action, "port": number}
-    return out
-
-
 def build_plan(
     manifest: dict[str, Any],
     *,
@@ -187,7 +145,7 @@ def build_plan(
             )
             env.update(extra_env)
             args = [expand(a, env) for a in c.get("args") or []]
-            argv = [sys.executable, "-m", "podtask.entrypoint", *args]
+            argv = [sys.executable, "-m", ENTRYPOINT_MODULE, *args]
         else:
             env = resolve_env(c, manifest, info.where, base)
             command = c.get("command") or []

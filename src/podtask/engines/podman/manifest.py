@@ -35,6 +35,7 @@ from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
 from podtask.engines._beneath import SubPathError, open_sub_path
+from podtask.engines._kubelet.port import ContainerRef
 from podtask.engines._termination import DEFAULT_PATH, read_termination_message
 
 NAMESPACE = "default"
@@ -46,18 +47,10 @@ TERMINATION_DIR = "podtask-termination"
 
 
 @dataclass(frozen=True)
-class Container:
-    """One container of the pod as the engine starts it."""
+class Container(ContainerRef):
+    """One container of the pod as the engine starts it (``spec``: the user's, probes kept)."""
 
-    name: str
-    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
-    spec: dict[str, Any] = field(hash=False)  # the user's spec (probes kept)
-    where: str  # field path, e.g. spec.initContainers[0]
     podman_name: str  # <pod>-<name>, podman's name for it
-
-    def probe(self, kind: str) -> dict[str, Any] | None:
-        p = self.spec.get(kind)
-        return p if isinstance(p, dict) else None
 
 
 @dataclass(frozen=True)

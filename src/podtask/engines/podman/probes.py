@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from podtask._probes import http_probe, tcp_probe
+from podtask._probes import run_probe as probe_once
 from podtask.engines.podman.cli import Podman
 
 CLONE_NEWNET = 0x40000000
@@ -54,16 +54,9 @@ def run_probe(
     podman: Podman, container: str, pid: int, probe: dict[str, Any], timeout: float
 ) -> tuple[bool, str]:
     """One attempt of a Kubernetes probe (ports numeric) against a running container."""
-    if "exec" in probe:
-        argv = [str(a) for a in (probe["exec"] or {}).get("command") or ()]
-        if not argv:
-            return False, "exec probe has no command"
-        code, out = podman.exec(container, argv, timeout)
-        return (code == 0), out
-    if "tcpSocket" in probe:
-        spec = probe["tcpSocket"]
-        host, port = str(spec.get("host") or "127.0.0.1"), int(spec["port"])
-        return in_netns(pid, lambda: tcp_probe(host, port, timeout))
-    if "httpGet" in probe:
-        return in_netns(pid, lambda: http_probe(probe["httpGet"], timeout))
-    return False, f"unsupported probe handler: {sorted(probe)}"
+    return probe_once(
+        probe,
+        timeout,
+        lambda argv, t: podman.exec(container, list(argv), t),
+        lambda fn: in_netns(pid, fn),
+    )

@@ -1,7 +1,7 @@
 """The "kubelet": each pod the server accepts really runs, on the local engine.
 
-Design: one worker thread per pod drives the local engine's own pod driver
-(``podtask.engines.local.engine._Pod`` over a ``PodSandbox``), which already
+Design: one worker thread per pod drives the pod driver every engine shares
+(``podtask.engines._kubelet.PodDriver`` over a ``PodSandbox``), which already
 knows Kubernetes' start order (init containers, native sidecars gated by
 their startupProbe, then the regular containers), probes, native-sidecar
 restarts and the graceful stop (regular containers, then native sidecars in
@@ -32,7 +32,6 @@ import copy
 import dataclasses
 import os
 import shutil
-import signal
 import socket
 import threading
 import time
@@ -40,11 +39,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from podtask._contract import (
+    ANNOTATION_PRIMARY,
+    ENTRYPOINT_COMMAND,
+    FLAG_OUTPUT_PREFIX,
+    grace_of,
+)
 from podtask._errors import InfrastructureError, SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR, RUNNING, TERMINATED, ContainerStatus
-from podtask._run import AttemptContext
-from podtask._storage import RunDir
-from podtask.engines.local.engine import _Pod
+from podtask.engines._kubelet.driver import PodDriver
+from podtask.engines.local.engine import SandboxRuntime
 from podtask.engines.local.linux import namespaces_available
 from podtask.engines.local.sandbox import Event, PodSandbox
 from podtask.engines.local.translate import ContainerInfo, build_plan, container_infos
@@ -52,8 +56,8 @@ from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
 from podtask.testing.apiserver import logtimes, podnet, podprep
 from podtask.testing.apiserver.podstatus import pod_phase, runtime_message, ts
 
-PRIMARY_ANNOTATION = "podtask.io/primary-container"
-ENTRYPOINT = ["python3", "-m", "podtask.entrypoint"]
+PRIMARY_ANNOTATION = ANNOTATION_PRIMARY
+ENTRYPOINT = list(ENTRYPOINT_COMMAND)
 IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
 CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
@@ -74,7 +78,7 @@ class _Sandbox(PodSandbox):
         super().start_container(name)
 
     def wake(self) -> None:
-        """Make a blocked ``next_event`` return (``_Pod.handle`` ignores unnamed events)."""
+        """Make a blocked ``next_event`` return (the driver ignores unnamed events)."""
         self._events.put(Event(kind="wake", name="", time=time.time()))
 
 
@@ -104,9 +108,9 @@ def _output_dir(pod: dict[str, Any], primary: str, fallback: Path, host_files: b
         args = [str(a) for a in c.get("args") or []]
         for i, a in enumerate(args):
             value = None
-            if a == "--output-prefix" and i + 1 < len(args):
+            if a == FLAG_OUTPUT_PREFIX and i + 1 < len(args):
                 value = args[i + 1]
-            elif a.startswith("--output-prefix="):
+            elif a.startswith(f"{FLAG_OUTPUT_PREFIX}="):
                 value = a.split("=", 1)[1]
             in_volume = any(m and (value or "").startswith(m + "/") for m in mounts)
             if value and os.path.isabs(value) and not in_volume:
@@ -162,7 +166,7 @@ class PodWorker:
         self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
         self.lock = threading.RLock()
-        self.pod: _Pod | None = None
+        self.pod: PodDriver | None = None
         self.sb: _Sandbox | None = None
         self.config_error: str | None = None
         self.pull_errors: dict[str, tuple[str, float]] = {}  # container -> (message, since)
@@ -219,12 +223,10 @@ class PodWorker:
                 self.disruption = (reason, message)
 
     def _kill_all(self) -> None:
-        pod, sb = self.pod, self.sb
-        if pod is None or sb is None:
-            return
-        for name in pod.running((INIT, NATIVE_SIDECAR, REGULAR)):
+        pod = self.pod
+        if pod is not None:
             with contextlib.suppress(InfrastructureError):
-                sb.signal(name, signal.SIGKILL)
+                pod.kill_now()
 
     def log_path(self, container: str) -> Path:
         return self.log_dir / f"{container}.log"
@@ -321,30 +323,27 @@ class PodWorker:
         assert isinstance(started, _Sandbox)  # PodSandbox.start builds ``cls``
         sb = started
         sb.blocked = lambda name: name in self.pull_errors
-        ctx = AttemptContext(
-            run_id=self.name,
-            attempt=1,
-            run_dir=RunDir(self.name, run_dir),
-            manifest=self.manifest,
-            primary=primary,
-            source_root=Path.cwd(),
-            inputs_path=Path(os.devnull),
-            output_prefix=run_dir,
-            on_status=lambda _s: self._publish(),
-            on_event=self._on_event,
-        )
         with sb:
+            pod = PodDriver(
+                SandboxRuntime(sb),
+                self.infos,
+                primary=primary,
+                grace=grace_of(self.manifest),
+                restart_policy=str(self.spec.get("restartPolicy", "Always")),
+                restart_delay=self._restart_delay,
+                on_status=lambda _s: self._publish(),
+                on_event=self._on_event,
+            )
             with self.lock:
                 self.sb = sb
-                self.pod = _Pod(ctx, sb, self.infos)
-            pod = self.pod
+                self.pod = pod
             self._publish()
-            self._loop(pod, sb)
+            self._loop(pod)
             with self.lock:
-                ctx.grace_override = self.stop_grace
+                grace = self.stop_grace if self.stop_grace is not None else grace_of(self.manifest)
             if self.stop_reason is not None and self.stop_reason[0] == "Evicted":
                 self._publish()
-            pod.teardown(include_primary=True)
+            pod.teardown(grace)
             self.terminal = True
             self._publish()
         self._finish()
@@ -407,7 +406,7 @@ class PodWorker:
             return
         # From startTime as the API shows it (whole seconds), so up to a second early.
         if time.time() >= int(self.start_time) + float(limit):
-            grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+            grace = grace_of(self.manifest)
             self.request_stop(
                 grace,
                 reason=(
@@ -416,25 +415,20 @@ class PodWorker:
                 ),
             )
 
-    def _loop(self, pod: _Pod, sb: _Sandbox) -> None:
+    def _loop(self, pod: PodDriver) -> None:
         policy = self.spec.get("restartPolicy", "Always")
         while True:
             self._check_deadline()
             if self.stop_grace is not None:
                 return
             now = time.time()
-            pod.advance(now)
-            pod.run_probes(now)
-            busy = bool(pod.startup or pod.readiness or pod.liveness or pod.restart_at)
+            busy = pod.busy
             if any(
                 now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
             ):
                 busy = True
                 self._publish()
-            ev = sb.next_event(timeout=BUSY_TICK if busy else IDLE_TICK)
-            while ev is not None:
-                pod.handle(ev)
-                ev = sb.next_event(timeout=0)
+            pod.step(BUSY_TICK if busy else IDLE_TICK)
             if pod.lost is not None:
                 self.config_error = f"the pod supervisor died: {pod.lost}"
                 return
@@ -453,25 +447,14 @@ class PodWorker:
                 return  # every regular container has exited: the pod is done
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        """Restart regular and init containers per restartPolicy (the engine restarts sidecars)."""
-        if event.get("event") not in ("exited", "error"):
-            return
-        pod = self.pod
-        name = str(event.get("container"))
-        self._mark_log_end(name)
-        if pod is None or pod.tearing_down or name not in pod.status:
-            return
-        info = next(i for i in self.infos if i.name == name)
-        policy = self.spec.get("restartPolicy", "Always")
-        failed = event.get("exit_code") != 0
-        if info.kind == NATIVE_SIDECAR:
-            return
-        if (policy == "Always" and info.kind == REGULAR) or (policy == "OnFailure" and failed):
-            count = pod.status[name].restart_count
-            first, most = self.crash_backoff
-            delay = 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
-            pod.restart_at[name] = time.time() + delay
-            self._publish()
+        """A container run ended: note where its log ends (the kubelet keeps one per run)."""
+        if event.get("event") in ("exited", "error") and event.get("container"):
+            self._mark_log_end(str(event["container"]))
+
+    def _restart_delay(self, count: int) -> float:
+        """The kubelet's crash back-off: restart at once, then ``first`` doubling to ``most``."""
+        first, most = self.crash_backoff
+        return 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
 
     # -- status --------------------------------------------------------------------------
     def _container(self, info: ContainerInfo, initialized: bool) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from podtask._contract import grace_of
 from podtask.testing.apiserver import access, admission, configmaps, scheduler, validation
 from podtask.testing.apiserver.errors import (
     ApiError,
@@ -519,7 +520,7 @@ class ApiServer:
                 )
             uid = meta["uid"]
             if grace is None:
-                grace = float(pod["spec"].get("terminationGracePeriodSeconds", 30))
+                grace = grace_of(pod)
             grace = max(0.0, grace)
             worker = self.kubelet.worker(uid)
             phase = (pod.get("status") or {}).get("phase")

@@ -17,6 +17,7 @@ import secrets
 import uuid
 from typing import Any
 
+from podtask._contract import DEFAULT_GRACE
 from podtask._errors import SpecError
 from podtask._podspec.quantity import parse_quantity
 from podtask.testing.apiserver.errors import ApiError, bad_request, invalid
@@ -371,7 +372,7 @@ def apply_defaults(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
         meta.pop(key, None)
     spec = obj["spec"]
     spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("terminationGracePeriodSeconds", int(DEFAULT_GRACE))
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("securityContext", {})
