@@ -3,7 +3,8 @@
 The kubelet fills ``state.terminated.message`` from the file at
 ``terminationMessagePath`` (its first 4096 bytes); with
 ``terminationMessagePolicy: FallbackToLogsOnError``, when that file is empty
-and the container failed, from the last 80 lines of its log instead.
+and the container failed, from the last 80 lines of its log instead, at most
+2048 bytes of them (the kubelet's MaxContainerTerminationMessageLogLength).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 DEFAULT_PATH = "/dev/termination-log"
 MAX_BYTES = 4096  # the kubelet's limit for the file
 FALLBACK_LOG_LINES = 80  # FallbackToLogsOnError: the kubelet's number of log lines
+FALLBACK_LOG_BYTES = 2048  # ... and at most this many bytes of them
 FALLBACK = "FallbackToLogsOnError"
 
 
@@ -29,7 +31,7 @@ def read_termination_message(
     except OSError:
         text = b""
     if not text and exit_code != 0 and policy == FALLBACK:
-        text = log_tail(FALLBACK_LOG_LINES)[-MAX_BYTES:]
+        text = log_tail(FALLBACK_LOG_LINES)[-FALLBACK_LOG_BYTES:]
     return text.decode("utf-8", "replace")
 
 

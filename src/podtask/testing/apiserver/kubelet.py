@@ -163,7 +163,6 @@ class PodWorker:
         self.bridge: podnet.Bridge | None = None
         self.bridge_error: str | None = None
         self.not_ready: podprep.NotReady | None = None  # why the pod cannot start yet
-        self.messages: dict[tuple[str, int], str] = {}  # (container, run) -> termination message
         self.log_ends: dict[str, list[int]] = {}  # container -> log size at the end of each run
         self.lock = threading.RLock()
         self.pod: PodDriver | None = None
@@ -375,21 +374,6 @@ class PodWorker:
                 self.not_ready = None
             return prepared
 
-    def _termination_message(self, info: ContainerInfo, cs: ContainerStatus) -> str:
-        """What the container left at its terminationMessagePath, read once per run."""
-        key = (info.name, cs.restart_count)
-        if key not in self.messages:
-            path = podprep.message_file(self.log_dir / "termination", info.name)
-            self.messages[key] = podprep.read_message(
-                path,
-                str(info.spec.get("terminationMessagePolicy", "File")),
-                cs.exit_code if cs.exit_code is not None else 128,
-                self.log_path(info.name),
-            )
-            with contextlib.suppress(OSError):
-                path.write_bytes(b"")  # the next run of this container starts empty
-        return self.messages[key]
-
     def _wait_for_stop(self) -> None:
         while self.stop_grace is None:
             self.wakeup.wait(IDLE_TICK)
@@ -510,7 +494,7 @@ class PodWorker:
             }
             if cs.signal:
                 term["signal"] = cs.signal
-            message = self._termination_message(info, cs) or cs.message
+            message = cs.message  # with the termination message, read by the local engine
             if cs.reason == "StartError" and message:
                 message = runtime_message(message)
             if message:

@@ -15,14 +15,15 @@ resolved it:
 - ``fieldRef`` paths that only the API knows (the pod's namespace, uid, node,
   service account) become literal values, and the ``KUBERNETES_SERVICE_*``
   variables point at this server, since pods share its network;
-- each container's ``terminationMessagePath`` is a file of its own, bound in,
-  so the kubelet can read what the container wrote there when it ends.
+
+Termination messages need nothing here: the local engine gives each container
+its own file at ``terminationMessagePath`` and reads it as the kubelet does
+(``podtask.engines._termination``), and its exit event carries the message.
 """
 
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +34,7 @@ from podtask.testing.apiserver.admission import is_token_volume
 from podtask.testing.apiserver.configmaps import files
 
 Lookup = Callable[[str, str], "dict[str, Any] | None"]  # namespace, name -> ConfigMap
-TERMINATION_VOLUME = "podtask-termination-log-{}"
 DEFAULT_MODE = 0o644
-MAX_MESSAGE = 4096  # bytes of a termination message file the kubelet keeps
-FALLBACK_LINES = 80  # log lines FallbackToLogsOnError keeps ...
-FALLBACK_BYTES = 2048  # ... and at most this many bytes of them
 
 
 class NotReady(Exception):
@@ -233,30 +230,11 @@ def _env(
         c.pop("envFrom", None)
 
 
-def _termination_files(spec: dict[str, Any], message_dir: Path) -> None:
-    """Give each container its own termination-message file, bound at its path."""
-    message_dir.mkdir(parents=True, exist_ok=True)
-    volumes = spec.setdefault("volumes", [])
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    for i, c in enumerate(containers):
-        path = message_file(message_dir, str(c["name"]))
-        path.touch()
-        path.chmod(0o666)  # the container may run as any user
-        volume = TERMINATION_VOLUME.format(i)
-        volumes.append({"name": volume, "hostPath": {"path": str(path), "type": "File"}})
-        mount_path = str(c.get("terminationMessagePath") or "/dev/termination-log")
-        c.setdefault("volumeMounts", []).append({"name": volume, "mountPath": mount_path})
-
-
 def _drop_token_volume(spec: dict[str, Any]) -> None:
     names = {v["name"] for v in spec.get("volumes") or [] if is_token_volume(v)}
     spec["volumes"] = [v for v in spec.get("volumes") or [] if v.get("name") not in names]
     for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         c["volumeMounts"] = [m for m in c.get("volumeMounts") or [] if m.get("name") not in names]
-
-
-def message_file(message_dir: Path, container: str) -> Path:
-    return message_dir / container
 
 
 def prepare(
@@ -298,27 +276,4 @@ def prepare(
         for m in c.get("volumeMounts") or []:
             if m.get("name") in read_only:
                 m["readOnly"] = True
-    if isolate:
-        _termination_files(spec, pod_dir / "termination")
     return out
-
-
-def read_message(path: Path, policy: str, exit_code: int, log: Path | None) -> str:
-    """``state.terminated.message``: the file (4 KiB at most), or the log tail on error."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_MESSAGE)
-    except OSError:
-        data = b""
-    if not data and policy == "FallbackToLogsOnError" and exit_code != 0 and log is not None:
-        try:
-            with log.open("rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - 64 * 1024))
-                tail = fh.read()
-        except OSError:
-            tail = b""
-        lines = tail.splitlines(keepends=True)[-FALLBACK_LINES:]
-        data = b"".join(lines)[-FALLBACK_BYTES:]
-    return data.decode("utf-8", "replace")
