@@ -92,15 +92,12 @@ def _k8s_run(srv: Any, task: str, **kw: Any) -> Any:
 
 def _evict_first_running_pod(srv: Any) -> threading.Thread:
     """Evict the first pod whose primary runs (waits for that state, then injects)."""
-    import json
-    import urllib.request
+    from tests.kubernetes.conftest import pods
 
     def evict() -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"{srv.url}/api/v1/pods") as response:
-                items = json.loads(response.read())["items"]
-            for pod in items:
+            for pod in pods(srv):
                 for s in pod.get("status", {}).get("containerStatuses") or []:
                     if s.get("name") == "primary" and "running" in s.get("state", {}):
                         srv.faults.evict(pod["metadata"]["namespace"], pod["metadata"]["name"])

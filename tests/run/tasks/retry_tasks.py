@@ -30,10 +30,21 @@ def sleeps(seconds: float = 0.0) -> str:
 @podtask.task(
     pod=podtask.Pod(
         spec={
+            # A kubelet answers a missing ConfigMap in env with CreateContainerConfigError (one
+            # behind a volume only keeps the pod ContainerCreating while it retries the mount).
             "containers": [
-                {"name": "primary", "volumeMounts": [{"name": "cfg", "mountPath": "/c"}]}
+                {
+                    "name": "primary",
+                    "env": [
+                        {
+                            "name": "SETTING",
+                            "valueFrom": {
+                                "configMapKeyRef": {"name": "no-such-config", "key": "setting"}
+                            },
+                        }
+                    ],
+                }
             ],
-            "volumes": [{"name": "cfg", "configMap": {"name": "no-such-config"}}],
         }
     ),
     retries=2,
