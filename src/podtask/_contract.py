@@ -25,6 +25,9 @@ ENV_ATTEMPT = "PODTASK_ATTEMPT"
 ENV_SOURCE_ROOT = "PODTASK_SOURCE_ROOT"  # ':'-separated directories put on sys.path
 ENV_CODE_URL = "PODTASK_CODE_URL"  # a shipped code bundle (remote storage)
 ENV_SIDECAR_MODE = "PODTASK_SIDECAR_MODE"  # "managed": the primary stops the sidecars itself
+# Set on native sidecars in managed mode: the kubelet stops them after the primary, so the
+# primary's entrypoint leaves their processes alone (it would otherwise see them restarted).
+ENV_KUBELET_STOPS = "PODTASK_KUBELET_STOPS"
 ENV_SIDECAR_GRACE = "PODTASK_SIDECAR_GRACE"  # seconds between SIGTERM and SIGKILL in managed mode
 ENV_IMAGE = "PODTASK_IMAGE"  # the default image of the primary (client side)
 

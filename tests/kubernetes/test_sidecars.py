@@ -25,7 +25,7 @@ NATIVE = ("--engine", "kubernetes", "--sidecar-mode", "native")
 def test_one_shot_sidecar_runs_once_by_default(srv: Any, strict_schema: Any) -> None:
     result = run(SEED, "my_sidecar_task")
     assert result.phase == "SUCCEEDED", result.message
-    restarts = {c["name"]: c.get("restart_count") for c in result.containers}
+    restarts = {c.name: c.restart_count for c in result.containers}
     assert restarts["secondary"] == 0
     assert strict_schema[-1]["spec"].get("shareProcessNamespace") is True  # managed
     assert pods(srv) == []

@@ -54,7 +54,8 @@ def test_kubectl_delete_mid_run_is_pod_deleted(srv: Any) -> None:
         srv.faults.delete_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 2)
 
     thread = when_running(srv, delete)
-    result = run(TASKS, "greet", inputs={"seconds": 20.0})
+    # No system retries: a pod deleted by someone else is otherwise retried (and succeeds).
+    result = run(TASKS, "greet", inputs={"seconds": 20.0}, system_retries=0)
     thread.join()
     assert result.phase == "FAILED" and result.reason == "PodDeleted", result.message
     assert pods(srv) == []

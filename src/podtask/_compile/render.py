@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from podtask._contract import (
+    ENV_KUBELET_STOPS,
     ENV_SIDECAR_GRACE,
     ENV_SIDECAR_MODE,
     INPUT_PLACEHOLDER,
@@ -112,6 +113,10 @@ def apply_sidecar_mode(
             ]
     elif mode == "managed":
         spec["shareProcessNamespace"] = True
+        for c in spec.get("initContainers", []):
+            if c.get("restartPolicy") == "Always":  # a native sidecar: the kubelet's to stop
+                env = [e for e in c.get("env", []) if e.get("name") != ENV_KUBELET_STOPS]
+                c["env"] = [*env, {"name": ENV_KUBELET_STOPS, "value": "1"}]
         for c in containers:
             if c.get("name") != primary:
                 continue

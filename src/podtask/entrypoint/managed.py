@@ -14,7 +14,10 @@ import os
 import signal
 import time
 
+from podtask._contract import ENV_KUBELET_STOPS
+
 POLL = 0.02
+_MARK = f"{ENV_KUBELET_STOPS}=1".encode()
 
 
 def _ppid(pid: int) -> int | None:
@@ -33,8 +36,19 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _kubelet_stops(pid: int) -> bool:
+    """A native sidecar's process (marked in its environment): the kubelet stops it after
+    the primary, and would restart it if we stopped it first."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return _MARK in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def _others() -> list[int]:
-    """Every process of the pod but PID 1 (the pod's init), this one and its ancestors."""
+    """Every process of the pod but PID 1 (the pod's init), this one and its ancestors,
+    and the native sidecars'."""
     keep = {1, os.getpid()}
     pid: int | None = os.getppid()
     while pid and pid not in keep:
@@ -44,7 +58,8 @@ def _others() -> list[int]:
         entries = os.listdir("/proc")
     except OSError:
         return []
-    return [int(e) for e in entries if e.isdigit() and int(e) not in keep and _alive(int(e))]
+    pids = [int(e) for e in entries if e.isdigit() and int(e) not in keep]
+    return [p for p in pids if _alive(p) and not _kubelet_stops(p)]
 
 
 def _signal(pids: list[int], sig: int) -> None:
