@@ -35,7 +35,7 @@ def _when(ts: float | None) -> str:
 
 
 def _rel(ts: float | None, base: float) -> str:
-    return "-" if ts is None else f"+{ts - base:.3f}s"
+    return "-" if ts is None else f"{ts - base:+.3f}s"
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:
