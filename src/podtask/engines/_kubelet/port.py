@@ -146,3 +146,13 @@ def check_probes(containers: Sequence[PodContainer]) -> None:
             spec = c.spec.get(kind)
             if isinstance(spec, dict):
                 numeric_ports(c, spec)
+
+
+def cluster_only_volume(volume: dict[str, Any], where: str, engine: str, hint: str) -> SpecError:
+    """The refusal of a volume kind that needs a cluster (ConfigMap, Secret, PVC, ...)."""
+    kind = next((k for k in volume if k != "name"), "?")
+    return SpecError(
+        f"{kind} volumes need a cluster; the {engine} engine has emptyDir and hostPath",
+        field=f"{where}.{kind}",
+        hint=hint,
+    )

@@ -19,7 +19,7 @@ from podtask._errors import SpecError
 from podtask._lifecycle import REGULAR
 from podtask._podspec import expand, pod_field_values, quantity_to_bytes
 from podtask._podspec import resolve_env as resolve_pod_env
-from podtask.engines._kubelet.port import ContainerRef, pod_containers
+from podtask.engines._kubelet.port import ContainerRef, cluster_only_volume, pod_containers
 from podtask.engines.local import security
 from podtask.engines.local.plan import ContainerPlan, MountPlan, PodPlan, VolumePlan
 
@@ -85,12 +85,7 @@ def _volumes(spec: dict[str, Any], work_dir: str) -> dict[str, VolumePlan]:
                 )
             out[name] = VolumePlan(name=name, kind="hostPath", host_path=path)
         else:
-            kind = next((k for k in v if k != "name"), "?")
-            raise SpecError(
-                f"{kind} volumes need a cluster; the local engine has emptyDir and hostPath",
-                field=f"{where}.{kind}",
-                hint=OTHER_ENGINES,
-            )
+            raise cluster_only_volume(v, where, "local", OTHER_ENGINES)
     return out
 
 

@@ -35,7 +35,7 @@ from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
 from podtask.engines._beneath import SubPathError, open_sub_path
-from podtask.engines._kubelet.port import ContainerRef
+from podtask.engines._kubelet.port import ContainerRef, cluster_only_volume
 from podtask.engines._termination import DEFAULT_PATH, read_termination_message
 
 NAMESPACE = "default"
@@ -172,12 +172,7 @@ def to_podman(
             entry = copy.deepcopy(v)
             volumes[name] = {"path": str(v["hostPath"].get("path", "")), "kind": "hostPath"}
         else:
-            kind = next((k for k in v if k != "name"), "?")
-            raise SpecError(
-                f"{kind} volumes need a cluster; the podman engine has emptyDir and hostPath",
-                field=f"{where}.{kind}",
-                hint=OTHER_ENGINES,
-            )
+            raise cluster_only_volume(v, where, "podman", OTHER_ENGINES)
         new_volumes.append(entry)
 
     containers: list[Container] = []
