@@ -41,6 +41,9 @@ class AttemptContext:
     # Engine-specific options from the CLI (--namespace, --context, --storage, ...),
     # passed through untouched so that adding an engine option needs no change here.
     engine_options: dict[str, Any] = field(default_factory=dict)
+    # The pod as the user's spec declares it (compiled, before any sidecar-mode reshaping):
+    # errors about the attempt's pod name fields by this one's paths.
+    declared: dict[str, Any] = field(default_factory=dict)
 
     @property
     def grace(self) -> float:

@@ -168,6 +168,7 @@ class Runner:
             on_status=o.on_status,
             on_event=rd.append_event,
             engine_options=dict(o.engine_options),
+            declared=self.compiled.manifest,
         )
 
     def run(self) -> RunResult:

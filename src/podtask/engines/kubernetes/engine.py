@@ -50,7 +50,13 @@ from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, 
 from podtask.engines.kubernetes import adapt, api_io
 from podtask.engines.kubernetes.client import Cluster, connect
 from podtask.engines.kubernetes.configmap import IoConfigMap
-from podtask.engines.kubernetes.errors import Conflict, NotFound, translate, with_retries
+from podtask.engines.kubernetes.errors import (
+    Conflict,
+    NotFound,
+    translate,
+    user_field,
+    with_retries,
+)
 from podtask.engines.kubernetes.logs import LogStreams, container_names, upload_logs
 from podtask.engines.kubernetes.watcher import (
     DELETED,
@@ -457,6 +463,14 @@ class KubernetesEngine:
                 server=attempt.cluster.server,
                 retry_conflict=False,
             )
+        except SpecError as exc:
+            # Name the field in the user's spec, not in the reshaped pod that was sent.
+            raise SpecError(
+                exc.reason,
+                field=user_field(exc.field, manifest, ctx.declared or ctx.manifest),
+                hint=exc.hint
+                or "fix the pod spec; podtask compile --engine kubernetes checks early",
+            ) from exc
         except Conflict:
             # A retried create whose first try succeeded: adopt the pod if it is ours.
             pod = self._get(attempt)

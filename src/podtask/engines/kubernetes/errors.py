@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -92,7 +93,9 @@ def translate(
     if status == 422:
         causes = (body.get("details") or {}).get("causes") or []
         field = next((c.get("field") for c in causes if c.get("field")), None)
-        detail = "; ".join(str(c.get("message", "")) for c in causes if c.get("message"))
+        # The same cause is often listed twice (per field and per rule): say it once.
+        messages = [str(c["message"]) for c in causes if c.get("message")]
+        detail = "; ".join(dict.fromkeys(messages))
         return SpecError(
             f"the API server refused to {verb} {what}{where}: {detail or message}",
             field=field,
@@ -102,6 +105,33 @@ def translate(
     if status == 400:
         return SpecError(f"the API server refused to {verb} {what}{where}: {message}")
     return InfrastructureError(f"cannot {verb} {what}{where}: HTTP {status}: {message}")
+
+
+_CONTAINER_PATH = re.compile(r"^spec\.(initContainers|containers)\[(\d+)\](.*)$")
+
+
+def user_field(path: str | None, sent: dict[str, Any], compiled: dict[str, Any]) -> str | None:
+    """The API server's field path in the pod podtask sent, as a path in the user's spec.
+
+    The sent pod is the user's reshaped (native mode moves sidecars into
+    ``initContainers``), so a container is found again by its name, and the path
+    is told as ``pod_spec...`` as compile's own errors are.
+    """
+    if not path or not path.startswith("spec."):
+        return path
+    m = _CONTAINER_PATH.match(path)
+    if m is None:
+        return "pod_spec." + path.removeprefix("spec.")
+    kind, index, rest = m.group(1), int(m.group(2)), m.group(3)
+    sent_list = (sent.get("spec") or {}).get(kind) or []
+    if index >= len(sent_list):
+        return "pod_spec." + path.removeprefix("spec.")
+    name = sent_list[index].get("name")
+    for user_kind in ("containers", "initContainers"):
+        for i, c in enumerate((compiled.get("spec") or {}).get(user_kind) or []):
+            if c.get("name") == name:
+                return f"pod_spec.{user_kind}[{i}]{rest}"
+    return "pod_spec." + path.removeprefix("spec.")
 
 
 def with_retries(

@@ -171,6 +171,16 @@ def _check_containers(spec: dict[str, Any], causes: list[Cause], k8s_version: st
                 seen.add(name)
             if not c.get("image"):
                 causes.append((f"{where}.image", "FieldValueRequired", "Required value"))
+            pull = c.get("imagePullPolicy")
+            if pull is not None and pull not in ("Always", "IfNotPresent", "Never"):
+                causes.append(
+                    (
+                        f"{where}.imagePullPolicy",
+                        "FieldValueNotSupported",
+                        f'Unsupported value: "{pull}": supported values: "Always",'
+                        ' "IfNotPresent", "Never"',
+                    )
+                )
             _check_ports_and_mounts(c, where, volumes, causes)
             _check_resources(c, where, causes)
             policy = c.get("restartPolicy")
