@@ -152,9 +152,10 @@ def test_sigterm_ignoring_sidecar_has_its_sigkill_mark_at_the_grace_end(ui: Ui, 
     assert stubborn["graceEnd"] == stubborn["sigkill"]  # the shading ends where SIGKILL was sent
     assert stubborn["exitText"] == "exit 137"
     # Focusing the bar (keyboard users) shows its exact times.
-    page.eval("document.querySelector('.lane[data-container=\"stubborn\"] .bar').focus()")
+    # Focus again on each try: a live redraw of the lanes may replace the focused bar.
     tip = page.wait_for(
-        "!document.querySelector('#tip').hidden && document.querySelector('#tip').innerText"
+        "(document.querySelector('.lane[data-container=\"stubborn\"] .bar').focus(),"
+        " !document.querySelector('#tip').hidden && document.querySelector('#tip').innerText)"
     )
     assert "SIGKILL" in tip and "grace period ended" in tip and "exit 137" in tip
 
