@@ -56,7 +56,13 @@ MARK = os.environ["SOAK_MARK"]
         spec={
             "containers": [
                 {"name": "primary"},
-                {"name": "side", "command": ["/bin/sh", "-c", f"sleep 1000; echo {MARK}"]},
+                # PID 1 of its container: it traps SIGTERM, or it would wait out the grace.
+                {
+                    "name": "side",
+                    "command": [
+                        "/bin/sh", "-c", f"trap 'exit 143' TERM; sleep 1000 & wait; : {MARK}"
+                    ],
+                },
             ]
         }
     )
