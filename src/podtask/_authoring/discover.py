@@ -199,9 +199,24 @@ def load_file(path: str | Path) -> tuple[SourceRef, list[Task | BrokenTask]]:
     return ref, file_tasks(module)
 
 
+def _refusal(path: str | Path, name: str) -> SpecError | None:
+    """Why another SDK's object of that name is no task podtask runs (a flytekit @workflow,
+    a pod template by name), or None: such objects are skipped until asked for by name."""
+    try:
+        ref = source_ref(path)
+        module = import_module(ref.root, ref.module, ref.path)  # already loaded: no re-run
+        _as_task(getattr(module, name, None), named=True)
+    except SpecError as exc:
+        return exc
+    return None
+
+
 def no_such_task(
     name: str, path: str | Path, tasks: list[Task | BrokenTask], *, field: str = "TASK"
 ) -> SpecError:
+    refusal = _refusal(path, name)
+    if refusal is not None:
+        return refusal
     names = ", ".join(t.name for t in tasks) or "none"
     return SpecError(
         f"no task named {name!r} in {path}", field=field, hint=f"tasks in that file: {names}"
@@ -219,8 +234,6 @@ def load_tasks(
     if name is not None:
         chosen = next((t for t in tasks if t.name == name), None)
         if chosen is None:
-            module = import_module(ref.root, ref.module, ref.path)  # already loaded: no re-run
-            _as_task(getattr(module, name, None), named=True)  # a flytekit @workflow: say so
             raise no_such_task(name, path, tasks, field=field)
         if isinstance(chosen, BrokenTask):
             raise chosen.error
