@@ -42,6 +42,13 @@ class Variable:
     has_default: bool = False
     default: Any = None  # a JSON literal when has_default
 
+    def to_json(self) -> dict[str, Any]:
+        """The variable in a template: its type, and its default when it has one."""
+        d: dict[str, Any] = {"type": self.type.to_json()}
+        if self.has_default:
+            d["default"] = self.default
+        return d
+
 
 @dataclass(frozen=True)
 class Interface:
@@ -57,15 +64,9 @@ class Interface:
         return next((v for v in self.outputs if v.name == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        def var(v: Variable) -> dict[str, Any]:
-            d: dict[str, Any] = {"type": v.type.to_json()}
-            if v.has_default:
-                d["default"] = v.default
-            return d
-
         return {
-            "inputs": {v.name: var(v) for v in self.inputs},
-            "outputs": {v.name: var(v) for v in self.outputs},
+            "inputs": {v.name: v.to_json() for v in self.inputs},
+            "outputs": {v.name: v.to_json() for v in self.outputs},
         }
 
 

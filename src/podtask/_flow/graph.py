@@ -106,17 +106,10 @@ class Graph:
 
     def to_json(self) -> dict[str, Any]:
         """The graph as one JSON document; key order is fixed so compiling is deterministic."""
-
-        def var(v: Variable) -> dict[str, Any]:
-            d: dict[str, Any] = {"type": v.type.to_json()}
-            if v.has_default:
-                d["default"] = v.default
-            return d
-
         return {
             "workflow": f"{self.module}:{self.name}",
             "interface": {
-                "inputs": {v.name: var(v) for v in self.inputs},
+                "inputs": {v.name: v.to_json() for v in self.inputs},
                 "outputs": {k: b.type.to_json() for k, b in self.outputs.items()},
             },
             "nodes": {n.id: n.to_json() for n in self.nodes.values()},
