@@ -1,0 +1,33 @@
+"""Tasks with directory inputs and outputs (``podtask.Directory``)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import podtask
+from podtask import Directory
+
+
+@podtask.task
+def shout_tree(src: Directory, suffix: str = "!") -> Directory:
+    """Uppercase every file of ``src`` (subdirectories kept) into a new directory."""
+    assert isinstance(src, Directory), type(src)
+    out = Path(tempfile.mkdtemp()) / "shouted"
+    for f in sorted(p for p in src.rglob("*") if p.is_file()):
+        target = out / f.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f.read_text().upper() + suffix)
+    return Directory(out)
+
+
+@podtask.task
+def count_files(dirs: list[Directory]) -> int:
+    return sum(1 for d in dirs for p in d.rglob("*") if p.is_file())
+
+
+@podtask.task
+def not_a_directory() -> Directory:
+    f = Path(tempfile.mkdtemp()) / "plain.txt"
+    f.write_text("a file, not a directory")
+    return Directory(f)
