@@ -332,3 +332,22 @@ def test_a_single_file_where_a_directory_is_expected_is_refused(tmp_path: Path) 
     assert error.origin == ExecutionError.ErrorKind.USER
     assert "expected Directory, got a single file" in error.message, error.message
     assert not (tmp_path / "out" / "outputs.pb").exists()
+
+
+def test_flytekit_task_with_directories_under_flyte_mode(tmp_path: Path) -> None:
+    """An exported flytekit task: its function gets a FlyteDirectory, its output one goes back."""
+    src = make_tree(tmp_path / "src", {"a.txt": "alpha", "sub/b.txt": "beta"})
+    note = make_tree(tmp_path / "n", {"n1.md": "remember"}) / "n1.md"
+    values = {"src": FlyteDirectory(str(src)), "notes": [FlyteFile(str(note))]}
+    encode(values, {"src": FlyteDirectory, "notes": list[FlyteFile]}, tmp_path / "inputs.pb")
+    proc = entrypoint(
+        "flyte_tasks:catalogue", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw"
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = decode(tmp_path / "out" / "outputs.pb", {"tree": FlyteDirectory, "names": list[str]})
+    assert got["names"] == ["a.txt", "notes/n1.md", "sub/b.txt"]
+    assert str(got["tree"].path).startswith(str(tmp_path / "raw"))
+    assert tree(got["tree"].download()) == {
+        "a.txt": "alpha", "sub/b.txt": "beta", "notes/n1.md": "remember",
+        "INDEX": "a.txt\nnotes/n1.md\nsub/b.txt",
+    }  # fmt: skip

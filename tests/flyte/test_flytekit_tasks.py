@@ -117,6 +117,33 @@ def test_flytefile_in_and_out(tmp_path: Path) -> None:
     assert Path(doc["outputs"]["copy"]).read_text() == "a\nb\nc\n"
 
 
+def test_flytedirectory_in_and_out(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha")
+    (src / "sub" / "b.txt").write_text("beta")
+    note = tmp_path / "n1.md"
+    note.write_text("remember")
+    doc = run_json("catalogue", "--src", str(src), "--notes", json.dumps([str(note)]))
+    assert doc["phase"] == "SUCCEEDED", doc
+    names = ["a.txt", "notes/n1.md", "sub/b.txt"]
+    assert doc["outputs"]["names"] == names
+    out = Path(doc["outputs"]["tree"])
+    assert "/outputs/blobs/" in str(out)  # stored with the run, not in the task's temp dir
+    got = {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*") if p.is_file()}
+    assert got == {
+        "a.txt": "alpha", "sub/b.txt": "beta", "notes/n1.md": "remember",
+        "INDEX": "\n".join(names),
+    }  # fmt: skip
+
+
+def test_flytedirectory_input_must_be_an_existing_directory(tmp_path: Path) -> None:
+    proc = podtask("run", str(TASKS), "catalogue", "--src", str(tmp_path / "nope"),
+                   "--notes", "[]")  # fmt: skip
+    assert proc.returncode == 2
+    assert "no such directory" in proc.stderr and "src" in proc.stderr, proc.stderr
+
+
 def test_compile_keeps_the_pod_template_and_the_task_options(tmp_path: Path) -> None:
     proc = podtask("compile", str(TASKS), "--task", "shared_volume_task", "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr

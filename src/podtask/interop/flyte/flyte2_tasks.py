@@ -21,7 +21,9 @@ from podtask._authoring import Task
 from podtask._errors import SpecError
 from podtask.interop.flyte.sdk_tasks import NO_DEFAULT, FileTypes, SdkTask, build_task, refuse
 
-_NO_FILES = FileTypes(literal_type=lambda _hint: None, wrap=str, unwrap=lambda value: value)
+_NO_FILES = FileTypes(
+    literal_type=lambda _hint: None, wrap=lambda path, _t: path, unwrap=lambda value: value
+)
 
 
 def as_task(value: object, *, named: bool = False) -> Task | None:
