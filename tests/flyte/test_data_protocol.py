@@ -46,6 +46,20 @@ def entrypoint(task: str, inputs: Path, out: Path, raw: Path) -> subprocess.Comp
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
+def entrypoint_by_url(task: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """As on a cluster: inputs.pb, the output and raw prefixes all as (file://) URLs."""
+    url = f"file://{tmp_path}"
+    cmd = [
+        sys.executable, "-m", "podtask.entrypoint", "flyte",
+        "--task", f"roundtrip:{task}",
+        "--inputs", f"{url}/inputs.pb",
+        "--output-prefix", f"{url}/out",
+        "--raw-output-data-prefix", f"{url}/raw",
+        "--source-root", str(TASKS),
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
 def encode(values: dict[str, Any], hints: dict[str, Any], path: Path, *, offload: str = "") -> None:
     """inputs.pb as flytekit writes it; ``offload`` names an input moved out to its own file."""
     ctx = FlyteContextManager.current_context()
@@ -204,16 +218,7 @@ def test_storage_urls_go_through_fsspec(tmp_path: Path) -> None:
         "gap": datetime.timedelta, "flag": bool, "word": str, "k": int,
     }  # fmt: skip
     encode(values, hints, tmp_path / "inputs.pb")
-    url = f"file://{tmp_path}"
-    cmd = [
-        sys.executable, "-m", "podtask.entrypoint", "flyte",
-        "--task", "roundtrip:legacy_roundtrip",
-        "--inputs", f"{url}/inputs.pb",
-        "--output-prefix", f"{url}/out",
-        "--raw-output-data-prefix", f"{url}/raw",
-        "--source-root", str(TASKS),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = entrypoint_by_url("legacy_roundtrip", tmp_path)
     assert proc.returncode == 0, proc.stderr
     got = decode(
         tmp_path / "out" / "outputs.pb", {"g2": dict, "c2": CSV, "total": float, "summary": str}
@@ -299,16 +304,7 @@ def test_directories_through_storage_urls(tmp_path: Path) -> None:
         for blob in [lit] if name == "src" else list(lit.collection.literals):
             blob.scalar.blob.uri = f"file://{blob.scalar.blob.uri}"
     (tmp_path / "inputs.pb").write_bytes(lm.SerializeToString())
-    url = f"file://{tmp_path}"
-    cmd = [
-        sys.executable, "-m", "podtask.entrypoint", "flyte",
-        "--task", "roundtrip:dir_roundtrip",
-        "--inputs", f"{url}/inputs.pb",
-        "--output-prefix", f"{url}/out",
-        "--raw-output-data-prefix", f"{url}/raw",
-        "--source-root", str(TASKS),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = entrypoint_by_url("dir_roundtrip", tmp_path)
     assert proc.returncode == 0, proc.stderr
     check_dir_outputs(decode(tmp_path / "out" / "outputs.pb", DIR_OUT_HINTS), str(tmp_path / "raw"))
 
