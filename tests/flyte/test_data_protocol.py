@@ -25,7 +25,7 @@ from flytekit.core.type_engine import TypeEngine
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 
-from tests.flyte.flytekit_tools import ROOT
+from tests.flyte.flytekit_tools import ROOT, make_tree, tree
 
 TASKS = Path(__file__).resolve().parent / "tasks"
 CSV = FlyteFile[typing.TypeVar("csv")]
@@ -226,18 +226,6 @@ def test_storage_urls_go_through_fsspec(tmp_path: Path) -> None:
     assert got["c2"].path.startswith(f"{tmp_path}/raw/")  # a local file: a path, as flytekit writes
     assert Path(got["c2"].download()).read_text() == "1,a\n0,u\n"
     assert got["total"] == 0.0 and got["g2"] == {"keys": [], "blob": "1,a\n"}
-
-
-def tree(root: str | Path) -> dict[str, str]:
-    base = Path(root)
-    return {p.relative_to(base).as_posix(): p.read_text() for p in base.rglob("*") if p.is_file()}
-
-
-def make_tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
 
 
 def test_directory_type_is_flytekits_multipart_blob() -> None:

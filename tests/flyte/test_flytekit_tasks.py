@@ -21,7 +21,7 @@ pytest.importorskip(
 )
 
 from tests.conformance.conftest import podman_leftovers, podman_problem
-from tests.flyte.flytekit_tools import BIN
+from tests.flyte.flytekit_tools import BIN, make_tree, tree
 
 TASKS = Path(__file__).resolve().parent / "tasks" / "flyte_tasks.py"
 
@@ -118,20 +118,15 @@ def test_flytefile_in_and_out(tmp_path: Path) -> None:
 
 
 def test_flytedirectory_in_and_out(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    (src / "sub").mkdir(parents=True)
-    (src / "a.txt").write_text("alpha")
-    (src / "sub" / "b.txt").write_text("beta")
-    note = tmp_path / "n1.md"
-    note.write_text("remember")
+    src = make_tree(tmp_path / "src", {"a.txt": "alpha", "sub/b.txt": "beta"})
+    note = make_tree(tmp_path / "notes", {"n1.md": "remember"}) / "n1.md"
     doc = run_json("catalogue", "--src", str(src), "--notes", json.dumps([str(note)]))
     assert doc["phase"] == "SUCCEEDED", doc
     names = ["a.txt", "notes/n1.md", "sub/b.txt"]
     assert doc["outputs"]["names"] == names
     out = Path(doc["outputs"]["tree"])
     assert "/outputs/blobs/" in str(out)  # stored with the run, not in the task's temp dir
-    got = {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*") if p.is_file()}
-    assert got == {
+    assert tree(out) == {
         "a.txt": "alpha", "sub/b.txt": "beta", "notes/n1.md": "remember",
         "INDEX": "\n".join(names),
     }  # fmt: skip
