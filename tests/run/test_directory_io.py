@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +32,30 @@ def test_a_directory_in_gives_a_directory_out_under_the_run(tmp_path: Path) -> N
     assert "/outputs/blobs/" in str(out), out
     assert tree(out) == {"a.txt": "ALPHA!", "sub/b.txt": "BETA!"}
     assert tree(src) == {"a.txt": "alpha", "sub/b.txt": "beta"}  # the input is untouched
+
+
+@pytest.fixture(scope="module")
+def apiserver() -> Iterator[Any]:
+    from podtask.testing.apiserver import ApiServer
+
+    with ApiServer.start(version="v1.30.0") as srv:
+        yield srv
+
+
+def test_a_directory_output_comes_back_from_the_kubernetes_engine(
+    tmp_path: Path, apiserver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(apiserver.kubeconfig_path))
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha")
+    (src / "sub" / "b.txt").write_text("beta")
+    rc, doc, err = run_json("shout_tree", "--src", str(src), "--engine", "kubernetes", file=TASKS)
+    assert rc == 0, err
+    assert doc["engine"] == "kubernetes" and doc["phase"] == "SUCCEEDED", doc
+    out = Path(doc["outputs"]["o0"])
+    assert out.is_relative_to(Path(doc["run_dir"])), out  # copied back into the run's dir
+    assert tree(out) == {"a.txt": "ALPHA!", "sub/b.txt": "BETA!"}
 
 
 def test_a_list_of_directories(tmp_path: Path) -> None:
