@@ -89,3 +89,10 @@ def test_a_file_returned_as_a_directory_fails_the_task_naming_the_output() -> No
     assert rc != 0
     assert doc["phase"] == "FAILED"
     assert "which is not a directory" in str(doc["error"]), doc["error"]
+
+
+def test_a_symlink_in_a_directory_output_is_stored_as_its_data() -> None:
+    rc, doc, err = run_json("linked_tree", file=TASKS)
+    assert rc == 0, err
+    link = Path(doc["outputs"]["o0"]) / "link.txt"
+    assert not link.is_symlink() and link.read_text() == "the data"

@@ -83,7 +83,7 @@ def _store_blob(var: Variable, value: Any, prefix: Path) -> Any:
     dest = prefix / BLOBS_DIR / var.name / (src.name or what)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if kind == "directory":
-        shutil.copytree(src, dest, symlinks=True)
+        shutil.copytree(src, dest)
     else:
         shutil.copyfile(src, dest)
     return dest

@@ -31,3 +31,13 @@ def not_a_directory() -> Directory:
     f = Path(tempfile.mkdtemp()) / "plain.txt"
     f.write_text("a file, not a directory")
     return Directory(f)
+
+
+@podtask.task
+def linked_tree() -> Directory:
+    """A directory whose file is a symlink into a temp dir the container loses."""
+    base = Path(tempfile.mkdtemp())
+    (base / "data.txt").write_text("the data")
+    (base / "out").mkdir()
+    (base / "out" / "link.txt").symlink_to(base / "data.txt")
+    return Directory(base / "out")

@@ -62,7 +62,7 @@ def upload_tree(src: Path, location: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        shutil.copytree(src, staging / "tree", symlinks=True)
+        shutil.copytree(src, staging / "tree")
         os.rename(staging / "tree", dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
