@@ -19,11 +19,16 @@ def tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*") if p.is_file()}
 
 
-def test_a_directory_in_gives_a_directory_out_under_the_run(tmp_path: Path) -> None:
+def source_tree(tmp_path: Path) -> Path:
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "a.txt").write_text("alpha")
     (src / "sub" / "b.txt").write_text("beta")
+    return src
+
+
+def test_a_directory_in_gives_a_directory_out_under_the_run(tmp_path: Path) -> None:
+    src = source_tree(tmp_path)
     rc, doc, err = run_json("shout_tree", "--src", str(src), file=TASKS)
     assert rc == 0, err
     assert doc["phase"] == "SUCCEEDED"
@@ -46,10 +51,7 @@ def test_a_directory_output_comes_back_from_the_kubernetes_engine(
     tmp_path: Path, apiserver: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", str(apiserver.kubeconfig_path))
-    src = tmp_path / "src"
-    (src / "sub").mkdir(parents=True)
-    (src / "a.txt").write_text("alpha")
-    (src / "sub" / "b.txt").write_text("beta")
+    src = source_tree(tmp_path)
     rc, doc, err = run_json("shout_tree", "--src", str(src), "--engine", "kubernetes", file=TASKS)
     assert rc == 0, err
     assert doc["engine"] == "kubernetes" and doc["phase"] == "SUCCEEDED", doc
@@ -96,3 +98,13 @@ def test_a_symlink_in_a_directory_output_is_stored_as_its_data() -> None:
     assert rc == 0, err
     link = Path(doc["outputs"]["o0"]) / "link.txt"
     assert not link.is_symlink() and link.read_text() == "the data"
+
+
+def test_the_seed_style_types_directory(tmp_path: Path) -> None:
+    src = source_tree(tmp_path)
+    rc, doc, err = run_json("legacy_listing", "--src", str(src), file=TASKS)
+    assert rc == 0, err
+    assert doc["outputs"]["listing"] == "a.txt,sub/b.txt"
+    copy = Path(doc["outputs"]["copy"])
+    assert "/outputs/blobs/" in str(copy)
+    assert tree(copy) == {"a.txt": "alpha", "sub/b.txt": "beta"}

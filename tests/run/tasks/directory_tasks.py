@@ -7,6 +7,8 @@ from pathlib import Path
 
 import podtask
 from podtask import Directory
+from podtask.sdk.tasks import inputs, outputs, python_task
+from podtask.sdk.types import Types
 
 
 @podtask.task
@@ -41,3 +43,13 @@ def linked_tree() -> Directory:
     (base / "out").mkdir()
     (base / "out" / "link.txt").symlink_to(base / "data.txt")
     return Directory(base / "out")
+
+
+@inputs(src=Types.Directory)
+@outputs(listing=Types.String, copy=Types.MultiPartBlob)
+@python_task
+def legacy_listing(wf_params, src, listing, copy):
+    """The seed's style: a directory in, its listing and a copy of it out."""
+    names = sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file())
+    listing.set(",".join(names))
+    copy.set(src)
