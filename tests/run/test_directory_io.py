@@ -108,3 +108,10 @@ def test_the_seed_style_types_directory(tmp_path: Path) -> None:
     copy = Path(doc["outputs"]["copy"])
     assert "/outputs/blobs/" in str(copy)
     assert tree(copy) == {"a.txt": "alpha", "sub/b.txt": "beta"}
+
+
+def test_a_directory_flows_from_one_node_to_the_next(tmp_path: Path) -> None:
+    rc, doc, err = run_json("shout_and_read", "--src", str(source_tree(tmp_path)), file=TASKS)
+    assert rc == 0, err
+    assert doc["phase"] == "SUCCEEDED", doc
+    assert doc["outputs"] == {"o0": "a.txt=ALPHA?,sub/b.txt=BETA?"}

@@ -53,3 +53,18 @@ def legacy_listing(wf_params, src, listing, copy):
     names = sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file())
     listing.set(",".join(names))
     copy.set(src)
+
+
+@podtask.task
+def read_tree(tree: Directory) -> str:
+    return ",".join(
+        f"{p.relative_to(tree).as_posix()}={p.read_text()}"
+        for p in sorted(tree.rglob("*"))
+        if p.is_file()
+    )
+
+
+@podtask.workflow
+def shout_and_read(src: Directory) -> str:
+    """One node's Directory output is the next node's Directory input."""
+    return read_tree(tree=shout_tree(src=src, suffix="?"))
