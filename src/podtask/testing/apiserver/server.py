@@ -11,6 +11,7 @@ Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1``,
 ``/apis/testing.podtask.dev/v1`` (discovery);
 ``/api/v1/namespaces[/{ns}]``; ``/api/v1/namespaces/{ns}/pods[/{name}[/log|/status]]``;
 ``/api/v1/pods``; ``/api/v1[/namespaces/{ns}]/configmaps[/{name}]``;
+``/api/v1[/namespaces/{ns}]/events[/{name}]`` (read only: the kubelet writes them);
 ``/podtask-test/faults`` and ``/podtask-test/requests``
 (test control, never counted); ``/healthz``.
 """
@@ -39,7 +40,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from podtask._contract import grace_of
-from podtask.testing.apiserver import access, admission, configmaps, scheduler, validation
+from podtask.testing.apiserver import (
+    access,
+    admission,
+    configmaps,
+    events,
+    scheduler,
+    validation,
+)
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
@@ -66,7 +74,7 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
 CONTEXT = "podtask-test"
 GC_FINALIZERS = ("foregroundDeletion", "orphan")
-KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap"}
+KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap", "events": "Event"}
 
 DISCOVERY_V1 = {
     "kind": "APIResourceList",
@@ -120,6 +128,14 @@ DISCOVERY_V1 = {
             "kind": "ConfigMap",
             "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"],
             "shortNames": ["cm"],
+        },
+        {
+            "name": "events",
+            "singularName": "event",
+            "namespaced": True,
+            "kind": "Event",
+            "verbs": ["get", "list", "watch"],
+            "shortNames": ["ev"],
         },
         {
             "name": "namespaces",
@@ -231,6 +247,7 @@ class ApiServer:
         # The one credential: only the kubeconfig this server writes (mode 0600) holds it.
         self.token = secrets.token_urlsafe(32)
         self.store = Store(history_size)
+        self.events = events.Recorder(self.store, node_name)
         self.faults = Faults(self)
         self._counts: dict[str, int] = dict.fromkeys(VERBS, 0)
         self._counts_lock = threading.Lock()
@@ -243,6 +260,7 @@ class ApiServer:
             sink=self._set_status,
             pull_check=self.faults.image_pull_error,
             node_name=node_name,
+            record=self.events.kubelet,
             on_finished=self._pod_finished,
             lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
             api_port=lambda: self.port,
@@ -469,6 +487,7 @@ class ApiServer:
                 ]
 
             self.store.update("pods", key, unschedulable, uid=uid)
+            self.events.scheduler(pod, events.WARNING, "FailedScheduling", scheduler.NO_FIT)
             return
 
         def bind(o: dict[str, Any]) -> None:
@@ -484,6 +503,13 @@ class ApiServer:
 
         bound = self.store.update("pods", key, bind, uid=uid) if not wanted else pod
         if bound is not None:
+            if not wanted:
+                self.events.scheduler(
+                    bound,
+                    events.NORMAL,
+                    "Scheduled",
+                    f"Successfully assigned {key[0]}/{key[1]} to {self.node_name}",
+                )
             self.kubelet.admit(bound)
 
     def delete_pod(
@@ -865,7 +891,7 @@ class _Handler(BaseHTTPRequestHandler):
         if seg[0] == "watch":  # legacy /api/v1/watch/... paths
             seg = seg[1:]
             q["watch"] = ["true"]
-        if seg in (["pods"], ["configmaps"]):
+        if seg in (["pods"], ["configmaps"], ["events"]):
             if method != "GET":
                 raise method_not_allowed(method)
             self._list_or_watch(seg[0], None, q)
@@ -895,6 +921,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if seg[2] == "configmaps" and len(seg) <= 4:
             self._configmaps(method, ns, seg[3] if len(seg) == 4 else None, q, body)
+            return
+        if seg[2] == "events" and len(seg) <= 4:
+            self._events(method, ns, seg[3] if len(seg) == 4 else None, q)
             return
         if seg[2] != "pods":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -951,7 +980,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "DELETE":
             api._count("deletecollection")
             api.faults.check("deletecollection", "deletecollection", "pods", ns, None)
-            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), "pods")
             items, _rv = api.store.select("pods", ns, match)
             grace = _grace(q, body)
             out = []
@@ -994,7 +1023,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(201, obj)
             return
         if verb == "deletecollection":
-            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), "configmaps")
             items, _rv = api.store.select("configmaps", ns, match)
             out = items
             if not dry:
@@ -1032,6 +1061,21 @@ class _Handler(BaseHTTPRequestHandler):
                 "details": {"name": name, "kind": "configmaps", "uid": obj["metadata"]["uid"]},
             },
         )
+
+    def _events(self, method: str, ns: str, name: str | None, q: dict[str, list[str]]) -> None:
+        """Events: get, list, watch (what a client reads; the kubelet and scheduler write)."""
+        api = self.server.api
+        if method != "GET":
+            raise method_not_allowed(method)
+        verb = "get" if name is not None else "watch" if _truthy(q, "watch") else "list"
+        api.faults.check(f"events:{verb}", verb, "events", ns, name)
+        if name is None:
+            self._list_or_watch("events", ns, q)
+            return
+        found = api.store.get("events", (ns, name))
+        if found is None:
+            raise not_found("events", name)
+        self._json(200, found)
 
     def _pod(self, method: str, ns: str, name: str, q: dict[str, list[str]], body: Any) -> None:
         api = self.server.api
@@ -1117,7 +1161,7 @@ class _Handler(BaseHTTPRequestHandler):
         if resource == "pods":
             api._count(verb)
             api.faults.check(verb, verb, "pods", ns, None)
-        match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+        match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), resource)
         table = wants_table(self.headers.get("Accept") or "") and resource == "pods"
         include = _one(q, "includeObject") or "Metadata"
         if watching:
