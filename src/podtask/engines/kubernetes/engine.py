@@ -48,7 +48,7 @@ from podtask._storage import (
 )
 from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
 from podtask.engines.kubernetes import adapt, api_io
-from podtask.engines.kubernetes.client import Cluster, connect
+from podtask.engines.kubernetes.client import Cluster, connect, discard
 from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import (
     Conflict,
@@ -512,12 +512,14 @@ class KubernetesEngine:
         core = attempt.cluster.core
         try:
             with_retries(
-                lambda: core.delete_namespaced_pod(
-                    attempt.pod_name,
-                    attempt.namespace,
-                    grace_period_seconds=max(0, math.ceil(grace)),
-                    _preload_content=False,
-                ).release_conn(),
+                lambda: discard(
+                    core.delete_namespaced_pod(
+                        attempt.pod_name,
+                        attempt.namespace,
+                        grace_period_seconds=max(0, math.ceil(grace)),
+                        _preload_content=False,
+                    )
+                ),
                 verb="delete",
                 resource="pods",
                 namespace=attempt.namespace,
