@@ -176,6 +176,9 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
                 for k in ("container", "attempt", "signal", "exit_code", "reason")
                 if e.get(k) is not None
             )
+            if what == "k8s-event":  # the kubelet's or scheduler's words, as kubectl shows them
+                count = f" (x{e['count']})" if e.get("count") else ""
+                detail += f" {e.get('type', '')}: {e.get('message', '')}{count}"
             add(f"  {_rel(e.get('time'), base):>10}  {what:<12} {detail}\n")
     error = rd.read_error()
     if error:
