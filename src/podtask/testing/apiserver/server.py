@@ -45,6 +45,7 @@ from podtask.testing.apiserver import (
     admission,
     configmaps,
     events,
+    patches,
     scheduler,
     validation,
 )
@@ -126,7 +127,16 @@ DISCOVERY_V1 = {
             "singularName": "configmap",
             "namespaced": True,
             "kind": "ConfigMap",
-            "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"],
+            "verbs": [
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ],
             "shortNames": ["cm"],
         },
         {
@@ -597,14 +607,19 @@ class ApiServer:
                 meta.pop("finalizers", None)
 
         marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        finalizers = ((marked or {}).get("metadata") or {}).get("finalizers") or []
+        orphan = "orphan" in finalizers
+        if "foregroundDeletion" in finalizers:
+            self._collect_garbage(namespace, uid)  # dependents first, then the owner
         self.store.update("pods", (namespace, name), collected, uid=uid)
         if self.store.delete("pods", (namespace, name), uid=uid) is not None:
-            self._collect_garbage(namespace, uid)
+            self._collect_garbage(namespace, uid, orphan=orphan)
         return marked
 
-    def _collect_garbage(self, namespace: str, owner_uid: str) -> None:
-        """Delete the ConfigMaps the pod owned (``ownerReferences``), as the garbage
-        collector does with background propagation."""
+    def _collect_garbage(self, namespace: str, owner_uid: str, *, orphan: bool = False) -> None:
+        """What the garbage collector does once an owner goes: a ConfigMap with no owner
+        left is deleted; one that keeps another owner, or whose owner was deleted with
+        ``propagationPolicy: Orphan``, only loses the reference to it."""
         owned, _rv = self.store.select(
             "configmaps",
             namespace,
@@ -614,7 +629,36 @@ class ApiServer:
             ),
         )
         for cm in owned:
-            self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
+            refs = cm["metadata"].get("ownerReferences") or []
+            left = [r for r in refs if r.get("uid") != owner_uid]
+            if orphan or any(self._owner_exists(namespace, r) for r in left):
+
+                def drop(o: dict[str, Any], left: list[dict[str, Any]] = left) -> None:
+                    if left:
+                        o["metadata"]["ownerReferences"] = left
+                    else:
+                        o["metadata"].pop("ownerReferences", None)
+
+                self.store.update("configmaps", _key(cm), drop, uid=cm["metadata"]["uid"])
+            else:
+                self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
+
+    def _owner_exists(self, namespace: str, ref: dict[str, Any]) -> bool:
+        """The owner a reference names is there (same uid); kinds this server does not
+        serve are taken to exist, as the collector leaves what it cannot resolve."""
+        resource = {"Pod": "pods", "ConfigMap": "configmaps"}.get(str(ref.get("kind")))
+        if resource is None or ref.get("apiVersion") != "v1":
+            return True
+        found = self.store.get(resource, (namespace, str(ref.get("name"))))
+        return found is not None and found["metadata"].get("uid") == ref.get("uid")
+
+    def collect_if_orphaned(self, obj: dict[str, Any]) -> None:
+        """A ConfigMap written with owner references none of which exists any more is
+        deleted by the collector (shortly after; here at once)."""
+        refs = obj["metadata"].get("ownerReferences") or []
+        ns = str(obj["metadata"]["namespace"])
+        if refs and not any(self._owner_exists(ns, r) for r in refs):
+            self.store.delete("configmaps", _key(obj), uid=obj["metadata"]["uid"])
 
     def evict_pod(self, namespace: str, name: str, message: str) -> None:
         pod = self.store.get("pods", (namespace, name))
@@ -699,6 +743,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
     server_version = "podtask-apiserver"
+    _ctype = "application/json"
 
     # -- plumbing ------------------------------------------------------------------------
     def setup(self) -> None:
@@ -721,6 +766,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw and method == "DELETE":
             return None  # a DELETE without options has no body to type
         ctype = access.check_content_type(self.headers.get("Content-Type"), method)
+        self._ctype = ctype  # how a PATCH body is to be applied
         if not raw:
             return None
         return access.decode_body(raw, ctype)
@@ -1002,6 +1048,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("DELETE", False): "deletecollection",
             ("GET", True): "get",
             ("DELETE", True): "delete",
+            ("PATCH", True): "patch",
+            ("PUT", True): "update",
         }.get((method, name is not None))
         if verb is None:
             raise method_not_allowed(method)
@@ -1021,6 +1069,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise already_exists("configmaps", obj["metadata"]["name"])
                 obj = created
             self._json(201, obj)
+            if not dry:
+                api.collect_if_orphaned(obj)
             return
         if verb == "deletecollection":
             match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), "configmaps")
@@ -1043,6 +1093,9 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "get":
             self._json(200, obj)
             return
+        if verb in ("patch", "update"):
+            self._json(200, self._write_configmap(ns, name, verb, body, dry))
+            return
         pre = (body.get("preconditions") or {}) if isinstance(body, dict) else {}
         if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
             raise precondition_failed("ConfigMap", name, "UID", pre["uid"], obj["metadata"]["uid"])
@@ -1061,6 +1114,51 @@ class _Handler(BaseHTTPRequestHandler):
                 "details": {"name": name, "kind": "configmaps", "uid": obj["metadata"]["uid"]},
             },
         )
+
+    def _write_configmap(
+        self, ns: str, name: str, verb: str, body: Any, dry: bool
+    ) -> dict[str, Any]:
+        """PATCH (any of the four types) or PUT (409 on a stale resourceVersion)."""
+        api = self.server.api
+        error: list[ApiError] = []
+        result: list[dict[str, Any]] = []
+
+        def change(o: dict[str, Any]) -> bool:
+            try:
+                if verb == "update":
+                    if not isinstance(body, dict):
+                        raise bad_request("the body of the request was in an unknown format")
+                    rv = (body.get("metadata") or {}).get("resourceVersion")
+                    if rv and rv != o["metadata"]["resourceVersion"]:
+                        raise conflict(
+                            "configmaps",
+                            name,
+                            "the object has been modified; please apply your changes to the"
+                            " latest version and try again",
+                        )
+                    new = dict(body)
+                else:
+                    new = patches.apply(o, body, self._ctype)
+                new = configmaps.validate_update(o, new, ns)
+            except ApiError as exc:
+                error.append(exc)
+                return False
+            result.append(new)
+            if dry:
+                return False
+            o.clear()
+            o.update(new)
+            return True
+
+        out = api.store.update("configmaps", (ns, name), change)
+        if error:
+            raise error[0]
+        if out is None:
+            raise not_found("configmaps", name)
+        if dry:
+            return result[0]
+        api.collect_if_orphaned(out)
+        return out
 
     def _events(self, method: str, ns: str, name: str | None, q: dict[str, list[str]]) -> None:
         """Events: get, list, watch (what a client reads; the kubelet and scheduler write)."""
@@ -1116,13 +1214,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _update(self, ns: str, name: str, method: str, body: Any) -> dict[str, Any]:
         api = self.server.api
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) and not (method == "PATCH" and isinstance(body, list)):
             raise bad_request("the body of the request was in an unknown format")
         error: list[ApiError] = []
 
         def change(o: dict[str, Any]) -> bool:
-            new = validation.merge_patch(o, body) if method == "PATCH" else dict(body)
-            if method == "PUT":
+            new = patches.apply(o, body, self._ctype) if method == "PATCH" else dict(body)
+            if method == "PUT" and isinstance(body, dict):
                 rv = (body.get("metadata") or {}).get("resourceVersion")
                 if rv and rv != o["metadata"]["resourceVersion"]:
                     error.append(
