@@ -12,6 +12,7 @@ import click
 
 from podtask._lifecycle import ContainerStatus
 from podtask._storage import LOST, RunDir, RunRecord
+from podtask.cli.show_times import LEGEND, best_times, time_cell
 
 _MARK = {"waiting": "…", "running": "▶", "terminated": "■"}
 
@@ -143,7 +144,23 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
                 "STOPPED BY",
             )
         ]
+        better = best_times(events)
+        on_cluster = record.engine.startswith("kubernetes")
+        sourced = False
         for c in record.containers:
+            started, s1 = time_cell(
+                c.started_at,
+                better.get((c.attempt, c.name, "started")),
+                on_cluster=on_cluster,
+                rel=lambda t: _rel(t, base),
+            )
+            finished, s2 = time_cell(
+                c.finished_at,
+                better.get((c.attempt, c.name, "finished")),
+                on_cluster=on_cluster,
+                rel=lambda t: _rel(t, base),
+            )
+            sourced = sourced or s1 or s2
             name = c.name + (" (primary)" if c.is_primary else "")
             stopped = "-"
             if (c.name, "SIGKILL") in stops:
@@ -156,15 +173,17 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
                     str(c.attempt),
                     name,
                     c.kind,
-                    _rel(c.started_at, base),
+                    started,
                     _rel(c.ready_at, base),
-                    _rel(c.finished_at, base),
+                    finished,
                     exit_text,
                     c.reason or "-",
                     stopped,
                 )
             )
         add("".join("  " + line + "\n" for line in _table(rows).splitlines()))
+        if sourced:
+            add(f"  ({LEGEND})\n")
     if events:
         add("\nEvents:\n")
         for e in events:
