@@ -3,16 +3,13 @@ finest one podtask has (a kubelet's are whole seconds, as the test API server's 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from podtask.cli.show_times import LEGEND, best_times, time_cell
-from tests.kubernetes.conftest import TASKS, needs_server, pods, run
+from tests.kubernetes.conftest import TASKS, describe, needs_server, pods, run
 
 
 def test_the_finest_source_wins_per_cell() -> None:
@@ -53,19 +50,12 @@ def test_describe_shows_sub_second_times_and_their_source(srv: Any) -> None:
     # The server, like a kubelet, reports whole seconds.
     primary = next(c for c in result.containers if c.name == "primary")
     assert primary.started_at is not None and primary.started_at == int(primary.started_at)
-    proc = subprocess.run(
-        [sys.executable, "-m", "podtask", "describe", result.run_id],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    row = next(ln for ln in proc.stdout.splitlines() if "primary (primary)" in ln)
+    out = describe(result.run_id)
+    row = next(ln for ln in out.splitlines() if "primary (primary)" in ln)
     cells = re.findall(r"([+-]\d+\.\d{3})s ([ewk])\b", row)
     assert len(cells) == 2, row  # STARTED and FINISHED, each with its source
     assert {source for _t, source in cells} <= {"e", "w"}  # finer than the kubelet's
     started, finished = (float(t) for t, _s in cells)
     assert started <= finished
-    assert LEGEND in proc.stdout.replace("\n  ", " ")
+    assert LEGEND in out.replace("\n  ", " ")
     assert pods(srv) == []

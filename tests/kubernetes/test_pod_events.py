@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ from podtask._lifecycle import TERMINATED, ContainerStatus
 from podtask._run import Runner, RunOptions
 from podtask.engines.kubernetes import pod_events
 from podtask.engines.kubernetes.engine import KubernetesEngine
-from tests.kubernetes.conftest import needs_server, pods, run
+from tests.kubernetes.conftest import describe, needs_server, pods, run
 
 CONFORMANCE = Path(__file__).parent.parent / "conformance" / "tasks" / "conformance_tasks.py"
 
@@ -69,15 +67,8 @@ def test_describe_shows_the_kubelet_s_events(srv: Any) -> None:
     result = run(CONFORMANCE, "primary_fails_liveness", sidecar_mode="native")
     assert (result.phase.value, result.reason) == ("FAILED", "Unhealthy")
     assert result.message.startswith("Liveness probe failed: ")
-    proc = subprocess.run(
-        [sys.executable, "-m", "podtask", "describe", result.run_id],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+    out = describe(result.run_id)
+    lines = out.splitlines()
     unhealthy = [ln for ln in lines if "Unhealthy" in ln and "Liveness probe failed" in ln]
     assert unhealthy and "container=primary" in unhealthy[0]
     assert any("Killing" in ln and "failed liveness probe" in ln for ln in lines)

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -1115,31 +1115,24 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _write_configmap(
-        self, ns: str, name: str, verb: str, body: Any, dry: bool
+    def _rewrite(
+        self,
+        resource: str,
+        ns: str,
+        name: str,
+        compute: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        dry: bool = False,
     ) -> dict[str, Any]:
-        """PATCH (any of the four types) or PUT (409 on a stale resourceVersion)."""
+        """Store ``compute(old)`` in place of the object, atomically; an ApiError it raises
+        answers the request and changes nothing; ``dry``: checked, not stored."""
         api = self.server.api
         error: list[ApiError] = []
         result: list[dict[str, Any]] = []
 
         def change(o: dict[str, Any]) -> bool:
             try:
-                if verb == "update":
-                    if not isinstance(body, dict):
-                        raise bad_request("the body of the request was in an unknown format")
-                    rv = (body.get("metadata") or {}).get("resourceVersion")
-                    if rv and rv != o["metadata"]["resourceVersion"]:
-                        raise conflict(
-                            "configmaps",
-                            name,
-                            "the object has been modified; please apply your changes to the"
-                            " latest version and try again",
-                        )
-                    new = dict(body)
-                else:
-                    new = patches.apply(o, body, self._ctype)
-                new = configmaps.validate_update(o, new, ns)
+                new = compute(o)
             except ApiError as exc:
                 error.append(exc)
                 return False
@@ -1150,14 +1143,32 @@ class _Handler(BaseHTTPRequestHandler):
             o.update(new)
             return True
 
-        out = api.store.update("configmaps", (ns, name), change)
+        out = api.store.update(resource, (ns, name), change)
         if error:
             raise error[0]
         if out is None:
-            raise not_found("configmaps", name)
-        if dry:
-            return result[0]
-        api.collect_if_orphaned(out)
+            raise not_found(resource, name)
+        return result[0] if dry else out
+
+    def _write_configmap(
+        self, ns: str, name: str, verb: str, body: Any, dry: bool
+    ) -> dict[str, Any]:
+        """PATCH (any of the four types) or PUT (409 on a stale resourceVersion)."""
+        api = self.server.api
+
+        def compute(o: dict[str, Any]) -> dict[str, Any]:
+            if verb == "update":
+                if not isinstance(body, dict):
+                    raise bad_request("the body of the request was in an unknown format")
+                _check_rv("configmaps", name, body, o)
+                new = dict(body)
+            else:
+                new = patches.apply(o, body, self._ctype)
+            return configmaps.validate_update(o, new, ns)
+
+        out = self._rewrite("configmaps", ns, name, compute, dry=dry)
+        if not dry:
+            api.collect_if_orphaned(out)
         return out
 
     def _events(self, method: str, ns: str, name: str | None, q: dict[str, list[str]]) -> None:
@@ -1213,43 +1224,20 @@ class _Handler(BaseHTTPRequestHandler):
             raise method_not_allowed(method)
 
     def _update(self, ns: str, name: str, method: str, body: Any) -> dict[str, Any]:
-        api = self.server.api
         if not isinstance(body, dict) and not (method == "PATCH" and isinstance(body, list)):
             raise bad_request("the body of the request was in an unknown format")
-        error: list[ApiError] = []
 
-        def change(o: dict[str, Any]) -> bool:
+        def compute(o: dict[str, Any]) -> dict[str, Any]:
             new = patches.apply(o, body, self._ctype) if method == "PATCH" else dict(body)
             if method == "PUT" and isinstance(body, dict):
-                rv = (body.get("metadata") or {}).get("resourceVersion")
-                if rv and rv != o["metadata"]["resourceVersion"]:
-                    error.append(
-                        conflict(
-                            "pods",
-                            name,
-                            "the object has been modified; please apply your changes to the"
-                            " latest version and try again",
-                        )
-                    )
-                    return False
+                _check_rv("pods", name, body, o)
                 new["status"] = o.get("status")
                 new["metadata"] = {**o["metadata"], **(new.get("metadata") or {})}
                 new["metadata"]["resourceVersion"] = o["metadata"]["resourceVersion"]
-            try:
-                validation.check_update(o, new)
-            except ApiError as exc:
-                error.append(exc)
-                return False
-            o.clear()
-            o.update(new)
-            return True
+            validation.check_update(o, new)
+            return new
 
-        out = api.store.update("pods", (ns, name), change)
-        if error:
-            raise error[0]
-        if out is None:
-            raise not_found("pods", name)
-        return out
+        return self._rewrite("pods", ns, name, compute)
 
     # -- list and watch ----------------------------------------------------------------------
     def _list_or_watch(self, resource: str, ns: str | None, q: dict[str, list[str]]) -> None:
@@ -1520,6 +1508,18 @@ def _follow(fh: Any, worker: PodWorker, container: str, stop: threading.Event) -
             return
         yield b""
         time.sleep(0.1)
+
+
+def _check_rv(resource: str, name: str, body: dict[str, Any], old: dict[str, Any]) -> None:
+    """An update (PUT) made from a stale read is a 409, as optimistic concurrency has it."""
+    rv = (body.get("metadata") or {}).get("resourceVersion")
+    if rv and rv != old["metadata"]["resourceVersion"]:
+        raise conflict(
+            resource,
+            name,
+            "the object has been modified; please apply your changes to the latest version"
+            " and try again",
+        )
 
 
 def _parse_rv(text: str) -> int:
