@@ -77,6 +77,9 @@ CONTEXT = "podtask-test"
 GC_FINALIZERS = ("foregroundDeletion", "orphan")
 KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap", "events": "Event"}
 
+#: What a real server lists for a plain namespaced object (pods, configmaps).
+OBJECT_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
 DISCOVERY_V1 = {
     "kind": "APIResourceList",
     "groupVersion": "v1",
@@ -86,16 +89,7 @@ DISCOVERY_V1 = {
             "singularName": "pod",
             "namespaced": True,
             "kind": "Pod",
-            "verbs": [
-                "create",
-                "delete",
-                "deletecollection",
-                "get",
-                "list",
-                "patch",
-                "update",
-                "watch",
-            ],
+            "verbs": OBJECT_VERBS,
             "shortNames": ["po"],
             "categories": ["all"],
         },
@@ -127,16 +121,7 @@ DISCOVERY_V1 = {
             "singularName": "configmap",
             "namespaced": True,
             "kind": "ConfigMap",
-            "verbs": [
-                "create",
-                "delete",
-                "deletecollection",
-                "get",
-                "list",
-                "patch",
-                "update",
-                "watch",
-            ],
+            "verbs": OBJECT_VERBS,
             "shortNames": ["cm"],
         },
         {
