@@ -23,12 +23,6 @@ class Difference:
 
 KNOWN: tuple[Difference, ...] = (
     Difference(
-        "missing-command",
-        "a command that does not exist",
-        "Pending ~2 s (the runtime tries), then Failed: StartError/128",
-        "Failed at once: StartError/128, with the message worded as runc's",
-    ),
-    Difference(
         "pod-ips",
         "addresses",
         "podIP from the pod network, hostIP the node's address",

@@ -62,6 +62,10 @@ IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
 CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
+# A command that cannot start: a real runtime tries for ~2 s (ContainerCreating), then the
+# container shows StartError while the pod stays Pending ~1 s more, then the pod fails.
+START_TRIES = 1.8
+START_ERROR_PENDING = 1.2
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
 PullCheck = Callable[[str, str, str, str], "str | None"]  # ns, pod, container, image -> error
@@ -472,7 +476,7 @@ class PodWorker:
             self._tell_pull(now)
             if any(
                 now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
-            ):
+            ) or self._start_error_shown(now, START_TRIES + START_ERROR_PENDING):
                 busy = True
                 self._publish()
             pod.step(BUSY_TICK if busy else IDLE_TICK)
@@ -481,6 +485,8 @@ class PodWorker:
                 return
             st = pod.status
             regular = [i for i in self.infos if i.kind == REGULAR]
+            if self._start_error_shown(now, START_TRIES + START_ERROR_PENDING):
+                continue  # the runtime is still "trying" a command that cannot start
             if policy == "Never" and any(
                 i.kind == INIT and st[i.name].state == TERMINATED and st[i.name].exit_code != 0
                 for i in self.infos
@@ -492,6 +498,16 @@ class PodWorker:
                 and not any(i.name in pod.restart_at for i in regular)
             ):
                 return  # every regular container has exited: the pod is done
+
+    def _start_error_shown(self, now: float, within: float) -> bool:
+        """A container failed to start less than ``within`` seconds ago."""
+        pod = self.pod
+        return pod is not None and any(
+            cs.state == TERMINATED
+            and cs.reason == "StartError"
+            and now < (cs.finished_at or 0.0) + within
+            for cs in pod.status.values()
+        )
 
     def _on_event(self, event: dict[str, Any]) -> None:
         """A container run ended: note where its log ends (the kubelet keeps one per run);
@@ -572,6 +588,15 @@ class PodWorker:
                 containerID=cid,
                 imageID=f"podtask-local://{out['image']}",
             )
+            return out
+        if (
+            cs is not None
+            and cs.state == TERMINATED
+            and cs.reason == "StartError"
+            and not self.terminal
+            and time.time() < (cs.finished_at or 0.0) + START_TRIES
+        ):
+            out["state"] = {"waiting": {"reason": "ContainerCreating"}}  # the runtime tries
             return out
         if cs is not None and cs.state == TERMINATED:
             term: dict[str, Any] = {
@@ -693,6 +718,16 @@ class PodWorker:
             {c["name"]: c for c in regular},
             terminal=self.terminal,
         )
+        # A StartError is shown, but the pod stays Pending a little longer (its Ready
+        # condition already says PodFailed), as a real kubelet reports it.
+        failing = (
+            phase == "Failed"
+            and not self.terminal
+            and pod is not None
+            and self._start_error_shown(time.time(), START_TRIES + START_ERROR_PENDING)
+        )
+        if failing:
+            phase = "Pending"
         reason = message = None
         if self.stop_reason is not None and self.stop_reason[0] in ("Evicted", "DeadlineExceeded"):
             reason, message = self.stop_reason
@@ -710,7 +745,7 @@ class PodWorker:
         if self.disruption is not None:
             conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
-        if done:
+        if done or failing:
             why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
             failed_init = any(
                 i.kind == INIT
