@@ -42,6 +42,13 @@ KNOWN: tuple[Difference, ...] = (
         "not listed: this server does not serve them",
     ),
     Difference(
+        "event-writes",
+        "core/v1 Events",
+        "create, update, patch, delete and deletecollection served; events expire after an hour",
+        "read only (get, list, watch): its kubelet and scheduler write them; kept until the"
+        " server stops",
+    ),
+    Difference(
         "watch-progress",
         "watch features of that cluster",
         "allowWatchBookmarks and sendInitialEvents answered 500 (its etcd lacked"
