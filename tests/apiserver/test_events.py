@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -136,3 +137,31 @@ def test_events_may_be_forbidden(srv: ApiServer, core: Any) -> None:
     with pytest.raises(ApiException) as err:
         core.list_namespaced_event("default")
     assert err.value.status == 403
+
+
+def test_events_expire_and_repeats_are_counted(
+    srv: ApiServer, core: Any, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podtask.testing.apiserver import events
+
+    created = core.create_namespaced_pod(
+        "default",
+        pod(name, sh("main", "true"), volumes=[{"name": "v", "configMap": {"name": "absent"}}]),
+    )
+    # A missing ConfigMap volume: the kubelet retries the mount, and says so once, counted.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        mounts = [e for e in _events(core, created.metadata.uid) if e.reason == "FailedMount"]
+        if mounts and mounts[0].count >= 2:
+            break
+        time.sleep(0.2)
+    assert len(mounts) == 1 and mounts[0].count >= 2, mounts
+    assert 'configmap "absent" not found' in mounts[0].message
+    core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+    srv.wait_for_pod("default", name, lambda p: p is None, 15)
+    monkeypatch.setattr(events, "TTL", 0.0)
+    srv.events.scheduler(
+        {"metadata": {"name": "x", "namespace": "default", "uid": "u"}}, "Normal", "R", "m"
+    )
+    assert _events(core, created.metadata.uid) == []  # gone after the TTL
+    assert _events(core, "u")  # the one just recorded (expires at the next write)

@@ -44,9 +44,8 @@ KNOWN: tuple[Difference, ...] = (
     Difference(
         "event-writes",
         "core/v1 Events",
-        "create, update, patch, delete and deletecollection served; events expire after an hour",
-        "read only (get, list, watch): its kubelet and scheduler write them; kept until the"
-        " server stops",
+        "create, update, patch, delete and deletecollection served too",
+        "read only (get, list, watch): only its kubelet and scheduler write them",
     ),
     Difference(
         "watch-progress",

@@ -17,8 +17,8 @@ leaves them:
   ``eventTime`` set, ``source`` empty, no timestamps or count, an ``action``.
 
 Events are named ``<pod>.<unix nanoseconds in hex>`` as the recorder names
-them, and stay after the pod is gone (a cluster keeps them for an hour), so a
-client tells runs apart by ``involvedObject.uid``.
+them, and stay after the pod is gone for an hour (the API server's event TTL),
+so a client tells runs apart by ``involvedObject.uid``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from podtask.testing.apiserver.podstatus import ts
@@ -35,6 +36,9 @@ NORMAL = "Normal"
 WARNING = "Warning"
 KUBELET = "kubelet"
 SCHEDULER = "default-scheduler"
+TTL = 3600.0  # kube-apiserver --event-ttl: events go an hour after their last change
+
+_Same = tuple[str, str, str, str, str]  # pod uid, fieldPath, type, reason, message
 
 
 def _micro_time(at: float) -> str:
@@ -59,6 +63,9 @@ class Recorder:
         self.store = store
         self.node_name = node_name
         self._lock = threading.Lock()
+        self._same: dict[_Same, tuple[str, str]] = {}  # the correlator's key -> (ns, name)
+        # (last change, ns, name, key) in time order: what to expire when
+        self._expiry: deque[tuple[float, str, str, _Same | None]] = deque()
 
     def _reference(self, pod: dict[str, Any], container: str | None) -> dict[str, Any]:
         meta = pod.get("metadata") or {}
@@ -87,20 +94,24 @@ class Recorder:
         now = time.time()
         ref = self._reference(pod, container)
         ns = str(ref["namespace"])
+        key = (str(ref["uid"]), str(ref.get("fieldPath") or ""), etype, reason, message)
         with self._lock:
-            same = self._same(ns, ref, etype, reason, message)
+            self._expire(now)
+            same = self._same.get(key)
             if same is not None:
 
                 def bump(o: dict[str, Any]) -> None:
                     o["count"] = int(o.get("count") or 1) + 1
                     o["lastTimestamp"] = ts(now)
 
-                self.store.update("events", (ns, same), bump)
-                return
+                if self.store.update("events", same, bump) is not None:
+                    self._expiry.append((now, *same, key))
+                    return
             self._create(
                 ns,
                 ref,
                 now,
+                key,
                 type=etype,
                 reason=reason,
                 message=message,
@@ -118,10 +129,12 @@ class Recorder:
         now = time.time()
         ref = self._reference(pod, None)
         with self._lock:
+            self._expire(now)
             self._create(
                 str(ref["namespace"]),
                 ref,
                 now,
+                None,
                 type=etype,
                 reason=reason,
                 message=message,
@@ -134,24 +147,21 @@ class Recorder:
                 reportingInstance=f"{SCHEDULER}-{self.node_name}",
             )
 
-    def _same(
-        self, ns: str, ref: dict[str, Any], etype: str, reason: str, message: str
-    ) -> str | None:
-        """The name of an identical earlier kubelet event (the correlator's key), if any."""
+    def _expire(self, now: float) -> None:
+        """Delete the events whose last change is over ``TTL`` old."""
+        while self._expiry and self._expiry[0][0] + TTL <= now:
+            _at, ns, name, key = self._expiry.popleft()
+            event = self.store.get("events", (ns, name))
+            last = event and (event.get("lastTimestamp") or event.get("eventTime"))
+            if event is None or (last and _epoch(str(last)) + TTL > now):
+                continue  # gone already, or changed since: a later entry expires it
+            self.store.delete("events", (ns, name))
+            if key is not None and self._same.get(key) == (ns, name):
+                del self._same[key]
 
-        def identical(o: dict[str, Any]) -> bool:
-            other = o.get("involvedObject") or {}
-            return (
-                other.get("uid") == ref["uid"]
-                and other.get("fieldPath") == ref.get("fieldPath")
-                and (o.get("source") or {}).get("component") == KUBELET
-                and (o.get("type"), o.get("reason"), o.get("message")) == (etype, reason, message)
-            )
-
-        found, _rv = self.store.select("events", ns, identical)
-        return str(found[-1]["metadata"]["name"]) if found else None
-
-    def _create(self, ns: str, ref: dict[str, Any], now: float, **fields: Any) -> None:
+    def _create(
+        self, ns: str, ref: dict[str, Any], now: float, key: _Same | None, **fields: Any
+    ) -> None:
         name = f"{ref['name']}.{time.time_ns():x}"
         obj: dict[str, Any] = {
             "kind": "Event",
@@ -166,6 +176,19 @@ class Recorder:
             **fields,
         }
         self.store.create("events", (ns, name), obj)
+        if key is not None:
+            self._same[key] = (ns, name)
+        self._expiry.append((now, ns, name, key))
+
+
+def _epoch(text: str) -> float:
+    """RFC 3339 (whole seconds or MicroTime) to epoch seconds; 0 when unreadable."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 __all__ = ["NORMAL", "WARNING", "Recorder", "field_path"]
