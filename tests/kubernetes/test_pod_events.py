@@ -93,3 +93,25 @@ def test_without_events_permission_the_run_still_works(srv: Any) -> None:
         "the pod's events were not read: forbidden: cannot list events" in n for n in notices
     )
     assert pods(srv) == []
+
+
+@pytest.mark.slow
+@needs_server
+def test_a_detached_run_settled_by_runs_gets_the_same_reason(srv: Any) -> None:
+    import time
+
+    from podtask._storage import RunStore, podtask_home
+    from podtask.cli.kube_cmd import refresh_runs
+
+    detached = run(CONFORMANCE, "primary_fails_liveness", sidecar_mode="native", detach=True)
+    assert detached.reason == "Detached"
+    deadline = time.time() + 60
+    phase = "RUNNING"
+    while time.time() < deadline and phase == "RUNNING":
+        time.sleep(0.5)
+        with RunStore.in_home(podtask_home()) as store:
+            phase = refresh_runs(store)[detached.run_id]
+    with RunStore.in_home(podtask_home()) as store:
+        record = store.get(detached.run_id)
+    assert (record.phase, record.reason) == ("FAILED", "Unhealthy"), record.message
+    assert pods(srv) == []
