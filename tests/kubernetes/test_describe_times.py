@@ -59,3 +59,15 @@ def test_describe_shows_sub_second_times_and_their_source(srv: Any) -> None:
     assert started <= finished
     assert LEGEND in out.replace("\n  ", " ")
     assert pods(srv) == []
+
+
+def test_events_are_listed_in_time_order() -> None:
+    from podtask.cli.show_times import in_time_order
+
+    events = [
+        {"event": "attempt", "time": 1.0},
+        {"event": "exited", "time": 3.0},
+        {"event": "note"},  # no time: stays after the event before it
+        {"event": "k8s-event", "time": 2.0},
+    ]
+    assert [e["event"] for e in in_time_order(events)] == ["attempt", "k8s-event", "exited", "note"]

@@ -12,7 +12,7 @@ import click
 
 from podtask._lifecycle import ContainerStatus
 from podtask._storage import LOST, RunDir, RunRecord
-from podtask.cli.show_times import LEGEND, best_times, time_cell
+from podtask.cli.show_times import LEGEND, best_times, in_time_order, time_cell
 
 _MARK = {"waiting": "…", "running": "▶", "terminated": "■"}
 
@@ -186,7 +186,7 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
             add(f"  ({LEGEND})\n")
     if events:
         add("\nEvents:\n")
-        for e in events:
+        for e in in_time_order(events):
             if e.get("event") in ("end",):
                 continue
             what = e.get("event", "?")

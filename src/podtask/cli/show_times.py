@@ -61,4 +61,17 @@ def time_cell(
     return rel(kubelet_time), False
 
 
-__all__ = ["LEGEND", "SOURCES", "best_times", "time_cell"]
+def in_time_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's events by time: the engine records some after the fact (the pod's Events,
+    the entrypoint's times arrive with the results); one without a time keeps its place."""
+    keyed = []
+    last = float("-inf")
+    for i, e in enumerate(events):
+        when = e.get("time")
+        if isinstance(when, (int, float)):
+            last = float(when)
+        keyed.append((last, i, e))
+    return [e for _t, _i, e in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+__all__ = ["LEGEND", "SOURCES", "best_times", "in_time_order", "time_cell"]
