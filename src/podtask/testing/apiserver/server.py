@@ -69,7 +69,7 @@ from podtask.testing.apiserver.logtimes import LogTimes, lines_with_times, rfc33
 from podtask.testing.apiserver.podstatus import ts
 from podtask.testing.apiserver.selectors import selector
 from podtask.testing.apiserver.store import Store, Watcher
-from podtask.testing.apiserver.tables import pod_table, wants_table
+from podtask.testing.apiserver.tables import TABLES, as_table, wants_table
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
@@ -1233,14 +1233,14 @@ class _Handler(BaseHTTPRequestHandler):
             api._count(verb)
             api.faults.check(verb, verb, "pods", ns, None)
         match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), resource)
-        table = wants_table(self.headers.get("Accept") or "") and resource == "pods"
+        table = wants_table(self.headers.get("Accept") or "") and resource in TABLES
         include = _one(q, "includeObject") or "Metadata"
         if watching:
             self._watch(resource, ns, q, match, table, include)
             return
         items, rv, meta = self._list_items(resource, ns, q, match)
         if table:
-            self._json(200, pod_table(items, str(rv), include))
+            self._json(200, as_table(resource, items, str(rv), include))
             return
         kind = KINDS[resource] + "List"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
@@ -1353,7 +1353,7 @@ class _Handler(BaseHTTPRequestHandler):
             nonlocal sent_columns
             if table and kind != "BOOKMARK":
                 rv = obj.get("metadata", {}).get("resourceVersion", "")
-                obj = pod_table([obj], rv, include, columns=not sent_columns)
+                obj = as_table(w.resource, [obj], rv, include, columns=not sent_columns)
                 sent_columns = True
             self._chunk(_dumps({"type": kind, "object": obj}) + b"\n")
 
