@@ -147,4 +147,3 @@ def as_table(
             for n, t, f, p in (EVENT_COLUMNS if resource == "events" else COLUMNS)
         ]
     return table
-
