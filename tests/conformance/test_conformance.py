@@ -237,14 +237,10 @@ def test_liveness_probe_failing_on_the_primary_fails_the_task(engine: str) -> No
     primary = container(doc, "primary")
     assert primary["exit_code"] in (137, 143)  # SIGTERM, then SIGKILL after the grace
     assert primary["message"] is None  # as on a cluster: the status never says why
-    if engine.startswith("kubernetes-"):
-        # A Pod's status shows only exit 143/137 and "Error"; the kubelet's words
-        # (Unhealthy "Liveness probe failed: ...", Killing) are in its Events, which the
-        # kubernetes engine does not read yet.
-        assert doc["phase"] == "FAILED" and doc["reason"] in ("Error", "Unhealthy")
-    else:
-        assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
-        assert doc["message"].startswith("Liveness probe failed: ")
+    # On kubernetes the status shows only exit 143/137 "Error"; the engine takes the
+    # kubelet's words (Unhealthy "Liveness probe failed: ...") from the pod's Events.
+    assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
+    assert doc["message"].startswith("Liveness probe failed: ")
 
 
 def test_native_sidecar_that_exits_is_restarted(engine: str) -> None:

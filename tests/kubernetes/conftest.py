@@ -156,3 +156,19 @@ def when_running(srv: Any, action: Any) -> threading.Thread:
     thread = threading.Thread(target=wait)
     thread.start()
     return thread
+
+
+def describe(run_id: str) -> str:
+    """``podtask describe RUN_ID`` as a user runs it; its output."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "podtask", "describe", run_id],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

@@ -167,3 +167,15 @@ def _connect(path: str, context: str | None) -> Cluster:
         context=context,
         kubeconfig=first if Path(first).is_file() else None,
     )
+
+
+def discard(response: Any) -> None:
+    """Finish an answer whose body podtask does not need, then give its connection back.
+
+    ``release_conn`` alone returns the connection with the body still unread, and
+    the next request on that kept-alive connection reads the leftover as its own
+    answer (``BadStatusLine`` with a Pod's JSON in it)."""
+    try:
+        response.drain_conn()
+    finally:
+        response.release_conn()

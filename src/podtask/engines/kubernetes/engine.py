@@ -38,6 +38,7 @@ from podtask._contract import (
 )
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
+from podtask._lifecycle.reasons import UNHEALTHY
 from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
 from podtask._storage import (
     current_process_identity,
@@ -47,8 +48,8 @@ from podtask._storage import (
     write_json_atomic,
 )
 from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
-from podtask.engines.kubernetes import adapt, api_io
-from podtask.engines.kubernetes.client import Cluster, connect
+from podtask.engines.kubernetes import adapt, api_io, pod_events
+from podtask.engines.kubernetes.client import Cluster, connect, discard
 from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import (
     Conflict,
@@ -512,12 +513,14 @@ class KubernetesEngine:
         core = attempt.cluster.core
         try:
             with_retries(
-                lambda: core.delete_namespaced_pod(
-                    attempt.pod_name,
-                    attempt.namespace,
-                    grace_period_seconds=max(0, math.ceil(grace)),
-                    _preload_content=False,
-                ).release_conn(),
+                lambda: discard(
+                    core.delete_namespaced_pod(
+                        attempt.pod_name,
+                        attempt.namespace,
+                        grace_period_seconds=max(0, math.ceil(grace)),
+                        _preload_content=False,
+                    )
+                ),
                 verb="delete",
                 resource="pods",
                 namespace=attempt.namespace,
@@ -647,6 +650,7 @@ class KubernetesEngine:
                 break
             drain(TICK)
 
+        decided = status  # what the verdict was read from (the pod's Events may add to it)
         stop_at: dict[str, float] = {}
         if not gone:
             primary = status.container(ctx.primary)
@@ -699,10 +703,49 @@ class KubernetesEngine:
             lost = [n for n in container_names(doc) if not streams.started(n)]
             self._save_logs(ctx, attempt, streams, doc)
             self._note_lost_logs(ctx, lost)
+        if verdict.phase not in (TaskPhase.SUCCEEDED, TaskPhase.ABORTED):
+            verdict, status = self._with_events(ctx, attempt, doc, decided, verdict, status)
         self._fetch_outputs(ctx, attempt)
         if attempt.via == "api":
             verdict = api_io.read_results(ctx, doc, verdict)
         return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
+
+    def _with_events(
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        doc: dict[str, Any],
+        decided: PodStatus,
+        verdict: Verdict,
+        status: PodStatus,
+    ) -> tuple[Verdict, PodStatus]:
+        """A failed attempt: list the pod's Events once, record them for ``describe``, and
+        let the kubelet's words name a probe kill the status shows only as 137/143 Error."""
+        events, why_not = pod_events.list_pod_events(
+            attempt.cluster.core, attempt.namespace, doc, server=attempt.cluster.server
+        )
+        if events is None:
+            ctx.notice(f"kubernetes engine: the pod's events were not read: {why_not}")
+            return verdict, status
+        now = time.time()
+        for event in events:
+            ctx.on_event(event.as_run_event(ctx.attempt, now))
+        primary = decided.container(ctx.primary)
+        unhealthy = pod_events.probe_kill(events, ctx.primary)
+        if unhealthy is None or not pod_events.needs_events(primary):
+            return verdict, status
+
+        def told(s: PodStatus) -> PodStatus:
+            containers = tuple(
+                dataclasses.replace(c, unhealthy=unhealthy) if c.name == ctx.primary else c
+                for c in s.containers
+            )
+            return dataclasses.replace(s, containers=containers)
+
+        again = self._decide(ctx, told(decided))
+        if again.reason == UNHEALTHY:
+            verdict = dataclasses.replace(again, sidecar_issues=verdict.sidecar_issues)
+        return verdict, told(status)
 
     def _save_logs(
         self, ctx: AttemptContext, attempt: _Attempt, streams: LogStreams, doc: dict[str, Any]

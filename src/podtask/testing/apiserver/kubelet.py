@@ -62,9 +62,19 @@ IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
 CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
+# A command that cannot start: a real runtime tries for ~2 s (ContainerCreating), then the
+# container shows StartError while the pod stays Pending ~1 s more, then the pod fails.
+START_TRIES = 1.8
+START_ERROR_PENDING = 1.2
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
 PullCheck = Callable[[str, str, str, str], "str | None"]  # ns, pod, container, image -> error
+# pod, container (None: the pod), type, reason, message: an Event, as the kubelet records it
+EventSink = Callable[[dict[str, Any], "str | None", str, str, str], None]
+
+
+def _no_events(_pod: dict[str, Any], _c: str | None, _t: str, _r: str, _m: str) -> None:
+    return None
 
 
 class _Sandbox(PodSandbox):
@@ -139,6 +149,7 @@ class PodWorker:
         crash_backoff: tuple[float, float] = CRASH_BACKOFF,
         serve_api: Callable[[socket.socket, Any], None] | None = None,
         host_files: bool = True,
+        record: EventSink = _no_events,
     ) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
@@ -159,6 +170,8 @@ class PodWorker:
         self.crash_backoff = crash_backoff
         self.serve_api = serve_api  # takes a connection made inside the pod's network
         self.host_files = host_files  # the server says pods share this machine's files
+        self.record = record
+        self.told: set[tuple[str, str]] = set()  # (container, what) said once per pod
         self.bridged = False
         self.bridge: podnet.Bridge | None = None
         self.bridge_error: str | None = None
@@ -197,6 +210,8 @@ class PodWorker:
         with self.lock:
             if reason is not None and self.stop_reason is None:
                 self.stop_reason = reason
+                warn = reason[0] == "Evicted"
+                self._tell(None, "Warning" if warn else "Normal", reason[0], reason[1])
             self.shutdown = self.shutdown or shutdown
             first = self.stop_grace is None
             if first or grace < (self.stop_grace or 0):
@@ -220,6 +235,53 @@ class PodWorker:
         with self.lock:
             if self.disruption is None:
                 self.disruption = (reason, message)
+
+    # -- events: what a kubelet records about the pod -------------------------------------
+    def _tell(self, container: str | None, etype: str, reason: str, message: str) -> None:
+        with contextlib.suppress(Exception):  # an event lost never stops a pod
+            self.record(self.manifest, container, etype, reason, message)
+
+    def _tell_once(self, container: str, what: str, etype: str, reason: str, msg: str) -> None:
+        if (container, what) not in self.told:
+            self.told.add((container, what))
+            self._tell(container, etype, reason, msg)
+
+    def _image(self, container: str) -> str:
+        info = next((i for i in self.infos if i.name == container), None)
+        return str(info.spec.get("image", "")) if info is not None else ""
+
+    def _tell_started(self, name: str) -> None:
+        """Pulled (or already present), Created, Started: the kubelet's words for a start."""
+        info = next((i for i in self.infos if i.name == name), None)
+        image = self._image(name)
+        if info is not None and info.spec.get("imagePullPolicy") == "Always":
+            self._tell(name, "Normal", "Pulling", f'Pulling image "{image}"')
+            self._tell(
+                name,
+                "Normal",
+                "Pulled",
+                f'Successfully pulled image "{image}" in 0s (0s including waiting).'
+                " Image size: 0 bytes.",
+            )
+        else:
+            self._tell(
+                name, "Normal", "Pulled", f'Container image "{image}" already present on machine'
+            )
+        self._tell(name, "Normal", "Created", f"Created container: {name}")
+        self._tell(name, "Normal", "Started", f"Started container {name}")
+
+    def _tell_pull(self, now: float) -> None:
+        """ErrImagePull, then ImagePullBackOff, as the kubelet reports a pull that fails."""
+        for name, (message, since) in list(self.pull_errors.items()):
+            image = self._image(name)
+            if (name, "pull") not in self.told:
+                self._tell(name, "Normal", "Pulling", f'Pulling image "{image}"')
+                self._tell(name, "Warning", "Failed", f'Failed to pull image "{image}": {message}')
+                self._tell_once(name, "pull", "Warning", "Failed", "Error: ErrImagePull")
+            if now - since >= PULL_BACKOFF_AFTER and (name, "pull-backoff") not in self.told:
+                self._tell(name, "Normal", "BackOff", f'Back-off pulling image "{image}"')
+                failed = "Error: ImagePullBackOff"
+                self._tell_once(name, "pull-backoff", "Warning", "Failed", failed)
 
     def _kill_all(self) -> None:
         pod = self.pod
@@ -363,6 +425,10 @@ class PodWorker:
             except podprep.NotReady as exc:
                 with self.lock:
                     self.not_ready = exc
+                if exc.message.startswith("MountVolume."):
+                    self._tell(None, "Warning", "FailedMount", exc.message)
+                elif exc.reason == "CreateContainerConfigError":
+                    self._tell(exc.container, "Warning", "Failed", f"Error: {exc.message}")
                 self._publish()
                 self.wakeup.wait(IDLE_TICK)
                 self.wakeup.clear()
@@ -407,9 +473,10 @@ class PodWorker:
                 return
             now = time.time()
             busy = pod.busy
+            self._tell_pull(now)
             if any(
                 now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
-            ):
+            ) or self._start_error_shown(now, START_TRIES + START_ERROR_PENDING):
                 busy = True
                 self._publish()
             pod.step(BUSY_TICK if busy else IDLE_TICK)
@@ -418,6 +485,8 @@ class PodWorker:
                 return
             st = pod.status
             regular = [i for i in self.infos if i.kind == REGULAR]
+            if self._start_error_shown(now, START_TRIES + START_ERROR_PENDING):
+                continue  # the runtime is still "trying" a command that cannot start
             if policy == "Never" and any(
                 i.kind == INIT and st[i.name].state == TERMINATED and st[i.name].exit_code != 0
                 for i in self.infos
@@ -430,10 +499,46 @@ class PodWorker:
             ):
                 return  # every regular container has exited: the pod is done
 
+    def _start_error_shown(self, now: float, within: float) -> bool:
+        """A container failed to start less than ``within`` seconds ago."""
+        pod = self.pod
+        return pod is not None and any(
+            cs.state == TERMINATED
+            and cs.reason == "StartError"
+            and now < (cs.finished_at or 0.0) + within
+            for cs in pod.status.values()
+        )
+
     def _on_event(self, event: dict[str, Any]) -> None:
-        """A container run ended: note where its log ends (the kubelet keeps one per run)."""
-        if event.get("event") in ("exited", "error") and event.get("container"):
-            self._mark_log_end(str(event["container"]))
+        """A container run ended: note where its log ends (the kubelet keeps one per run);
+        and record the Event a kubelet would for what happened."""
+        kind, name = event.get("event"), str(event.get("container") or "")
+        if kind in ("exited", "error") and name:
+            self._mark_log_end(name)
+        if not name:
+            return
+        if kind == "started":
+            self._tell_started(name)
+        elif kind == "unhealthy" or kind == "unready":
+            self._tell(name, "Warning", "Unhealthy", str(event.get("message", "")))
+        elif kind == "killing":
+            self._tell(name, "Normal", "Killing", str(event.get("message", "")))
+        elif kind == "stop-signal":
+            self._tell_once(name, "stop", "Normal", "Killing", f"Stopping container {name}")
+        elif kind == "exited":
+            if event.get("reason") == "StartError":
+                text = runtime_message(str(event.get("message") or ""))
+                self._tell(name, "Warning", "Failed", f"Error: {text}")
+            pod = self.pod
+            due = pod.restart_at.get(name) if pod is not None else None
+            if due is not None and due - time.time() > 0.5:
+                self._tell(
+                    name,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {name} in pod"
+                    f" {self.name}_{self.namespace}({self.uid})",
+                )
 
     def _restart_delay(self, count: int) -> float:
         """The kubelet's crash back-off: restart at once, then ``first`` doubling to ``most``."""
@@ -483,6 +588,15 @@ class PodWorker:
                 containerID=cid,
                 imageID=f"podtask-local://{out['image']}",
             )
+            return out
+        if (
+            cs is not None
+            and cs.state == TERMINATED
+            and cs.reason == "StartError"
+            and not self.terminal
+            and time.time() < (cs.finished_at or 0.0) + START_TRIES
+        ):
+            out["state"] = {"waiting": {"reason": "ContainerCreating"}}  # the runtime tries
             return out
         if cs is not None and cs.state == TERMINATED:
             term: dict[str, Any] = {
@@ -604,6 +718,16 @@ class PodWorker:
             {c["name"]: c for c in regular},
             terminal=self.terminal,
         )
+        # A StartError is shown, but the pod stays Pending a little longer (its Ready
+        # condition already says PodFailed), as a real kubelet reports it.
+        failing = (
+            phase == "Failed"
+            and not self.terminal
+            and pod is not None
+            and self._start_error_shown(time.time(), START_TRIES + START_ERROR_PENDING)
+        )
+        if failing:
+            phase = "Pending"
         reason = message = None
         if self.stop_reason is not None and self.stop_reason[0] in ("Evicted", "DeadlineExceeded"):
             reason, message = self.stop_reason
@@ -621,7 +745,7 @@ class PodWorker:
         if self.disruption is not None:
             conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
-        if done:
+        if done or failing:
             why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
             failed_init = any(
                 i.kind == INIT
@@ -734,7 +858,9 @@ class Kubelet:
         crash_backoff: tuple[float, float] = CRASH_BACKOFF,
         serve_api: Callable[[socket.socket, Any], None] | None = None,
         host_files: bool = True,
+        record: EventSink = _no_events,
     ) -> None:
+        self.record = record
         self.host_files = host_files
         self.serve_api = serve_api
         self.crash_backoff = crash_backoff
@@ -769,6 +895,7 @@ class Kubelet:
             crash_backoff=self.crash_backoff,
             serve_api=self.serve_api,
             host_files=self.host_files,
+            record=self.record,
         )
         with self.lock:
             if self.closed:
