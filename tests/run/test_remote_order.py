@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from podtask._run import Runner, RunOptions
+from podtask._run import KubernetesOptions, Runner, RunOptions
 
 with warnings.catch_warnings():
     # pyftpdlib runs on the standard library's asyncore before Python 3.12.
@@ -128,7 +128,7 @@ def _run(server: Any, store: Storage, **inputs: Any) -> Any:
         engine=KubernetesEngine(kubeconfig=str(server.kubeconfig_path)),
         inputs=inputs,
         sidecar_mode="managed",
-        engine_options={"storage": store.url},
+        engine_options=KubernetesOptions(storage=store.url),
     )
     return Runner(str(TASKS), "through_proxy", options).run()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from podtask._lifecycle import TaskPhase, Verdict, retry_budget
-from podtask._run import AttemptContext, AttemptOutcome, Runner, RunOptions
+from podtask._run import AttemptContext, AttemptOutcome, LocalOptions, Runner, RunOptions
 from tests.run.conftest import needs_namespaces, podtask, run_json
 
 TASKS = Path(__file__).parent / "tasks" / "retry_tasks.py"
@@ -39,7 +39,7 @@ class BadImageEngine:
     """An engine whose every attempt ends as a kubelet reports an unparsable image name."""
 
     name = "bad-image"
-    options: frozenset[str] = frozenset()
+    options_type = LocalOptions
 
     def __init__(self) -> None:
         self.attempts = 0

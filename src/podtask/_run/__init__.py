@@ -8,8 +8,13 @@ from podtask._run.engine import (
     AttemptContext,
     AttemptOutcome,
     Engine,
+    EngineOptions,
+    KubernetesOptions,
+    LocalOptions,
+    PodmanOptions,
     SurvivingEngine,
     check_engine_options,
+    engine_options,
 )
 from podtask._run.follow import LogFollower
 from podtask._run.result import ContainerResult, RunResult
@@ -24,7 +29,11 @@ __all__ = [
     "AttemptOutcome",
     "ContainerResult",
     "Engine",
+    "EngineOptions",
+    "KubernetesOptions",
+    "LocalOptions",
     "LogFollower",
+    "PodmanOptions",
     "RunOptions",
     "RunResult",
     "Runner",
@@ -32,5 +41,6 @@ __all__ = [
     "apply_sidecar_mode",
     "attempt_manifest",
     "check_engine_options",
+    "engine_options",
     "input_literals",
 ]

@@ -34,6 +34,7 @@ from podtask._run.engine import (
     AttemptContext,
     AttemptOutcome,
     Engine,
+    EngineOptions,
     SurvivingEngine,
     check_engine_options,
 )
@@ -66,7 +67,8 @@ class RunOptions:
     notice: Callable[[str], None] = lambda _m: None
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
-    engine_options: dict[str, Any] = field(default_factory=dict)
+    engine_options: EngineOptions = field(default_factory=EngineOptions)  # the engine's own type
+    detach: bool = False  # submit the attempt and return (engines whose runs survive us)
     system_retries: int = DEFAULT_SYSTEM_RETRIES  # retries for failures that are not the task's
 
 
@@ -112,6 +114,7 @@ class Runner:
 
     def __init__(self, path: str, task_name: str | None, options: RunOptions) -> None:
         self.options = options
+        self.engine_options = check_engine_options(options.engine, options.engine_options)
         self.ref, tasks = load_tasks(path, task_name)
         if len(tasks) > 1:
             names = ", ".join(t.name for t in tasks)
@@ -167,15 +170,13 @@ class Runner:
             notice=o.notice,
             on_status=o.on_status,
             on_event=rd.append_event,
-            engine_options=dict(o.engine_options),
+            engine_options=self.engine_options,
             declared=self.compiled.manifest,
         )
 
     def run(self) -> RunResult:
         engine = self.options.engine
-        check_engine_options(engine, self.options.engine_options)
-        detach = bool(self.options.engine_options.get("detach"))
-        if detach and not isinstance(engine, SurvivingEngine):
+        if self.options.detach and not isinstance(engine, SurvivingEngine):
             raise SpecError(
                 f"the {engine.name} engine cannot detach from its runs",
                 field="--detach",
@@ -229,7 +230,7 @@ class Runner:
     def attach(self) -> RunResult:
         """Follow the run's current attempt to its end (and any retries), as ``run`` would have.
 
-        With ``detach`` in the engine options, a finished attempt is settled and
+        With ``detach`` in the run options, a finished attempt is settled and
         a retry, if any, is only submitted: ``podtask runs`` uses that to catch up.
         """
         with RunStore.in_home(self.home) as store:
@@ -319,7 +320,7 @@ class Runner:
         outputs: dict[str, Any] | None = None
         engine = self.options.engine
         surviving = engine if isinstance(engine, SurvivingEngine) else None
-        detach = surviving is not None and bool(self.options.engine_options.get("detach"))
+        detach = surviving is not None and self.options.detach
         budgets = {"user": retries, "system": self.options.system_retries}
         used, retried = _budgets_used(rd, first)
         attempt, budget = first, retried.get(first)

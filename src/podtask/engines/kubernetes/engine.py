@@ -38,7 +38,8 @@ from podtask._contract import (
 )
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
-from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
+from podtask._run import AttemptContext, AttemptOutcome, KubernetesOptions, apply_sidecar_mode
+from podtask._run.engine import PULL_POLICIES
 from podtask._storage import (
     current_process_identity,
     process_alive,
@@ -68,27 +69,16 @@ from podtask.engines.kubernetes.watcher import (
     watcher_for,
 )
 
-OPTIONS = frozenset(
-    {
-        "namespace",
-        "context",
-        "storage",
-        "detach",
-        "ship_code",
-        "kubeconfig",
-        "image_pull_grace",
-        "pull",
-        "ship_code_include",
-    }
-)
-#: --pull: the primary's imagePullPolicy.  Without it podtask sets IfNotPresent unless the
-#: task set a policy: Kubernetes would default `:latest` to Always, and an image loaded into
-#: the node (`kind load`, `ctr import`) could then never be pulled.
-PULL_POLICIES = {"always": "Always", "if-not-present": "IfNotPresent", "never": "Never"}
+#: --pull (PULL_POLICIES, with KubernetesOptions): the primary's imagePullPolicy.  Without it
+#: podtask sets IfNotPresent unless the task set a policy: Kubernetes would default `:latest`
+#: to Always, and an image loaded into the node (`kind load`, `ctr import`) could then never be
+#: pulled.
 #: How long a transient image pull error (a timeout, a rate limit) may last before the
 #: attempt fails; a permanent one (not found, denied, unauthorized) fails at once.
 DEFAULT_PULL_GRACE = 60.0
 STATE_FILE = "kubernetes.json"
+#: The options a run's state file keeps, so that ``attach`` finds its pods again.
+_KEPT = ("namespace", "context", "storage", "kubeconfig")
 TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
@@ -131,7 +121,7 @@ class KubernetesEngine:
     name = "kubernetes"
     #: The pod finishes without podtask: runs carry no owner process, and can be re-attached.
     survives_client = True
-    options = OPTIONS
+    options_type = KubernetesOptions
 
     def __init__(
         self,
@@ -150,15 +140,18 @@ class KubernetesEngine:
         )
 
     # -- options and connection ----------------------------------------------------
-    def _options(self, ctx: AttemptContext) -> dict[str, Any]:
+    def _options(self, ctx: AttemptContext) -> KubernetesOptions:
+        """The run's options; a resumed run (``attach``) keeps where its pods are."""
+        given = ctx.options(KubernetesOptions)
         saved = read_state(ctx.run_dir.path).get("options") or {}
-        return {**saved, **ctx.engine_options}
+        kept = {k: v for k, v in saved.items() if k in _KEPT and getattr(given, k) is None}
+        return dataclasses.replace(given, **kept)
 
-    def _cluster(self, options: dict[str, Any]) -> Cluster:
-        return connect(options.get("context"), options.get("kubeconfig") or self.kubeconfig)
+    def _cluster(self, options: KubernetesOptions) -> Cluster:
+        return connect(options.context, options.kubeconfig or self.kubeconfig)
 
-    def _namespace(self, cluster: Cluster, options: dict[str, Any]) -> str:
-        return str(options.get("namespace") or cluster.default_namespace)
+    def _namespace(self, cluster: Cluster, options: KubernetesOptions) -> str:
+        return str(options.namespace or cluster.default_namespace)
 
     def prepare(self, ctx: AttemptContext) -> None:
         # Options it does not take were refused by the runner (``options`` below).
@@ -170,39 +163,31 @@ class KubernetesEngine:
             raise
         except InfrastructureError as exc:
             raise EngineUnavailable(f"{exc} (is the cluster up? check --context)") from exc
-        storage = options.get("storage")
-        if storage:
-            RemoteStore(str(storage))  # fsspec present, scheme known
+        if options.storage:
+            RemoteStore(options.storage)  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
             api_io.check_api_size(self._bundle(ctx, options), b"")
-        pull = options.get("pull")
-        if pull is not None and pull not in PULL_POLICIES:
-            raise SpecError(
-                f"--pull {pull!r} is not a pull policy",
-                field="--pull",
-                hint="one of " + ", ".join(PULL_POLICIES),
-            )
         if ctx.sidecar_mode not in (None, "native", "managed"):
             raise SpecError(f"unknown sidecar mode {ctx.sidecar_mode!r}", field="--sidecar-mode")
 
     # -- how code, inputs and results travel ---------------------------------------------
-    def _via(self, cluster: Cluster, options: dict[str, Any]) -> str:
+    def _via(self, cluster: Cluster, options: KubernetesOptions) -> str:
         """``storage`` (--storage), ``host`` (the pods see this machine's files: only a
         server that says so), or ``api`` (a ConfigMap in, the termination message out)."""
-        if options.get("storage"):
+        if options.storage:
             return "storage"
         return "host" if cluster.shares_host_files() else "api"
 
-    def _bundle(self, ctx: AttemptContext, options: dict[str, Any]) -> bytes | None:
+    def _bundle(self, ctx: AttemptContext, options: KubernetesOptions) -> bytes | None:
         """The code bundle the API transport ships (None with --no-ship-code)."""
-        if options.get("ship_code") is False:
+        if options.ship_code is False:
             return None
         return make_code_bundle(Path(ctx.source_root))
 
     # -- building the pod ---------------------------------------------------------------
-    def _remote(self, options: dict[str, Any], run_id: str) -> RemoteStore | None:
-        storage = options.get("storage")
-        return RemoteStore(str(storage)).child(run_id) if storage else None
+    def _remote(self, options: KubernetesOptions, run_id: str) -> RemoteStore | None:
+        storage = options.storage
+        return RemoteStore(storage).child(run_id) if storage else None
 
     def _manifest(
         self,
@@ -234,8 +219,8 @@ class KubernetesEngine:
             left = ctx.deadline - time.monotonic()
             spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
         primary = next(c for c in spec["containers"] if c.get("name") == ctx.primary)
-        if options.get("pull"):
-            primary["imagePullPolicy"] = PULL_POLICIES[str(options["pull"])]
+        if options.pull:
+            primary["imagePullPolicy"] = PULL_POLICIES[options.pull]
         else:
             primary.setdefault("imagePullPolicy", "IfNotPresent")
         boot = bootstrap_env(ctx.run_id, ctx.attempt, None)
@@ -245,7 +230,7 @@ class KubernetesEngine:
             # The API server's pods see this machine's files (it said so; see _via).
             env.append({"name": ENV_SOURCE_ROOT, "value": str(ctx.source_root)})
         elif via == "api":
-            shipped = options.get("ship_code") is not False
+            shipped = options.ship_code is not False
             env += api_io.api_transport(spec, primary, str(meta["name"]), ship=shipped)
         elif remote is not None:
             api_io.set_io_args(primary, remote.join(INPUTS_FILE), remote.join("outputs"))
@@ -253,7 +238,7 @@ class KubernetesEngine:
             if scheme(remote.url) == "file":
                 # file:// means a directory the nodes share with this machine at the same
                 # path: mount it into the primary, or its writes stay in the container.
-                root = str(options["storage"]).removeprefix("file://").rstrip("/") or "/"
+                root = str(options.storage).removeprefix("file://").rstrip("/") or "/"
                 spec.setdefault("volumes", []).append(
                     {
                         "name": STORAGE_VOLUME,
@@ -265,7 +250,7 @@ class KubernetesEngine:
                 )
             # The code must reach the pod somehow: baked into the image (--no-ship-code),
             # shipped, or read from this machine's files where the pods share them.
-            ship = options.get("ship_code")
+            ship = options.ship_code
             if ship is None:
                 ship = not cluster.shares_host_files()
             if ship:
@@ -402,11 +387,7 @@ class KubernetesEngine:
         name = str(manifest["metadata"]["name"])
         attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at, via)
         state = read_state(ctx.run_dir.path)
-        state["options"] = {
-            k: v
-            for k, v in options.items()
-            if k in ("namespace", "context", "storage", "kubeconfig")
-        }
+        state["options"] = {k: getattr(options, k) for k in _KEPT if getattr(options, k)}
         state["options"]["namespace"] = namespace
         state.setdefault("attempts", {})[str(ctx.attempt)] = {
             "pod": name,
@@ -444,7 +425,7 @@ class KubernetesEngine:
         if any(e.get("name") == ENV_CODE_URL for e in env) and (
             ctx.attempt == 1 or remote.get_bytes(CODE_BUNDLE) is None
         ):
-            include = self._options(ctx).get("ship_code_include") or ()
+            include = self._options(ctx).ship_code_include
             bundle = make_code_bundle(Path(ctx.source_root), include=include, notice=ctx.notice)
             remote.put_bytes(CODE_BUNDLE, bundle)
 
@@ -555,7 +536,9 @@ class KubernetesEngine:
     def _decide(
         self, ctx: AttemptContext, status: PodStatus, pod: dict[str, Any] | None = None
     ) -> Verdict:
-        grace = float(ctx.engine_options.get("image_pull_grace", self.image_pull_grace))
+        grace = ctx.options(KubernetesOptions).image_pull_grace
+        if grace is None:
+            grace = self.image_pull_grace
         if pod is not None and adapt.permanent_pull_error(pod):
             grace = 0.0  # no amount of waiting makes a missing image appear
         return decide(status, sidecar_failure=ctx.sidecar_failure, image_pull_grace=grace)

@@ -14,7 +14,7 @@ from typing import Any
 
 from podtask._contract import bootstrap_env
 from podtask._errors import InfrastructureError
-from podtask._run import AttemptContext, AttemptOutcome
+from podtask._run import AttemptContext, AttemptOutcome, LocalOptions
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
 from podtask.engines._kubelet.port import check_probes
 from podtask.engines.local.cgroups import cgroups_available
@@ -50,7 +50,7 @@ class LocalEngine:
     """Pods as host processes in Linux namespaces; no daemon, nothing left behind."""
 
     name = "local"
-    options: frozenset[str] = frozenset()
+    options_type = LocalOptions
 
     def __init__(self) -> None:
         self.namespace_problem = namespaces_available()

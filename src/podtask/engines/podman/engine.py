@@ -45,7 +45,7 @@ from podtask._lifecycle import (
     Verdict,
     terminated_reason,
 )
-from podtask._run import AttemptContext, AttemptOutcome
+from podtask._run import AttemptContext, AttemptOutcome, PodmanOptions
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
@@ -292,7 +292,7 @@ class PodmanEngine:
     """Pods as real containers through ``podman kube play``; nothing left behind."""
 
     name = "podman"
-    options = frozenset({"pull_timeout"})
+    options_type = PodmanOptions
 
     def __init__(self) -> None:
         self._podman: Podman | None = None
@@ -332,7 +332,7 @@ class PodmanEngine:
         """Every image present before the pod exists: a bad image fails in a second, by name."""
         if podman.images_present([image for image, _, _ in pp.images]):
             return
-        timeout = float(ctx.engine_options.get("pull_timeout") or DEFAULT_PULL_TIMEOUT)
+        timeout = ctx.options(PodmanOptions).pull_timeout or DEFAULT_PULL_TIMEOUT
         for image, container, where in pp.images:
             if podman.image_present(image):
                 continue
