@@ -11,8 +11,16 @@ from typing import Any
 
 import pytest
 
+from podtask._compile.render import Capabilities
 from podtask._lifecycle import TaskPhase, Verdict, retry_budget
-from podtask._run import AttemptContext, AttemptOutcome, LocalOptions, Runner, RunOptions
+from podtask._run import (
+    AttemptContext,
+    AttemptOutcome,
+    EngineOptions,
+    LocalOptions,
+    Runner,
+    RunOptions,
+)
 from tests.run.conftest import needs_namespaces, podtask, run_json
 
 TASKS = Path(__file__).parent / "tasks" / "retry_tasks.py"
@@ -43,6 +51,9 @@ class BadImageEngine:
 
     def __init__(self) -> None:
         self.attempts = 0
+
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        return Capabilities()
 
     def prepare(self, ctx: AttemptContext) -> None:
         pass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
+from podtask._compile.render import Capabilities
 from podtask._contract import grace_of
 from podtask._errors import SpecError
 from podtask._lifecycle import ContainerStatus, Verdict
@@ -137,6 +138,14 @@ class Engine(Protocol):
         """The engine's options class (``RunOptions.engine_options`` must be one)."""
         ...
 
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """What its runtime does with a pod: ``attempt_manifest`` shapes the pod from it.
+
+        ``run_dir`` is the run's directory (it may not exist yet): a resumed
+        run may have kept options there.
+        """
+        ...
+
     def prepare(self, ctx: AttemptContext) -> None:
         """Check that this engine can run the manifest; raise SpecError before anything starts."""
 
@@ -188,6 +197,12 @@ def engine_options(engine: Engine, values: Mapping[str, Any]) -> EngineOptions:
 
 def check_engine_options(engine: Engine, options: EngineOptions) -> EngineOptions:
     """The options the runner hands the engine: its own type, or a SpecError naming the mismatch."""
+    if not isinstance(engine, Engine):
+        raise SpecError(
+            f"{type(engine).__name__} is not an engine",
+            field="engine",
+            hint="it needs name, options_type, capabilities, prepare and run_attempt",
+        )
     if type(options) is EngineOptions:  # none given: the engine's defaults
         return engine.options_type()
     if not isinstance(options, engine.options_type):

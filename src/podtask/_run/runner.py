@@ -19,7 +19,7 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
-from podtask._compile.render import attempt_manifest
+from podtask._compile.render import Capabilities, attempt_manifest, sidecar_mode_for
 from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
 from podtask._errors import PodtaskError, SpecError, StorageFull
 from podtask._lifecycle import (
@@ -138,11 +138,25 @@ class Runner:
         self.run_id = new_run_id(self.task.name)
         self.run_dir = RunDir(run_id=self.run_id, path=self.home / "runs" / self.run_id)
         self.primary = str(self.compiled.template["primaryContainerName"])
+        self._caps: Capabilities | None = None
+
+    def _capabilities(self) -> Capabilities:
+        """The engine's, asked once per run (a cluster's version is a request)."""
+        if self._caps is None:
+            engine = self.options.engine
+            self._caps = engine.capabilities(self.engine_options, self.run_dir.path)
+        return self._caps
 
     def _context(self, attempt: int, deadline: float | None) -> AttemptContext:
         rd = self.run_dir
         o = self.options
-        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
+        caps = self._capabilities()
+        mode = sidecar_mode_for(
+            self.compiled.manifest,
+            primary=self.primary,
+            mode=o.sidecar_mode or self.compiled.template.get("sidecarMode"),
+            caps=caps,
+        )
         manifest = attempt_manifest(
             self.compiled.manifest,
             run_id=self.run_id,
@@ -152,6 +166,7 @@ class Runner:
             primary=self.primary,
             sidecar_mode=mode,
             grace=o.grace if o.grace is not None else grace_of(self.compiled.manifest),
+            caps=caps,
         )
         return AttemptContext(
             run_id=self.run_id,

@@ -1,8 +1,10 @@
 """The Kubernetes engine: create the pod, follow it through the shared watch, clean up.
 
-An attempt is: build the Pod (sidecar mode, ``activeDeadlineSeconds``,
-storage paths), create it (5xx retried; a create that succeeded before its
-answer was lost is adopted by its run-id label), follow it through the
+An attempt is: place the Pod (shaped once by ``attempt_manifest`` from
+``capabilities()``: sidecar mode, entrypoint, storage URLs) with its
+namespace, ``activeDeadlineSeconds`` and transport, create it (5xx retried;
+a create that succeeded before its answer was lost is adopted by its run-id
+label), follow it through the
 process's single watch, ask ``_lifecycle.decide`` what each state means, then
 save every container's log, fetch the outputs, and delete the pod.  The pod
 finishes on its own when the primary ends (native sidecars, or the managed
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from podtask._compile import to_yaml
+from podtask._compile.render import Capabilities, may_finish
 from podtask._contract import (
     ENTRYPOINT_COMMAND,
     ENTRYPOINT_MODULE,
@@ -38,7 +41,7 @@ from podtask._contract import (
 )
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
-from podtask._run import AttemptContext, AttemptOutcome, KubernetesOptions, apply_sidecar_mode
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, KubernetesOptions
 from podtask._run.engine import PULL_POLICIES
 from podtask._storage import (
     current_process_identity,
@@ -83,7 +86,7 @@ TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
 DELETE_WAIT_EXTRA = 15.0
-REMOTE_ENTRYPOINT = [*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote"]
+REMOTE_ENTRYPOINT = (*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote")
 STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
 
 
@@ -141,11 +144,7 @@ class KubernetesEngine:
 
     # -- options and connection ----------------------------------------------------
     def _options(self, ctx: AttemptContext) -> KubernetesOptions:
-        """The run's options; a resumed run (``attach``) keeps where its pods are."""
-        given = ctx.options(KubernetesOptions)
-        saved = read_state(ctx.run_dir.path).get("options") or {}
-        kept = {k: v for k, v in saved.items() if k in _KEPT and getattr(given, k) is None}
-        return dataclasses.replace(given, **kept)
+        return _merged(ctx.options(KubernetesOptions), ctx.run_dir.path)
 
     def _cluster(self, options: KubernetesOptions) -> Cluster:
         return connect(options.context, options.kubeconfig or self.kubeconfig)
@@ -153,16 +152,24 @@ class KubernetesEngine:
     def _namespace(self, cluster: Cluster, options: KubernetesOptions) -> str:
         return str(options.namespace or cluster.default_namespace)
 
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """The pod finishes alone; native sidecars from 1.29; with --storage, argv carries URLs."""
+        given = options if isinstance(options, KubernetesOptions) else KubernetesOptions()
+        merged = _merged(given, run_dir)
+        cluster = self._cluster(merged)
+        storage = RemoteStore(merged.storage).url if merged.storage else None
+        return Capabilities(
+            finishes_alone=True,
+            native_sidecars=_version(cluster) >= NATIVE_SIDECARS_SINCE,
+            entrypoint=REMOTE_ENTRYPOINT if storage else ENTRYPOINT_COMMAND,
+            storage_url=storage,
+        )
+
     def prepare(self, ctx: AttemptContext) -> None:
         # Options it does not take were refused by the runner (``options`` below).
         options = self._options(ctx)
         cluster = self._cluster(options)
-        try:
-            cluster.version()
-        except EngineUnavailable:
-            raise
-        except InfrastructureError as exc:
-            raise EngineUnavailable(f"{exc} (is the cluster up? check --context)") from exc
+        _version(cluster)
         if options.storage:
             RemoteStore(options.storage)  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
@@ -198,14 +205,10 @@ class KubernetesEngine:
         via: str,
     ) -> tuple[dict[str, Any], str]:
         options = self._options(ctx)
-        mode = ctx.sidecar_mode
+        mode = str(ctx.sidecar_mode)  # always chosen: capabilities() says the pod finishes alone
         manifest = copy.deepcopy(ctx.manifest)
-        if mode is None:
-            native = cluster.version() >= NATIVE_SIDECARS_SINCE
-            mode = "native" if native and not _may_finish(manifest, ctx.primary) else "managed"
-            manifest = apply_sidecar_mode(manifest, primary=ctx.primary, mode=mode, grace=ctx.grace)
-        elif mode == "native" and ctx.attempt == 1:
-            for name in _may_finish(manifest, ctx.primary):
+        if mode == "native" and ctx.attempt == 1:
+            for name in may_finish(manifest, ctx.primary):
                 ctx.notice(
                     f"kubernetes engine: sidecar {name!r} declares no port or probe; if it "
                     "exits on its own, the kubelet starts it again in native mode (managed "
@@ -214,7 +217,6 @@ class KubernetesEngine:
         meta = manifest.setdefault("metadata", {})
         meta["namespace"] = namespace
         spec = manifest.setdefault("spec", {})
-        spec["restartPolicy"] = "Never"
         if ctx.deadline is not None:
             left = ctx.deadline - time.monotonic()
             spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
@@ -232,9 +234,7 @@ class KubernetesEngine:
         elif via == "api":
             shipped = options.ship_code is not False
             env += api_io.api_transport(spec, primary, str(meta["name"]), ship=shipped)
-        elif remote is not None:
-            api_io.set_io_args(primary, remote.join(INPUTS_FILE), remote.join("outputs"))
-            primary["command"] = list(REMOTE_ENTRYPOINT)
+        elif remote is not None:  # argv and command: attempt_manifest, from capabilities()
             if scheme(remote.url) == "file":
                 # file:// means a directory the nodes share with this machine at the same
                 # path: mount it into the primary, or its writes stay in the container.
@@ -722,24 +722,21 @@ class KubernetesEngine:
             write_json_atomic(out / OUTPUTS_FILE, json.loads(text))
 
 
-def _may_finish(manifest: dict[str, Any], primary: str) -> list[str]:
-    """The sidecars that may be one-shot: neither a port nor a probe says they serve.
+def _merged(given: KubernetesOptions, run_dir: Path) -> KubernetesOptions:
+    """The run's options; a resumed run (``attach``) keeps where its pods are."""
+    saved = read_state(run_dir).get("options") or {}
+    kept = {k: v for k, v in saved.items() if k in _KEPT and getattr(given, k) is None}
+    return dataclasses.replace(given, **kept)
 
-    A native sidecar (an init container with ``restartPolicy: Always``) that
-    exits is started again by the kubelet, so a sidecar like the seed's
-    ``secondary`` (write a file, exit 0) would run twice there and once on the
-    other engines.  The automatic mode therefore picks ``managed`` for a pod
-    with such a sidecar, where every container runs once.
-    """
-    spec = manifest.get("spec") or {}
-    sidecars = [c for c in spec.get("containers") or [] if c.get("name") != primary]
-    sidecars += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    probes = ("startupProbe", "readinessProbe", "livenessProbe")
-    return [
-        str(c.get("name"))
-        for c in sidecars
-        if not c.get("ports") and not any(c.get(p) for p in probes)
-    ]
+
+def _version(cluster: Cluster) -> tuple[int, int]:
+    """The cluster's version; a cluster that does not answer is EngineUnavailable."""
+    try:
+        return cluster.version()
+    except EngineUnavailable:
+        raise
+    except InfrastructureError as exc:
+        raise EngineUnavailable(f"{exc} (is the cluster up? check --context)") from exc
 
 
 def _stop_signals(ctx: AttemptContext, attempt: _Attempt, doc: dict[str, Any]) -> dict[str, float]:

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from podtask._compile.render import Capabilities
 from podtask._contract import bootstrap_env
 from podtask._errors import SpecError
 from podtask._lifecycle import (
@@ -45,7 +46,7 @@ from podtask._lifecycle import (
     Verdict,
     terminated_reason,
 )
-from podtask._run import AttemptContext, AttemptOutcome, PodmanOptions
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
@@ -319,6 +320,10 @@ class PodmanEngine:
         )
         check_probes(pp.containers)
         return pp
+
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """Images carry podtask; native sidecars, probes and restarts are the pod driver's."""
+        return Capabilities()
 
     def prepare(self, ctx: AttemptContext) -> None:
         podman = self.podman  # EngineUnavailable when podman is missing
