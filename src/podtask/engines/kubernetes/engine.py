@@ -122,8 +122,8 @@ class KubernetesEngine:
     """Pods on a Kubernetes cluster through the official client and one watch per process."""
 
     name = "kubernetes"
-    #: The pod finishes without podtask: runs carry no owner process, and can be re-attached.
-    survives_client = True
+    # A SurvivingEngine (submit/follow/peek): the pod finishes without podtask, so runs
+    # carry no owner process and can be re-attached.
     options_type = KubernetesOptions
 
     def __init__(
