@@ -53,8 +53,11 @@ def shaped(caps: Capabilities, mode: str | None, attempt: int = 1) -> dict[str, 
     )
 
 
-def test_with_storage_the_primary_reads_and_writes_urls_through_the_engines_entrypoint() -> None:
-    caps = Capabilities(entrypoint=("python3", "-m", "x.remote"), storage_url="s3://b/p/")
+def test_where_the_pod_cannot_see_the_runs_files_argv_carries_the_engines_io() -> None:
+    def io(run_id: str, pod: str) -> tuple[str, str]:
+        return f"s3://b/p/{run_id}/inputs.json", f"s3://b/p/{run_id}/{pod}/outputs"
+
+    caps = Capabilities(entrypoint=("python3", "-m", "x.remote"), io=io)
     pod = shaped(caps, None, attempt=2)
     main = pod["spec"]["containers"][0]
     assert main["command"] == ["python3", "-m", "x.remote"]
@@ -62,7 +65,7 @@ def test_with_storage_the_primary_reads_and_writes_urls_through_the_engines_entr
         "--inputs",
         "s3://b/p/t-1/inputs.json",
         "--output-prefix",
-        "s3://b/p/t-1/outputs",
+        "s3://b/p/t-1/t-1-a2/outputs",  # the pod's name, after the attempt's naming
     ]
     assert pod["spec"]["restartPolicy"] == "Never"
     assert pod["metadata"]["name"] == "t-1-a2"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,16 +26,12 @@ from podtask._contract import (
     ENV_SIDECAR_GRACE,
     ENV_SIDECAR_MODE,
     INPUT_PLACEHOLDER,
-    INPUTS_FILE,
     LABEL_ATTEMPT,
     LABEL_RUN,
     OUTPUT_PREFIX_PLACEHOLDER,
     SIDECAR_MODES,
 )
 from podtask._errors import SpecError
-
-#: Where the primary writes its outputs under a run's storage URL.
-REMOTE_OUTPUTS = "outputs"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,15 +41,16 @@ class Capabilities:
     ``finishes_alone``: the pod must end with nobody watching (a cluster), so
     a sidecar mode is always chosen: ``native`` where the runtime has native
     sidecars and no sidecar may be a one-shot, else ``managed``.
-    ``entrypoint`` is the primary's command.  ``storage_url``: the run's
-    inputs and outputs travel through ``<storage_url>/<run id>/`` and the
-    primary's argv carries those URLs; ``None``: it carries the run's paths.
+    ``entrypoint`` is the primary's command.  ``io``: where the primary reads
+    its inputs and writes its outputs when the pod does not see this
+    machine's files, given the run id and the pod's name (storage URLs, or
+    paths inside the pod); ``None``: the primary's argv carries the run's paths.
     """
 
     finishes_alone: bool = False
     native_sidecars: bool = True
     entrypoint: tuple[str, ...] = ENTRYPOINT_COMMAND
-    storage_url: str | None = None
+    io: Callable[[str, str], tuple[str, str]] | None = None
     restart_policy: str = "Never"
 
 
@@ -124,16 +122,15 @@ def attempt_manifest(
 
     Named after the run (``-aN`` from the second attempt), labelled with the
     run id and attempt, the primary started by the engine's entrypoint with
-    its placeholders replaced by the run's paths (or URLs, with storage), the
+    its placeholders replaced by the run's paths (or ``caps.io``'s), the
     engine's restartPolicy, then the sidecar mode (``sidecar_mode_for``) applied.
     """
-    if caps.storage_url is not None:
-        base = f"{caps.storage_url.rstrip('/')}/{run_id}"
-        inputs, output_prefix = f"{base}/{INPUTS_FILE}", f"{base}/{REMOTE_OUTPUTS}"
     out = copy.deepcopy(manifest)
     out.setdefault("spec", {})["restartPolicy"] = caps.restart_policy
     meta = out.setdefault("metadata", {})
     meta["name"] = run_id if attempt == 1 else f"{run_id[: 63 - 3 - len(str(attempt))]}-a{attempt}"
+    if caps.io is not None:
+        inputs, output_prefix = caps.io(run_id, meta["name"])
     meta.setdefault("labels", {})[LABEL_RUN] = run_id
     meta["labels"][LABEL_ATTEMPT] = str(attempt)
     for c in out.get("spec", {}).get("containers", []):

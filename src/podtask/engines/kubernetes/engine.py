@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -153,17 +154,19 @@ class KubernetesEngine:
         return str(options.namespace or cluster.default_namespace)
 
     def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
-        """The pod finishes alone; native sidecars from 1.29; with --storage, argv carries URLs."""
+        """The pod finishes alone; native sidecars from 1.29; argv by transport (``_via``)."""
         given = options if isinstance(options, KubernetesOptions) else KubernetesOptions()
         merged = _merged(given, run_dir)
         cluster = self._cluster(merged)
-        storage = RemoteStore(merged.storage).url if merged.storage else None
-        return Capabilities(
-            finishes_alone=True,
-            native_sidecars=_version(cluster) >= NATIVE_SIDECARS_SINCE,
-            entrypoint=REMOTE_ENTRYPOINT if storage else ENTRYPOINT_COMMAND,
-            storage_url=storage,
-        )
+        native = _version(cluster) >= NATIVE_SIDECARS_SINCE
+        via = self._via(cluster, merged)
+        if via == "storage":
+            io = functools.partial(_storage_io, RemoteStore(str(merged.storage)))
+            return Capabilities(
+                finishes_alone=True, native_sidecars=native, entrypoint=REMOTE_ENTRYPOINT, io=io
+            )
+        io_of = api_io.pod_io if via == "api" else None
+        return Capabilities(finishes_alone=True, native_sidecars=native, io=io_of)
 
     def prepare(self, ctx: AttemptContext) -> None:
         # Options it does not take were refused by the runner (``options`` below).
@@ -720,6 +723,12 @@ class KubernetesEngine:
         if data is not None:
             text = data.decode().replace(outputs.url, str(out))
             write_json_atomic(out / OUTPUTS_FILE, json.loads(text))
+
+
+def _storage_io(store: RemoteStore, run_id: str, pod: str) -> tuple[str, str]:
+    """The run's inputs and outputs under ``--storage`` (as ``_remote`` and the upload)."""
+    remote = store.child(run_id)
+    return remote.join(INPUTS_FILE), remote.join("outputs")
 
 
 def _merged(given: KubernetesOptions, run_dir: Path) -> KubernetesOptions:
