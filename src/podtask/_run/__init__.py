@@ -1,6 +1,6 @@
 """Run orchestration: retries, timeouts, records and outputs, over any engine."""
 
-from podtask._compile.render import apply_sidecar_mode, attempt_manifest
+from podtask._compile.render import Capabilities, attempt_manifest
 from podtask._contract import ENV_SIDECAR_GRACE as SIDECAR_GRACE_ENV
 from podtask._contract import ENV_SIDECAR_MODE as SIDECAR_MODE_ENV
 from podtask._contract import LABEL_ATTEMPT, LABEL_RUN
@@ -27,6 +27,7 @@ __all__ = [
     "SIDECAR_MODE_ENV",
     "AttemptContext",
     "AttemptOutcome",
+    "Capabilities",
     "ContainerResult",
     "Engine",
     "EngineOptions",
@@ -38,7 +39,6 @@ __all__ = [
     "RunResult",
     "Runner",
     "SurvivingEngine",
-    "apply_sidecar_mode",
     "attempt_manifest",
     "check_engine_options",
     "engine_options",
