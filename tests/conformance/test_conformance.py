@@ -248,3 +248,31 @@ def test_native_sidecar_that_exits_is_restarted(engine: str) -> None:
     assert rc == 0, err
     assert doc["outputs"] == {"o0": True}
     assert container(doc, "crashy")["restart_count"] >= 1
+
+
+def test_the_recorded_pod_is_the_pod_that_ran(engine: str) -> None:
+    """``describe``'s pod (``pod.yaml``) is what the engine created: shaped once, by
+    ``attempt_manifest``, and never reshaped by an engine after it was recorded."""
+    import yaml
+
+    rc, doc, err = run(engine, "reports_how_it_was_started")
+    assert rc == 0, err
+    seen = json.loads(doc["outputs"]["o0"])
+    recorded = yaml.safe_load((Path(doc["run_dir"]) / "pod.yaml").read_text())
+    assert recorded["spec"]["restartPolicy"] == "Never"
+    primary = next(c for c in recorded["spec"]["containers"] if c["name"] == "primary")
+    assert seen["args"] == primary["args"]
+    env = {e["name"]: e.get("value") for e in primary.get("env", [])}
+    assert seen["sidecar_mode"] == env.get("PODTASK_SIDECAR_MODE")
+    init = {c["name"]: c for c in recorded["spec"].get("initContainers", [])}
+    regular = {c["name"] for c in recorded["spec"]["containers"]}
+    if engine == "kubernetes-native":
+        assert init["forever"]["restartPolicy"] == "Always" and regular == {"primary"}
+    else:
+        assert "forever" in regular and "forever" not in init
+    if engine == "kubernetes-managed":
+        assert (
+            recorded["spec"]["shareProcessNamespace"] is True and seen["sidecar_mode"] == "managed"
+        )
+    if engine == "local":
+        assert primary["command"] == [sys.executable, "-m", "podtask.entrypoint"]

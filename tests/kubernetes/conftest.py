@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from podtask._podspec import schema_validate_pod
-from podtask._run import Runner, RunOptions, RunResult
+from podtask._run import KubernetesOptions, Runner, RunOptions, RunResult
 from podtask.engines.kubernetes.engine import KubernetesEngine
 
 HERE = Path(__file__).parent
@@ -86,6 +86,7 @@ def run(
     sidecar_mode: str | None = None,
     engine: KubernetesEngine | None = None,
     system_retries: int = 3,
+    detach: bool = False,
     **engine_options: Any,
 ) -> RunResult:
     options = RunOptions(
@@ -93,7 +94,8 @@ def run(
         inputs=inputs or {},
         sidecar_mode=sidecar_mode,
         system_retries=system_retries,
-        engine_options=engine_options,
+        engine_options=KubernetesOptions(**engine_options),
+        detach=detach,
     )
     return Runner(str(path), task, options).run()
 

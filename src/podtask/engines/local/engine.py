@@ -9,12 +9,15 @@ namespace and temp dir go away.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from podtask._contract import bootstrap_env
+from podtask._compile.render import Capabilities
+from podtask._contract import ENTRYPOINT_MODULE, bootstrap_env
 from podtask._errors import InfrastructureError
-from podtask._run import AttemptContext, AttemptOutcome
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, LocalOptions
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
 from podtask.engines._kubelet.port import check_probes
 from podtask.engines.local.cgroups import cgroups_available
@@ -50,7 +53,7 @@ class LocalEngine:
     """Pods as host processes in Linux namespaces; no daemon, nothing left behind."""
 
     name = "local"
-    options: frozenset[str] = frozenset()
+    options_type = LocalOptions
 
     def __init__(self) -> None:
         self.namespace_problem = namespaces_available()
@@ -67,6 +70,10 @@ class LocalEngine:
             extra_env=bootstrap_env(ctx.run_id, ctx.attempt, ctx.source_root),
             isolate=self.namespace_problem is None,
         )
+
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """The primary runs this interpreter, so it sees the user's code and packages."""
+        return Capabilities(entrypoint=(sys.executable, "-m", ENTRYPOINT_MODULE))
 
     def prepare(self, ctx: AttemptContext) -> None:
         plan, infos = self._plan(ctx, "/nonexistent-work-dir")

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from podtask._compile.render import Capabilities
 from podtask._contract import bootstrap_env
 from podtask._errors import SpecError
 from podtask._lifecycle import (
@@ -45,7 +46,7 @@ from podtask._lifecycle import (
     Verdict,
     terminated_reason,
 )
-from podtask._run import AttemptContext, AttemptOutcome
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
@@ -292,7 +293,7 @@ class PodmanEngine:
     """Pods as real containers through ``podman kube play``; nothing left behind."""
 
     name = "podman"
-    options = frozenset({"pull_timeout"})
+    options_type = PodmanOptions
 
     def __init__(self) -> None:
         self._podman: Podman | None = None
@@ -320,6 +321,10 @@ class PodmanEngine:
         check_probes(pp.containers)
         return pp
 
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """Images carry podtask; native sidecars, probes and restarts are the pod driver's."""
+        return Capabilities()
+
     def prepare(self, ctx: AttemptContext) -> None:
         podman = self.podman  # EngineUnavailable when podman is missing
         pp = self._rewrite(ctx, "/nonexistent", "/nonexistent")
@@ -332,7 +337,7 @@ class PodmanEngine:
         """Every image present before the pod exists: a bad image fails in a second, by name."""
         if podman.images_present([image for image, _, _ in pp.images]):
             return
-        timeout = float(ctx.engine_options.get("pull_timeout") or DEFAULT_PULL_TIMEOUT)
+        timeout = ctx.options(PodmanOptions).pull_timeout or DEFAULT_PULL_TIMEOUT
         for image, container, where in pp.images:
             if podman.image_present(image):
                 continue
