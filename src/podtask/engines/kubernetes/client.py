@@ -8,6 +8,7 @@ connection pool, and the watchers stop themselves when no run listens.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 HOST_FILES_GROUP = "testing.podtask.dev"
 #: Enough HTTP connections for many concurrent runs (the client's default is 5 per core).
 POOL_SIZE = 64
+#: What every call answers in; the log endpoint answers text/plain (see ``CoreCalls``).
+JSON = "application/json"
 
 
 def load_client() -> ModuleType:
@@ -39,12 +42,140 @@ def load_client() -> ModuleType:
     return kubernetes
 
 
+class CoreCalls:
+    """The few CoreV1 calls podtask makes, sent through the official ``ApiClient``.
+
+    Why not ``kubernetes.client.CoreV1Api``: importing it builds hundreds of
+    pydantic model classes (1.1 s on a 2-core machine, against 0.9 s for a whole
+    raw kubectl cycle), and podtask reads every answer as raw JSON anyway.  The
+    requests go through ``ApiClient.param_serialize`` and ``call_api`` as the
+    generated methods' do (same headers, same token refresh, same pool), and a
+    non-2xx answer raises the same ``ApiException`` subclass.  Each method takes
+    the generated method's name and the keyword arguments podtask passes, and
+    returns the raw ``urllib3`` response (``_preload_content=False``); any other
+    CoreV1Api method is taken from the generated class, loaded on first use.
+    """
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self._generated: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._generated is None:
+            self._generated = load_client().client.CoreV1Api(self.api)
+        return getattr(self._generated, name)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+        timeout: Any = None,
+    ) -> Any:
+        """One request; the raw response, or the client's ``ApiException`` for non-2xx."""
+        from kubernetes.client.exceptions import ApiException
+
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        query = [(k, v) for k, v in query or [] if v is not None]
+        request = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=query,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(*request, _request_timeout=timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+    @staticmethod
+    def _path(namespace: str, kind: str, name: str = "") -> str:
+        from urllib.parse import quote
+
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/{kind}"
+        return f"{path}/{quote(name, safe='')}" if name else path
+
+    def create_namespaced_pod(self, namespace: str, body: Any, **_: Any) -> Any:
+        return self.request("POST", self._path(namespace, "pods"), body=body)
+
+    def read_namespaced_pod(self, name: str, namespace: str, **_: Any) -> Any:
+        return self.request("GET", self._path(namespace, "pods", name))
+
+    def delete_namespaced_pod(
+        self, name: str, namespace: str, *, grace_period_seconds: int | None = None, **_: Any
+    ) -> Any:
+        query = [("gracePeriodSeconds", grace_period_seconds)]
+        return self.request("DELETE", self._path(namespace, "pods", name), query=query)
+
+    def list_namespaced_pod(
+        self,
+        namespace: str,
+        *,
+        label_selector: str | None = None,
+        watch: bool | None = None,
+        resource_version: str | None = None,
+        allow_watch_bookmarks: bool | None = None,
+        timeout_seconds: int | None = None,
+        _request_timeout: Any = None,
+        **_: Any,
+    ) -> Any:
+        query = [
+            ("labelSelector", label_selector),
+            ("watch", watch),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", allow_watch_bookmarks),
+            ("timeoutSeconds", timeout_seconds),
+        ]
+        path = self._path(namespace, "pods")
+        return self.request("GET", path, query=query, timeout=_request_timeout)
+
+    def read_namespaced_pod_log(
+        self,
+        name: str,
+        namespace: str,
+        *,
+        container: str | None = None,
+        follow: bool | None = None,
+        **_: Any,
+    ) -> Any:
+        path = self._path(namespace, "pods", name) + "/log"
+        query = [("container", container), ("follow", follow)]
+        return self.request("GET", path, query=query, accept="text/plain")
+
+    def create_namespaced_config_map(self, namespace: str, body: Any, **_: Any) -> Any:
+        return self.request("POST", self._path(namespace, "configmaps"), body=body)
+
+    def patch_namespaced_config_map(self, name: str, namespace: str, body: Any, **_: Any) -> Any:
+        # A list is a JSON patch; an object is merged, as `kubectl patch` does by default.
+        ctype = (
+            "application/json-patch+json"
+            if isinstance(body, list)
+            else "application/strategic-merge-patch+json"
+        )
+        path = self._path(namespace, "configmaps", name)
+        return self.request("PATCH", path, body=body, content_type=ctype)
+
+    def delete_namespaced_config_map(self, name: str, namespace: str, **_: Any) -> Any:
+        return self.request("DELETE", self._path(namespace, "configmaps", name))
+
+
 @dataclass
 class Cluster:
     """One API server as configured: the client objects, the default namespace, the version."""
 
     api: Any  # kubernetes.client.ApiClient
-    core: Any  # kubernetes.client.CoreV1Api
+    core: Any  # CoreCalls: the CoreV1Api methods podtask uses, without their import cost
     server: str
     default_namespace: str
     context: str | None
@@ -67,15 +198,16 @@ class Cluster:
 
         with self._lock:
             if self._host_files is None:
-                k = load_client()
                 groups = with_retries(
-                    lambda: k.client.ApisApi(self.api).get_api_versions(),
+                    lambda: _get_json(self.core, "/apis/"),
                     verb="get",
                     resource="apis",
                     namespace=None,
                     server=self.server,
                 )
-                self._host_files = any(g.name == HOST_FILES_GROUP for g in groups.groups or [])
+                self._host_files = any(
+                    g.get("name") == HOST_FILES_GROUP for g in groups.get("groups") or []
+                )
             return self._host_files
 
     def version(self) -> tuple[int, int]:
@@ -84,19 +216,27 @@ class Cluster:
 
         with self._lock:
             if self._version is None:
-                k = load_client()
                 info = with_retries(
-                    lambda: k.client.VersionApi(self.api).get_code(),
+                    lambda: _get_json(self.core, "/version/"),
                     verb="get",
                     resource="version",
                     namespace=None,
                     server=self.server,
                 )
-                self._version = (_number(info.major), _number(info.minor))
+                self._version = (_number(info.get("major")), _number(info.get("minor")))
             return self._version
 
 
-def _number(text: str) -> int:
+def _get_json(core: CoreCalls, path: str) -> dict[str, Any]:
+    response = core.request("GET", path)
+    try:
+        data = json.loads(response.data)
+    finally:
+        response.release_conn()
+    return data if isinstance(data, dict) else {}
+
+
+def _number(text: Any) -> int:
     digits = "".join(ch for ch in str(text) if ch.isdigit())
     return int(digits) if digits else 0
 
@@ -161,7 +301,7 @@ def _connect(path: str, context: str | None) -> Cluster:
     api = k.client.ApiClient(configuration)
     return Cluster(
         api=api,
-        core=k.client.CoreV1Api(api),
+        core=CoreCalls(api),
         server=str(configuration.host),
         default_namespace=namespace,
         context=context,
