@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +26,8 @@ SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 HOST_FILES_GROUP = "testing.podtask.dev"
 #: Enough HTTP connections for many concurrent runs (the client's default is 5 per core).
 POOL_SIZE = 64
+#: Who is asking: the API server records it as the field manager of what podtask writes.
+USER_AGENT = "podtask"
 #: What every call answers in; the log endpoint answers text/plain (see ``CoreCalls``).
 JSON = "application/json"
 
@@ -43,28 +46,31 @@ def load_client() -> ModuleType:
 
 
 class CoreCalls:
-    """The few CoreV1 calls podtask makes, sent through the official ``ApiClient``.
+    """The few CoreV1 calls podtask makes, each one plain HTTP request.
 
     Why not ``kubernetes.client.CoreV1Api``: importing it builds hundreds of
     pydantic model classes (1.1 s on a 2-core machine, against 0.9 s for a whole
     raw kubectl cycle), and podtask reads every answer as raw JSON anyway.  The
-    requests go through ``ApiClient.param_serialize`` and ``call_api`` as the
-    generated methods' do (same headers, same token refresh, same pool), and a
-    non-2xx answer raises the same ``ApiException`` subclass.  Each method takes
-    the generated method's name and the keyword arguments podtask passes, and
-    returns the raw ``urllib3`` response (``_preload_content=False``); any other
-    CoreV1Api method is taken from the generated class, loaded on first use.
+    requests go out through ``transport``: the official ``ApiClient``
+    (``OfficialTransport``: same headers, auth and token refresh, same pool as
+    the generated methods) or, for a plain kubeconfig, ``direct.DirectTransport``.
+    A non-2xx answer raises an exception carrying ``status`` and ``body``.  Each
+    method takes the generated method's name and the keyword arguments podtask
+    passes, and returns the raw ``urllib3`` response (as ``_preload_content=False``
+    does); any other CoreV1Api method comes from the generated class, on an
+    official ``ApiClient`` made by ``official`` on first use.
     """
 
-    def __init__(self, api: Any) -> None:
-        self.api = api
+    def __init__(self, transport: Any, official: Callable[[], Any]) -> None:
+        self.transport = transport
+        self._official = official
         self._generated: Any = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         if self._generated is None:
-            self._generated = load_client().client.CoreV1Api(self.api)
+            self._generated = load_client().client.CoreV1Api(self._official())
         return getattr(self._generated, name)
 
     def request(
@@ -78,26 +84,16 @@ class CoreCalls:
         accept: str = JSON,
         timeout: Any = None,
     ) -> Any:
-        """One request; the raw response, or the client's ``ApiException`` for non-2xx."""
-        from kubernetes.client.exceptions import ApiException
-
-        headers = {"Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        query = [(k, v) for k, v in query or [] if v is not None]
-        request = self.api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=query,
-            header_params=headers,
+        """One request; the raw response, or an API exception for a non-2xx answer."""
+        return self.transport.send(
+            method,
+            path,
+            query=[(k, v) for k, v in query or [] if v is not None],
             body=body,
-            auth_settings=["BearerToken"],
+            content_type=content_type,
+            accept=accept,
+            timeout=timeout,
         )
-        response = self.api.call_api(*request, _request_timeout=timeout)
-        if not 200 <= response.status <= 299:
-            response.read()
-            raise ApiException.from_response(http_resp=response, body=None, data=None)
-        return response.response
 
     @staticmethod
     def _path(namespace: str, kind: str, name: str = "") -> str:
@@ -170,11 +166,48 @@ class CoreCalls:
         return self.request("DELETE", self._path(namespace, "configmaps", name))
 
 
+class OfficialTransport:
+    """Requests through the official ``ApiClient``, as its generated methods send them."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]],
+        body: Any,
+        content_type: str,
+        accept: str,
+        timeout: Any,
+    ) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        request = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=query,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(*request, _request_timeout=timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+
 @dataclass
 class Cluster:
     """One API server as configured: the client objects, the default namespace, the version."""
 
-    api: Any  # kubernetes.client.ApiClient
+    api: Any  # kubernetes.client.ApiClient; None with a plain kubeconfig (see ``direct``)
     core: Any  # CoreCalls: the CoreV1Api methods podtask uses, without their import cost
     server: str
     default_namespace: str
@@ -263,9 +296,41 @@ def connect(context: str | None = None, kubeconfig: str | None = None) -> Cluste
 
 
 def _connect(path: str, context: str | None) -> Cluster:
+    first = path.split(os.pathsep)[0]
+    if Path(first).is_file():
+        import importlib.util
+
+        from podtask.engines.kubernetes import direct
+
+        if importlib.util.find_spec("kubernetes") is None:
+            load_client()  # not installed: EngineUnavailable with the install command
+
+        entry = direct.plain_entry(Path(first), context)
+        if entry is not None:
+            transport = direct.DirectTransport(entry, pool_size=POOL_SIZE, user_agent=USER_AGENT)
+            return Cluster(
+                api=None,
+                core=CoreCalls(transport, lambda: _official(first, context)[0]),
+                server=entry.server,
+                default_namespace=entry.namespace,
+                context=context,
+                kubeconfig=first,
+            )
+    api, namespace = _official(first, context)
+    return Cluster(
+        api=api,
+        core=CoreCalls(OfficialTransport(api), lambda: api),
+        server=str(api.configuration.host),
+        default_namespace=namespace,
+        context=context,
+        kubeconfig=first if Path(first).is_file() else None,
+    )
+
+
+def _official(first: str, context: str | None) -> tuple[Any, str]:
+    """The official client's ``ApiClient`` for the context, and its default namespace."""
     k = load_client()
     configuration = k.client.Configuration()
-    first = path.split(os.pathsep)[0]
     namespace = "default"
     if Path(first).is_file():
         try:
@@ -299,11 +364,5 @@ def _connect(path: str, context: str | None) -> Cluster:
         )
     configuration.connection_pool_maxsize = POOL_SIZE
     api = k.client.ApiClient(configuration)
-    return Cluster(
-        api=api,
-        core=CoreCalls(api),
-        server=str(configuration.host),
-        default_namespace=namespace,
-        context=context,
-        kubeconfig=first if Path(first).is_file() else None,
-    )
+    api.user_agent = USER_AGENT
+    return api, namespace
