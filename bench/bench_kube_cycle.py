@@ -388,6 +388,11 @@ def _bench(args: argparse.Namespace, kubectl_bin: str, cluster: Cluster, scratch
     print("|---|---|---|---|---|")
     for what, med, low, ratio, aim in rows:
         print(f"| {what} | {med:.3f} s | {low:.3f} s | {ratio} | {aim} |")
+    paired = median([p / q for p, q in zip(ours, raw, strict=True)])
+    print(
+        f"median of the per-cycle ratios (each podtask run over the raw cycle just before it, "
+        f"so both saw the same load): {paired:.2f}x"
+    )
     print()
     print("breakdown of the traced podtask run (median of each phase):")
     cuts = [phases(m) for _, m in traced]
