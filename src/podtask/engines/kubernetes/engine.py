@@ -663,7 +663,7 @@ class KubernetesEngine:
             if not gone:
                 finished = adapt.is_finished(doc)
                 if finished:  # every stream has ended or is ending: complete them now
-                    self._save_logs(ctx, attempt, streams, doc)
+                    self._save_logs(ctx, attempt, streams, doc, reread=True)
                 else:
                     stop_at = _stop_signals(ctx, attempt, doc)
                 grace = 0.0 if finished else ctx.grace
@@ -705,10 +705,16 @@ class KubernetesEngine:
         return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
 
     def _save_logs(
-        self, ctx: AttemptContext, attempt: _Attempt, streams: LogStreams, doc: dict[str, Any]
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        streams: LogStreams,
+        doc: dict[str, Any],
+        *,
+        reread: bool = False,
     ) -> None:
         names = container_names(doc)
-        problems = streams.finish(names)
+        problems = streams.finish(names, reread=reread)
         if attempt.remote is not None:
             problems.update(upload_logs(names, ctx.run_dir.log_path, attempt.remote))
         for name, problem in problems.items():
