@@ -653,7 +653,7 @@ class KubernetesEngine:
             if not gone:
                 finished = adapt.is_finished(doc)
                 if finished:  # every stream has ended or is ending: complete them now
-                    self._save_logs(ctx, attempt, streams, doc)
+                    self._save_logs(ctx, attempt, streams, doc, reread=True)
                 else:
                     stop_at = _stop_signals(ctx, attempt, doc)
                 grace = 0.0 if finished else ctx.grace
@@ -734,10 +734,16 @@ class KubernetesEngine:
         return verdict, told(status)
 
     def _save_logs(
-        self, ctx: AttemptContext, attempt: _Attempt, streams: LogStreams, doc: dict[str, Any]
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        streams: LogStreams,
+        doc: dict[str, Any],
+        *,
+        reread: bool = False,
     ) -> None:
         names = container_names(doc)
-        problems = streams.finish(names)
+        problems = streams.finish(names, reread=reread)
         if attempt.remote is not None:
             problems.update(upload_logs(names, ctx.run_dir.log_path, attempt.remote))
         for name, problem in problems.items():
