@@ -91,7 +91,8 @@ for label, modname, qual in phases:
             if getattr(m, name, None) is original:
                 setattr(m, name, timed)
 from podtask.cli.main import main
-main(sys.argv[1:])
+sys.argv = ["podtask", *sys.argv[1:]]
+main()  # as the program does: no arguments given
 """
 
 

@@ -94,6 +94,16 @@ def main(argv: list[str] | None = None) -> int:
         _finish(io, output_prefix)
 
 
+def preload() -> None:
+    """Import what :func:`main` imports for a local task run, ahead of time.
+
+    The local engine forks the primary from a process that called this, so
+    the entrypoint starts with its modules loaded (see the local sandbox).
+    """
+    from podtask._authoring import load_task  # noqa: F401
+    from podtask.entrypoint import apitransport, runner  # noqa: F401
+
+
 def _storage(inputs: str, output_prefix: str) -> RemoteIO | None:
     """Local stand-ins for remote inputs/outputs/code (nothing fetched yet), or None."""
     code_url = os.environ.pop(ENV_CODE_URL, None)
