@@ -57,7 +57,6 @@ import itertools
 import json
 import os
 import queue
-import secrets
 import select
 import shutil
 import signal as _signal
@@ -475,7 +474,7 @@ class PodSandbox:
             cg.sweep_stale()
         except OSError:
             cg = None
-        prefix = f"{os.getpid()}-{secrets.token_hex(4)}"
+        prefix = f"{os.getpid()}-{os.urandom(4).hex()}"
         log_path = os.path.join(plan.work_dir, "podinit.log")
         warm = warm is not False and warm_fork_problem() is None
         try:
