@@ -19,7 +19,6 @@ import click
 
 from podtask._errors import SpecError
 from podtask.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors
-from podtask.cli.flow_view import FlowView
 
 FLAGS = ("--continue-on-failure", "--no-cache", "--overwrite-cache")
 
@@ -144,6 +143,8 @@ def run_workflow_if_named(
         values[name] = parse_cli_value(text, var.type, name=name)
     as_json = bool(params.get("as_json"))
     cancel = threading.Event()
+    from podtask.cli.flow_view import FlowView
+
     view = FlowView(list(wf.graph().nodes), as_json=as_json).start()
     options = FlowOptions(
         parallel=flow_opts["--parallel"],
@@ -213,6 +214,8 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
         s = _settings(engine, params, cancel)
         s.engine_options = dict(saved.get("engine_options") or {})
         return s
+
+    from podtask.cli.flow_view import FlowView
 
     view = FlowView([], as_json=as_json).start()
     with _Interrupts(cancel):
