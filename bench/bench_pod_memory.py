@@ -23,7 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import BENCH_DIR, base_parser, podtask_cli, print_context, remove, scratch_dir
+from _common import (
+    BENCH_DIR,
+    _pss_kb,
+    base_parser,
+    podtask_cli,
+    print_context,
+    remove,
+    scratch_dir,
+)
 
 AIM_MB = 10.0  # PSS per pod, issue 15
 
@@ -48,17 +56,6 @@ def _tree(root: int, kids: dict[int, list[int]]) -> list[int]:
         found.append(pid)
         stack.extend(kids.get(pid, ()))
     return found
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def _comm(pid: int) -> str:
