@@ -796,23 +796,29 @@ class Supervisor:
         oom = False
         if run.cgroup is not None and self.cg is not None:
             oom = self.cg.oom_killed(run.cgroup)
-            self.cg.remove(run.cgroup, timeout=1.0)
-        if run.start_error is not None:
-            return
-        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
-        message = ""
-        if self.isolate:
-            message = termination_message(self.plan, self.plan.container(run.name), run.seq, code)
-        self.emit(
-            "exited",
-            name=run.name,
-            exit_code=code,
-            signal=sig,
-            oom=oom,
-            message=message,
-            time=now,
-        )
+        try:
+            if run.start_error is not None:
+                return
+            sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+            code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
+            message = ""
+            if self.isolate:
+                c = self.plan.container(run.name)
+                message = termination_message(self.plan, c, run.seq, code)
+            self.emit(
+                "exited",
+                name=run.name,
+                exit_code=code,
+                signal=sig,
+                oom=oom,
+                message=message,
+                time=now,
+            )
+        finally:
+            # After the event: removing a memory cgroup takes a millisecond or more,
+            # and podtask acts on the primary's exit (stops the sidecars) meanwhile.
+            if run.cgroup is not None and self.cg is not None:
+                self.cg.remove(run.cgroup, timeout=1.0)
 
     def _kill_rest(self, run: Running) -> None:
         """A container ends with its main process: SIGKILL its group and cgroup stragglers."""
