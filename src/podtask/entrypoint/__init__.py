@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     sidecar the upload needs, a proxy or a credentials agent, must outlive
     it), and it holds for a failed fetch and for SIGTERM too.
     """
+    from podtask.entrypoint import apitransport  # _finish needs it on every path
+
+    apitransport.mark_started()  # preloaded long before the fork: its clock starts now
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["flyte"]:  # Flyte's data protocol (inputs.pb, outputs.pb, error.pb)
         from podtask.entrypoint.flyte import main as flyte_main
