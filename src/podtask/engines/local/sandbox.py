@@ -303,9 +303,12 @@ def _preload_entrypoints(plan: PodPlan) -> None:
 
     for c in plan.containers:
         if c.fork_entrypoint:
-            preload = getattr(importlib.import_module(c.argv[2]), "preload", None)
-            if callable(preload):
-                preload()
+            try:
+                preload = getattr(importlib.import_module(c.argv[2]), "preload", None)
+                if callable(preload):
+                    preload()
+            except Exception:  # only a head start: podinit imports it again and says why
+                continue
 
 
 def _warm_child(
