@@ -133,24 +133,7 @@ def _output_dir(pod: dict[str, Any], primary: str, fallback: Path, host_files: b
 class PodWorker:
     """Runs one pod and reports its status; stop it with :meth:`request_stop`."""
 
-    def __init__(
-        self,
-        pod: dict[str, Any],
-        *,
-        log_dir: Path,
-        sink: StatusSink,
-        pull_check: PullCheck,
-        node_name: str,
-        isolate: bool,
-        lookup: podprep.Lookup,
-        api_port: int,
-        token: str,
-        log_times: logtimes.LogTimes,
-        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
-        serve_api: Callable[[socket.socket, Any], None] | None = None,
-        host_files: bool = True,
-        record: EventSink = _no_events,
-    ) -> None:
+    def __init__(self, pod: dict[str, Any], node: Kubelet) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
         self.name = str(meta["name"])
@@ -158,19 +141,10 @@ class PodWorker:
         self.manifest = copy.deepcopy(pod)
         self.spec: dict[str, Any] = self.manifest.get("spec", {})
         self.infos: list[ContainerInfo] = container_infos(self.spec)
-        self.log_dir = log_dir
-        self.sink = sink
-        self.pull_check = pull_check
-        self.node_name = node_name
-        self.isolate = isolate
-        self.lookup = lookup
-        self.api_port = api_port
-        self.token = token  # what the service-account volume holds
-        self.log_times = log_times
-        self.crash_backoff = crash_backoff
-        self.serve_api = serve_api  # takes a connection made inside the pod's network
-        self.host_files = host_files  # the server says pods share this machine's files
-        self.record = record
+        self.log_dir = node.state_dir / "pods" / self.uid
+        self.node = node  # the node's settings (sink, token, crash back-off, ...), read once
+        self.api_port = node.api_port()
+        self.log_times = node.log_times
         self.told: set[tuple[str, str]] = set()  # (container, what) said once per pod
         self.bridged = False
         self.bridge: podnet.Bridge | None = None
@@ -239,7 +213,7 @@ class PodWorker:
     # -- events: what a kubelet records about the pod -------------------------------------
     def _tell(self, container: str | None, etype: str, reason: str, message: str) -> None:
         with contextlib.suppress(Exception):  # an event lost never stops a pod
-            self.record(self.manifest, container, etype, reason, message)
+            self.node.record(self.manifest, container, etype, reason, message)
 
     def _tell_once(self, container: str, what: str, etype: str, reason: str, msg: str) -> None:
         if (container, what) not in self.told:
@@ -342,6 +316,8 @@ class PodWorker:
             if bridge is not None:
                 bridge.close()  # it pins the pod's network namespace
             self.finished.set()
+        if not self.shutdown:
+            self.node.on_finished(self)
 
     def _run(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -354,7 +330,7 @@ class PodWorker:
         primary = find_primary(self.manifest)
         sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
         work_dir = make_work_dir(self.name)
-        run_dir = _output_dir(self.manifest, primary, self.log_dir, self.host_files)
+        run_dir = _output_dir(self.manifest, primary, self.log_dir, self.node.host_files)
         try:
             plan, _ = build_plan(
                 prepared,
@@ -364,14 +340,14 @@ class PodWorker:
                 log_path=self.log_path,
                 run_dir=run_dir,
                 extra_env={},
-                isolate=self.isolate,
+                isolate=self.node.isolate,
             )
             plan = dataclasses.replace(plan, namespace=self.namespace)
         except SpecError as exc:
             self._setup_failed(work_dir, exc)
             return
         for info in self.infos:  # containers whose image "cannot be pulled"
-            err = self.pull_check(
+            err = self.node.pull_check(
                 self.namespace, self.name, info.name, str(info.spec.get("image", ""))
             )
             if err is not None:
@@ -415,12 +391,12 @@ class PodWorker:
             try:
                 prepared = podprep.prepare(
                     self.manifest,
-                    lookup=self.lookup,
+                    lookup=self.node.lookup,
                     pod_dir=self.log_dir,
-                    node_name=self.node_name,
+                    node_name=self.node.node_name,
                     api_port=self.api_port,
-                    isolate=self.isolate,
-                    token=self.token,
+                    isolate=self.node.isolate,
+                    token=self.node.token,
                 )
             except podprep.NotReady as exc:
                 with self.lock:
@@ -542,7 +518,7 @@ class PodWorker:
 
     def _restart_delay(self, count: int) -> float:
         """The kubelet's crash back-off: restart at once, then ``first`` doubling to ``most``."""
-        first, most = self.crash_backoff
+        first, most = self.node.crash_backoff
         return 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
 
     # -- status --------------------------------------------------------------------------
@@ -819,7 +795,7 @@ class PodWorker:
         """Once the pod's sandbox exists, serve the API inside its network namespace."""
         sb = self.sb
         pid = getattr(sb, "_podinit_pid", None) if sb is not None else None
-        if self.serve_api is None or not self.isolate or self.bridged or not pid:
+        if self.node.serve_api is None or not self.node.isolate or self.bridged or not pid:
             return
         self.bridged = True
         try:
@@ -831,89 +807,58 @@ class PodWorker:
             if self.finished.is_set():
                 sock.close()
                 return
-            self.bridge = podnet.Bridge(sock, self.serve_api)
+            self.bridge = podnet.Bridge(sock, self.node.serve_api)
 
     def _publish(self) -> None:
         self._bridge_api()
         status = self.build_status()
-        if not self.sink(self.namespace, self.name, self.uid, status) and self.stop_grace is None:
+        if (
+            not self.node.sink(self.namespace, self.name, self.uid, status)
+            and self.stop_grace is None
+        ):
             # The object is gone (deleted with grace 0): stop at once, as the kubelet does.
             self.request_stop(0.0)
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Kubelet:
-    """The node: admits pods, stops them, and tears everything down at the end."""
+    """The node: admits pods, stops them, and tears everything down at the end.
 
-    def __init__(
-        self,
-        *,
-        state_dir: Path,
-        sink: StatusSink,
-        pull_check: PullCheck,
-        node_name: str,
-        on_finished: Callable[[PodWorker], None],
-        lookup: podprep.Lookup,
-        api_port: Callable[[], int],
-        token: str,
-        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
-        serve_api: Callable[[socket.socket, Any], None] | None = None,
-        host_files: bool = True,
-        record: EventSink = _no_events,
-    ) -> None:
-        self.record = record
-        self.host_files = host_files
-        self.serve_api = serve_api
-        self.crash_backoff = crash_backoff
-        self.token = token
-        self.lookup = lookup
+    Its settings are the server's; each ``PodWorker`` reads them from here.
+    """
+
+    state_dir: Path
+    sink: StatusSink
+    pull_check: PullCheck
+    node_name: str
+    on_finished: Callable[[PodWorker], None]
+    lookup: podprep.Lookup
+    api_port: Callable[[], int]
+    token: str  # what the service-account volume holds
+    crash_backoff: tuple[float, float] = CRASH_BACKOFF
+    serve_api: Callable[[socket.socket, Any], None] | None = None  # a connection in a pod
+    host_files: bool = True  # the server says its pods share this machine's files
+    record: EventSink = _no_events
+
+    def __post_init__(self) -> None:
         self.log_times = logtimes.LogTimes()
-        self._log_watcher: logtimes.Watcher | None = None
-        self.api_port = api_port
-        self.state_dir = state_dir
-        self.sink = sink
-        self.pull_check = pull_check
-        self.node_name = node_name
-        self.on_finished = on_finished
         self.isolate = namespaces_available() is None
         self.workers: dict[str, PodWorker] = {}  # uid -> worker
         self.lock = threading.Lock()
         self.closed = False
+        self._log_watcher: logtimes.Watcher | None = None
 
     def admit(self, pod: dict[str, Any]) -> PodWorker | None:
-        uid = str(pod["metadata"]["uid"])
-        worker = PodWorker(
-            pod,
-            log_dir=self.state_dir / "pods" / uid,
-            sink=self.sink,
-            pull_check=self.pull_check,
-            node_name=self.node_name,
-            isolate=self.isolate,
-            lookup=self.lookup,
-            api_port=self.api_port(),
-            token=self.token,
-            log_times=self.log_times,
-            crash_backoff=self.crash_backoff,
-            serve_api=self.serve_api,
-            host_files=self.host_files,
-            record=self.record,
-        )
+        worker = PodWorker(pod, self)
         with self.lock:
             if self.closed:
                 return None
-            self.workers[uid] = worker
+            self.workers[worker.uid] = worker
             if self._log_watcher is None:
                 self._log_watcher = logtimes.Watcher(self.log_times, self._running_logs)
                 self._log_watcher.start()
-        worker.thread = threading.Thread(
-            target=self._run_worker, args=(worker,), name=worker.thread.name, daemon=True
-        )
         worker.start()
         return worker
-
-    def _run_worker(self, worker: PodWorker) -> None:
-        worker._main()
-        if not worker.shutdown:
-            self.on_finished(worker)
 
     def _running_logs(self) -> list[Path]:
         with self.lock:
