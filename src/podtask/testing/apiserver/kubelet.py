@@ -381,9 +381,7 @@ class PodWorker:
             if self.stop_reason is not None and self.stop_reason[0] == "Evicted":
                 self._publish()
             pod.teardown(grace)
-            self.terminal = True
-            self._publish()
-        self._finish()
+            self._finish()
 
     def _prepare(self) -> dict[str, Any] | None:
         """The manifest resolved against the API; retried each second while it is NotReady."""
@@ -406,9 +404,7 @@ class PodWorker:
                 elif exc.reason == "CreateContainerConfigError":
                     self._tell(exc.container, "Warning", "Failed", f"Error: {exc.message}")
                 self._publish()
-                self.wakeup.wait(IDLE_TICK)
-                self.wakeup.clear()
-                self._check_deadline()
+                self._idle()
                 if self.stop_grace is not None:
                     return None
                 continue
@@ -418,9 +414,13 @@ class PodWorker:
 
     def _wait_for_stop(self) -> None:
         while self.stop_grace is None:
-            self.wakeup.wait(IDLE_TICK)
-            self.wakeup.clear()
-            self._check_deadline()
+            self._idle()
+
+    def _idle(self) -> None:
+        """Before the pod runs: wait for a stop request (or a second), then check the deadline."""
+        self.wakeup.wait(IDLE_TICK)
+        self.wakeup.clear()
+        self._check_deadline()
 
     def _finish(self) -> None:
         self.terminal = True
@@ -452,7 +452,7 @@ class PodWorker:
             self._tell_pull(now)
             if any(
                 now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
-            ) or self._start_error_shown(now, START_TRIES + START_ERROR_PENDING):
+            ) or self._start_error_shown(now):
                 busy = True
                 self._publish()
             pod.step(BUSY_TICK if busy else IDLE_TICK)
@@ -461,12 +461,9 @@ class PodWorker:
                 return
             st = pod.status
             regular = [i for i in self.infos if i.kind == REGULAR]
-            if self._start_error_shown(now, START_TRIES + START_ERROR_PENDING):
+            if self._start_error_shown(now):
                 continue  # the runtime is still "trying" a command that cannot start
-            if policy == "Never" and any(
-                i.kind == INIT and st[i.name].state == TERMINATED and st[i.name].exit_code != 0
-                for i in self.infos
-            ):
+            if policy == "Never" and self._failed_init():
                 return  # a failed init container fails the pod
             if (
                 policy != "Always"
@@ -475,13 +472,13 @@ class PodWorker:
             ):
                 return  # every regular container has exited: the pod is done
 
-    def _start_error_shown(self, now: float, within: float) -> bool:
-        """A container failed to start less than ``within`` seconds ago."""
+    def _start_error_shown(self, now: float) -> bool:
+        """A container failed to start so recently that the pod still shows it Pending."""
         pod = self.pod
         return pod is not None and any(
             cs.state == TERMINATED
             and cs.reason == "StartError"
-            and now < (cs.finished_at or 0.0) + within
+            and now < (cs.finished_at or 0.0) + START_TRIES + START_ERROR_PENDING
             for cs in pod.status.values()
         )
 
@@ -686,7 +683,8 @@ class PodWorker:
             i.kind == REGULAR and st.get(i.name) and st[i.name].state != "waiting"
             for i in self.infos
         )
-        inits = [self._container(i, initialized) for i in self.infos if i.kind != REGULAR]
+        non_regular = [i for i in self.infos if i.kind != REGULAR]
+        inits = [self._container(i, initialized) for i in non_regular]
         regular = [self._container(i, initialized) for i in self.infos if i.kind == REGULAR]
         phase = pod_phase(
             self.spec,
@@ -700,7 +698,7 @@ class PodWorker:
             phase == "Failed"
             and not self.terminal
             and pod is not None
-            and self._start_error_shown(time.time(), START_TRIES + START_ERROR_PENDING)
+            and self._start_error_shown(time.time())
         )
         if failing:
             phase = "Pending"
@@ -710,9 +708,10 @@ class PodWorker:
             if self.terminal:
                 phase = "Failed"
         done = phase in ("Succeeded", "Failed")
+        sidecars = {i.name for i in non_regular if i.kind == NATIVE_SIDECAR}
         unready = [
             c["name"]
-            for c in [*regular, *(c for c in inits if c["name"] in self._sidecars())]
+            for c in [*regular, *(c for c in inits if c["name"] in sidecars)]
             if not c["ready"]
         ]
         conds = []
@@ -721,48 +720,25 @@ class PodWorker:
         if self.disruption is not None:
             conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
+        ready_reason: str | None = None
+        ready_message: str | None = None
         if done or failing:
             why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
-            failed_init = any(
-                i.kind == INIT
-                and st.get(i.name) is not None
-                and st[i.name].state == TERMINATED
-                and st[i.name].exit_code != 0
-                for i in self.infos
-            )
-            if failed_init:
-                conds.append(
-                    self._condition(
-                        "Initialized",
-                        False,
-                        "ContainersNotInitialized",
-                        f"containers with incomplete status: [{' '.join(not_init)}]",
-                    )
-                )
-            else:
-                conds.append(
-                    self._condition(
-                        "Initialized", True, "PodCompleted" if why == "PodCompleted" else None
-                    )
-                )
-            conds.append(self._condition("Ready", False, why))
-            conds.append(self._condition("ContainersReady", False, why))
+            init_ok, init_reason = not self._failed_init(), why if why == "PodCompleted" else None
+            ready, ready_reason = False, why
         else:
-            conds.append(
-                self._condition(
-                    "Initialized",
-                    initialized,
-                    None if initialized else "ContainersNotInitialized",
-                    None
-                    if initialized
-                    else f"containers with incomplete status: [{' '.join(not_init)}]",
-                )
-            )
-            text = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
-            conds.append(self._condition("Ready", not unready, text and "ContainersNotReady", text))
-            conds.append(
-                self._condition("ContainersReady", not unready, text and "ContainersNotReady", text)
-            )
+            init_ok, init_reason, ready = initialized, None, not unready
+            if unready:
+                ready_reason = "ContainersNotReady"
+                ready_message = f"containers with unready status: [{' '.join(unready)}]"
+        if not init_ok:
+            init_reason = "ContainersNotInitialized"
+        incomplete = f"containers with incomplete status: [{' '.join(not_init)}]"
+        conds.append(
+            self._condition("Initialized", init_ok, init_reason, None if init_ok else incomplete)
+        )
+        for ctype in ("Ready", "ContainersReady"):
+            conds.append(self._condition(ctype, ready, ready_reason, ready_message))
         conds.append(self._condition("PodScheduled", True))
         status: dict[str, Any] = {
             "phase": phase,
@@ -780,8 +756,15 @@ class PodWorker:
             status["reason"], status["message"] = reason, message
         return status
 
-    def _sidecars(self) -> set[str]:
-        return {i.name for i in self.infos if i.kind == NATIVE_SIDECAR}
+    def _failed_init(self) -> bool:
+        st = self.pod.status if self.pod is not None else {}
+        return any(
+            i.kind == INIT
+            and i.name in st
+            and st[i.name].state == TERMINATED
+            and st[i.name].exit_code != 0
+            for i in self.infos
+        )
 
     def _setup_failed(self, work_dir: str | Path, exc: Exception) -> None:
         """The pod cannot start: report it (CreateContainerConfigError) until it is deleted."""
