@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 from podtask._lifecycle import TERMINATED, TaskPhase, Verdict, decide, settle
 from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines._kubelet.driver import PodDriver
-from podtask.engines._kubelet.port import PodContainer, Runtime
+from podtask.engines._kubelet.port import ContainerRef, Runtime
 
 TICK = 0.05  # longest wait between checks of Ctrl-C and the deadline
 
 
 def new_driver(
-    ctx: AttemptContext, runtime: Runtime, containers: Sequence[PodContainer]
+    ctx: AttemptContext, runtime: Runtime, containers: Sequence[ContainerRef]
 ) -> PodDriver:
     """A driver wired to the attempt's callbacks (status, events, notices)."""
     return PodDriver(

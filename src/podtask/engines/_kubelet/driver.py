@@ -48,10 +48,11 @@ from podtask._lifecycle.reasons import probe_kill_message
 from podtask.engines._kubelet.port import (
     EXITED,
     LOST,
+    PROBE_KINDS,
     START_ERROR,
     STARTED,
     ContainerEvent,
-    PodContainer,
+    ContainerRef,
     Runtime,
     numeric_ports,
 )
@@ -104,7 +105,7 @@ class PodDriver:
     def __init__(
         self,
         runtime: Runtime,
-        containers: Sequence[PodContainer],
+        containers: Sequence[ContainerRef],
         *,
         primary: str,
         attempt: int = 1,
@@ -129,11 +130,7 @@ class PodDriver:
         self.status: dict[str, ContainerStatus] = {
             c.name: ContainerStatus(c.name, kind=c.kind) for c in self.containers
         }
-        self.probes: dict[str, dict[str, _Probe]] = {
-            "startupProbe": {},
-            "readinessProbe": {},
-            "livenessProbe": {},
-        }
+        self.probes: dict[str, dict[str, _Probe]] = {kind: {} for kind in PROBE_KINDS}
         self.stop_at: dict[str, float] = {}  # container -> first stop signal (confirmed)
         self.sent: dict[str, list[tuple[str, float]]] = {}  # stop signals awaiting the exit
         self.kill_at: dict[str, float] = {}  # probe kills: SIGKILL when the grace ends
@@ -227,8 +224,7 @@ class PodDriver:
         c = self.by_name[name]
         if c.kind != INIT:
             for kind, table in self.probes.items():
-                spec = c.spec.get(kind)
-                if isinstance(spec, dict):
+                if (spec := c.probe(kind)) is not None:
                     table[name] = _Probe(
                         numeric_ports(c, spec), at + float(spec.get("initialDelaySeconds", 0))
                     )
@@ -397,9 +393,7 @@ class PodDriver:
         self._event("killing", name, time.time(), reason="Killing", message=killing)
         # Kept beside the status, not in its message: a kubelet says it in events only.
         self.unhealthy[name] = why
-        probe_grace = (c.spec.get(f"{probe.lower()}Probe") or {}).get(
-            "terminationGracePeriodSeconds"
-        )
+        probe_grace = (c.probe(f"{probe.lower()}Probe") or {}).get("terminationGracePeriodSeconds")
         grace = float(probe_grace) if probe_grace is not None else self.grace
         self.kill_at[name] = time.time() + grace
         self.runtime.signal([name], signal.SIGTERM if grace > 0 else signal.SIGKILL)

@@ -75,29 +75,18 @@ class Runtime(Protocol):
         ...
 
 
-class PodContainer(Protocol):
-    """A container of the pod spec, as the driver needs to see it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...  # INIT, NATIVE_SIDECAR or REGULAR
-    @property
-    def spec(self) -> dict[str, Any]: ...
-    @property
-    def where(self) -> str: ...  # field path, e.g. spec.initContainers[0]
-
-
 @dataclass(frozen=True)
 class ContainerRef:
-    """A plain ``PodContainer``; engines subclass it to add what their runtime needs."""
+    """A container of the pod spec as the driver sees it; engines subclass it to add
+    what their runtime needs."""
 
     name: str
-    kind: str
+    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
     spec: dict[str, Any] = field(hash=False)
-    where: str
+    where: str  # field path, e.g. spec.initContainers[0]
 
     def probe(self, kind: str) -> dict[str, Any] | None:
+        """The container's probe of this kind (startupProbe, ...), if it has one."""
         p = self.spec.get(kind)
         return p if isinstance(p, dict) else None
 
@@ -116,7 +105,7 @@ def pod_containers(spec: dict[str, Any]) -> list[ContainerRef]:
 PROBE_KINDS = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
-def numeric_ports(c: PodContainer, probe: dict[str, Any]) -> dict[str, Any]:
+def numeric_ports(c: ContainerRef, probe: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``probe`` with a named port replaced by the container's port number."""
     out = dict(probe)
     for key in ("httpGet", "tcpSocket", "grpc"):
@@ -139,12 +128,11 @@ def numeric_ports(c: PodContainer, probe: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_probes(containers: Sequence[PodContainer]) -> None:
+def check_probes(containers: Sequence[ContainerRef]) -> None:
     """SpecError for a probe whose named port does not exist, before anything starts."""
     for c in containers:
         for kind in PROBE_KINDS:
-            spec = c.spec.get(kind)
-            if isinstance(spec, dict):
+            if (spec := c.probe(kind)) is not None:
                 numeric_ports(c, spec)
 
 
