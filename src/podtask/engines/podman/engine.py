@@ -341,23 +341,20 @@ class PodmanEngine:
         for image, container, where in pp.images:
             if podman.image_present(image):
                 continue
-            policy = pp.container(container).spec.get("imagePullPolicy")
-            if policy == "Never":
-                raise SpecError(
-                    f"image {image!r} of container {container!r} is not present"
-                    " and imagePullPolicy is Never",
-                    field=where,
-                    hint=f"build or pull it first; {SETUP_HINT}",
-                )
-            ctx.notice(f"podman engine: pulling {image} for container {container}")
-            error = podman.pull(image, timeout)
-            if error is not None:
-                raise SpecError(
-                    f"image {image!r} of container {container!r} is not present"
-                    f" and cannot be pulled: {error}",
-                    field=where,
-                    hint=f"fix the image name, or build or pull it first; {SETUP_HINT}",
-                )
+            hint = f"build or pull it first; {SETUP_HINT}"
+            if pp.container(container).spec.get("imagePullPolicy") == "Never":
+                why = "imagePullPolicy is Never"
+            else:
+                ctx.notice(f"podman engine: pulling {image} for container {container}")
+                error = podman.pull(image, timeout)
+                if error is None:
+                    continue
+                why, hint = f"cannot be pulled: {error}", f"fix the image name, or {hint}"
+            raise SpecError(
+                f"image {image!r} of container {container!r} is not present and {why}",
+                field=where,
+                hint=hint,
+            )
 
     def run_attempt(self, ctx: AttemptContext) -> AttemptOutcome:
         podman = self.podman
