@@ -6,7 +6,7 @@ hold a token other than comments, newlines and docstrings: docstrings are found
 with ``ast`` (module, class and function docstrings), comments and blank lines
 with ``tokenize``.
 
-Usage: python bench/source_size.py [REV] [--files PATH ...] [--issue-time]
+Usage: python bench/source_size.py [REV | .] [--files PATH ...] [--issue-time]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import ast
 import io
 import subprocess
 import tokenize
+from pathlib import Path
 
 #: The three files that each held a copy of the kubelet when issue 9 was filed.
 ISSUE_FILES = (
@@ -70,6 +71,12 @@ def count(source: str) -> tuple[int, int]:
 
 
 def show(rev: str, path: str) -> str | None:
+    """The file at ``rev``; ``rev`` "." reads the working tree."""
+    if rev == ".":
+        try:
+            return Path(path).read_text()
+        except OSError:
+            return None
     done = subprocess.run(
         ["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False
     )
@@ -87,9 +94,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     files = args.files or (ISSUE_FILES if args.issue_time else DRIVER_FILES)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", args.rev], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    commit = (
+        "the working tree"
+        if args.rev == "."
+        else subprocess.run(
+            ["git", "rev-parse", "--short", args.rev], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
     total_lines = total_code = 0
     for path in files:
         source = show(args.rev, path)
