@@ -220,15 +220,16 @@ class PodWorker:
             self.told.add((container, what))
             self._tell(container, etype, reason, msg)
 
+    def _spec(self, container: str) -> dict[str, Any]:
+        return next((i.spec for i in self.infos if i.name == container), {})
+
     def _image(self, container: str) -> str:
-        info = next((i for i in self.infos if i.name == container), None)
-        return str(info.spec.get("image", "")) if info is not None else ""
+        return str(self._spec(container).get("image", ""))
 
     def _tell_started(self, name: str) -> None:
         """Pulled (or already present), Created, Started: the kubelet's words for a start."""
-        info = next((i for i in self.infos if i.name == name), None)
         image = self._image(name)
-        if info is not None and info.spec.get("imagePullPolicy") == "Always":
+        if self._spec(name).get("imagePullPolicy") == "Always":
             self._tell(name, "Normal", "Pulling", f'Pulling image "{image}"')
             self._tell(
                 name,
@@ -582,7 +583,7 @@ class PodWorker:
             if cs.signal:
                 term["signal"] = cs.signal
             message = cs.message  # with the termination message, read by the local engine
-            if cs.reason == "StartError" and message:
+            if message and cs.reason == "StartError":
                 message = runtime_message(message)
             if message:
                 term["message"] = message
@@ -622,12 +623,9 @@ class PodWorker:
             if time.time() - since < PULL_BACKOFF_AFTER:
                 waiting = {"reason": "ErrImagePull", "message": message}
             else:
-                image = out["image"]
-                waiting = {
-                    "reason": "ImagePullBackOff",
-                    "message": f'Back-off pulling image "{image}"',
-                }
-        elif (info.kind == REGULAR and not initialized) or info.kind != REGULAR:
+                back_off = f'Back-off pulling image "{out["image"]}"'
+                waiting = {"reason": "ImagePullBackOff", "message": back_off}
+        elif info.kind != REGULAR or not initialized:
             waiting = {"reason": "PodInitializing"}
         else:
             waiting = {"reason": "ContainerCreating"}
@@ -663,21 +661,7 @@ class PodWorker:
         not_init = [
             i.name
             for i in self.infos
-            if (
-                i.kind == INIT
-                and not (
-                    st.get(i.name) and st[i.name].state == TERMINATED and st[i.name].exit_code == 0
-                )
-            )
-            or (
-                i.kind == NATIVE_SIDECAR
-                and not (
-                    st.get(i.name)
-                    and st[i.name].state == RUNNING
-                    and pod is not None
-                    and i.name not in pod.startup
-                )
-            )
+            if i.kind != REGULAR and (pod is None or not pod.initialized(i.name))
         ]
         initialized = not not_init or any(
             i.kind == REGULAR and st.get(i.name) and st[i.name].state != "waiting"
