@@ -317,7 +317,7 @@ class PodDriver:
                 self.runtime.start([name])
         while self.next_index < len(self.containers):
             if self.waiting_on is not None:
-                if not self._gate_open(self.waiting_on):
+                if not self.initialized(self.waiting_on):
                     return
                 self.waiting_on = None
             c = self.containers[self.next_index]
@@ -331,7 +331,10 @@ class PodDriver:
             self.waiting_on = c.name
             self.runtime.start([c.name])
 
-    def _gate_open(self, name: str) -> bool:
+    def initialized(self, name: str) -> bool:
+        """What Kubernetes waits for before the next container, and what a pod's
+        ``Initialized`` condition counts: an init container exited 0; a native
+        sidecar runs and has passed its startupProbe."""
         st = self.status[name]
         if self.by_name[name].kind == INIT:
             return st.state == TERMINATED and st.exit_code == 0
