@@ -416,9 +416,13 @@ class PodDriver:
             if name != self.primary and self.main_process.get(name, ("", False))[0]:
                 waited = now - self.stop_at.get(name, now)
                 self.notice(sigterm_ignored(name, *self.main_process[name], waited))
-        if left:
-            self._send(left, signal.SIGKILL)
-            self.wait_for(left, time.monotonic() + KILL_WAIT)
+        self._kill(left)
+
+    def _kill(self, names: list[str]) -> None:
+        """SIGKILL ``names`` and give the runtime a while to report their exits."""
+        if names:
+            self._send(names, signal.SIGKILL)
+            self.wait_for(names, time.monotonic() + KILL_WAIT)
 
     def _send(self, names: list[str], sig: int) -> None:
         now = time.time()
@@ -454,10 +458,7 @@ class PodDriver:
     def _stop_all(self, grace: float, *, include_primary: bool) -> None:
         if grace <= 0:
             self.drain(0)
-            everything = self.running()
-            if everything:
-                self._send(everything, signal.SIGKILL)
-                self.wait_for(everything, time.monotonic() + KILL_WAIT)
+            self._kill(self.running())
         deadline = time.monotonic() + max(grace, 0.0)
         regular = [n for n in self.running((REGULAR,)) if include_primary or n != self.primary]
         self.stop(regular, deadline)

@@ -140,6 +140,7 @@ class PodWorker:
         self.uid = str(meta["uid"])
         self.manifest = copy.deepcopy(pod)
         self.spec: dict[str, Any] = self.manifest.get("spec", {})
+        self.grace = grace_of(self.manifest)  # terminationGracePeriodSeconds
         self.infos: list[ContainerInfo] = container_infos(self.spec)
         self.log_dir = node.state_dir / "pods" / self.uid
         self.node = node  # the node's settings (sink, token, crash back-off, ...), read once
@@ -366,7 +367,7 @@ class PodWorker:
                 SandboxRuntime(sb),
                 self.infos,
                 primary=primary,
-                grace=grace_of(self.manifest),
+                grace=self.grace,
                 restart_policy=str(self.spec.get("restartPolicy", "Always")),
                 restart_delay=self._restart_delay,
                 on_status=lambda _s: self._publish(),
@@ -378,7 +379,7 @@ class PodWorker:
             self._publish()
             self._loop(pod)
             with self.lock:
-                grace = self.stop_grace if self.stop_grace is not None else grace_of(self.manifest)
+                grace = self.stop_grace if self.stop_grace is not None else self.grace
             if self.stop_reason is not None and self.stop_reason[0] == "Evicted":
                 self._publish()
             pod.teardown(grace)
@@ -433,14 +434,8 @@ class PodWorker:
             return
         # From startTime as the API shows it (whole seconds), so up to a second early.
         if time.time() >= int(self.start_time) + float(limit):
-            grace = grace_of(self.manifest)
-            self.request_stop(
-                grace,
-                reason=(
-                    "DeadlineExceeded",
-                    "Pod was active on the node longer than the specified deadline",
-                ),
-            )
+            too_long = "Pod was active on the node longer than the specified deadline"
+            self.request_stop(self.grace, reason=("DeadlineExceeded", too_long))
 
     def _loop(self, pod: PodDriver) -> None:
         policy = self.spec.get("restartPolicy", "Always")
