@@ -344,23 +344,16 @@ class PodWorker:
                 extra_env={},
                 isolate=self.node.isolate,
             )
-            plan = dataclasses.replace(plan, namespace=self.namespace)
-        except SpecError as exc:
+            for info in self.infos:  # containers whose image "cannot be pulled"
+                image = str(info.spec.get("image", ""))
+                err = self.node.pull_check(self.namespace, self.name, info.name, image)
+                if err is not None:
+                    self.pull_errors[info.name] = (err, time.time())
+            sb = _Sandbox.start(dataclasses.replace(plan, namespace=self.namespace))
+        except (SpecError, InfrastructureError) as exc:
             self._setup_failed(work_dir, exc)
             return
-        for info in self.infos:  # containers whose image "cannot be pulled"
-            err = self.node.pull_check(
-                self.namespace, self.name, info.name, str(info.spec.get("image", ""))
-            )
-            if err is not None:
-                self.pull_errors[info.name] = (err, time.time())
-        try:
-            started = _Sandbox.start(plan)
-        except InfrastructureError as exc:
-            self._setup_failed(work_dir, exc)
-            return
-        assert isinstance(started, _Sandbox)  # PodSandbox.start builds ``cls``
-        sb = started
+        assert isinstance(sb, _Sandbox)  # PodSandbox.start builds ``cls``
         sb.blocked = lambda name: name in self.pull_errors
         with sb:
             pod = PodDriver(
