@@ -51,9 +51,9 @@ from podtask.engines._kubelet.port import (
     PROBE_KINDS,
     START_ERROR,
     STARTED,
-    ContainerEvent,
     ContainerRef,
     Runtime,
+    RuntimeEvent,
     numeric_ports,
 )
 
@@ -194,7 +194,7 @@ class PodDriver:
             self.handle(ev)
             ev = self.runtime.next_event(0)
 
-    def handle(self, ev: ContainerEvent) -> None:
+    def handle(self, ev: RuntimeEvent) -> None:
         if ev.kind == LOST:
             self.lost = ev.message or "the container runtime died"
             return
@@ -202,9 +202,7 @@ class PodDriver:
             return  # a wake-up, or a container of no interest
         if ev.kind == STARTED:
             self._started(ev.name, ev.time)
-            # Runtimes that know the container's main process say so (optional event fields).
-            command = str(getattr(ev, "command", "") or "")
-            self.main_process[ev.name] = (command, bool(getattr(ev, "pid1", False)))
+            self.main_process[ev.name] = (ev.command, ev.pid1)
         elif ev.kind in (EXITED, START_ERROR):
             self._exited(ev)
 
@@ -234,7 +232,7 @@ class PodDriver:
         if name not in self.startup and name not in self.probes["readinessProbe"]:
             self._set(name, ready=True, ready_at=at)
 
-    def _exited(self, ev: ContainerEvent) -> None:
+    def _exited(self, ev: RuntimeEvent) -> None:
         name = ev.name
         self._confirm_stops(name, ev.time)
         reason = ev.reason or terminated_reason(ev.exit_code, ev.signal, ev.oom)
@@ -278,7 +276,7 @@ class PodDriver:
             self.stop_at.pop(name, None)
             self._set(name, stopped_by_us=False)
 
-    def _stopped_by_primary(self, name: str, ev: ContainerEvent) -> bool:
+    def _stopped_by_primary(self, name: str, ev: RuntimeEvent) -> bool:
         """In managed mode the primary's entrypoint stops the sidecars: that is our stop too."""
         return (
             self.managed_sidecars

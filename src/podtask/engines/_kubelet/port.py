@@ -23,30 +23,13 @@ START_ERROR = "error"  # it never ran: reason (StartError, ...), message, exit_c
 LOST = "lost"  # the runtime itself died: no further events (name is empty)
 
 
-class ContainerEvent(Protocol):
-    """What happened to one container, with the runtime's own clock (epoch seconds)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def time(self) -> float: ...
-    @property
-    def exit_code(self) -> int | None: ...
-    @property
-    def signal(self) -> int | None: ...
-    @property
-    def oom(self) -> bool: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class RuntimeEvent:
-    """A ``ContainerEvent`` for runtimes that have no event type of their own."""
+    """What happened to one container, with the runtime's own clock (epoch seconds).
+
+    Runtimes with an event type of their own translate it into this one, so that
+    the driver reads typed fields, not whatever attributes an event happens to have.
+    """
 
     kind: str
     name: str
@@ -56,6 +39,10 @@ class RuntimeEvent:
     oom: bool = False
     reason: str = ""
     message: str = ""
+    # STARTED, where the runtime knows it: the main process's command name and whether
+    # it is PID 1 of its own PID namespace (then it ignores signals it has no handler for).
+    command: str = ""
+    pid1: bool = False
 
 
 class Runtime(Protocol):
@@ -67,7 +54,7 @@ class Runtime(Protocol):
     def signal(self, names: Sequence[str], sig: int) -> None:
         """Send ``sig`` to these running containers."""
 
-    def next_event(self, timeout: float) -> ContainerEvent | None:
+    def next_event(self, timeout: float) -> RuntimeEvent | None:
         """The next container event, or None after ``timeout`` seconds."""
 
     def probe(self, name: str, spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
