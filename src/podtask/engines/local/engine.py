@@ -18,7 +18,7 @@ from podtask._compile.render import Capabilities
 from podtask._contract import ENTRYPOINT_MODULE, bootstrap_env
 from podtask._errors import InfrastructureError
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, LocalOptions
-from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
+from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
 from podtask.engines._kubelet.port import RuntimeEvent, check_probes
 from podtask.engines.local.cgroups import cgroups_available
 from podtask.engines.local.linux import namespaces_available
@@ -123,4 +123,4 @@ class LocalEngine:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
         with sandbox:
-            return run_attempt(ctx, new_driver(ctx, SandboxRuntime(sandbox), infos))
+            return run_attempt(ctx, SandboxRuntime(sandbox), infos)

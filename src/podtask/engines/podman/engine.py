@@ -47,7 +47,7 @@ from podtask._lifecycle import (
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
-from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
+from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
     EXITED,
@@ -385,8 +385,7 @@ class PodmanEngine:
                 )
             logs.start(podman, pp)
             runtime = PodmanRuntime(podman, pp, logs.started)
-            driver = new_driver(ctx, runtime, pp.containers)
-            return run_attempt(ctx, driver, after_teardown=lambda: runtime.finish(driver))
+            return run_attempt(ctx, runtime, pp.containers, after_teardown=runtime.finish)
         finally:
             logs.close()
             try:
