@@ -18,11 +18,11 @@ from podtask._compile.render import Capabilities
 from podtask._contract import ENTRYPOINT_MODULE, bootstrap_env
 from podtask._errors import InfrastructureError
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, LocalOptions
-from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
-from podtask.engines._kubelet.port import check_probes
+from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
+from podtask.engines._kubelet.port import RuntimeEvent, check_probes
 from podtask.engines.local.cgroups import cgroups_available
 from podtask.engines.local.linux import namespaces_available
-from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.sandbox import PodSandbox
 from podtask.engines.local.security import host_path_warnings
 from podtask.engines.local.translate import ContainerInfo, build_plan, create_host_paths
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
@@ -42,8 +42,22 @@ class SandboxRuntime:
         for name in names:
             self.sandbox.signal(name, sig)
 
-    def next_event(self, timeout: float) -> Event | None:
-        return self.sandbox.next_event(timeout)
+    def next_event(self, timeout: float) -> RuntimeEvent | None:
+        ev = self.sandbox.next_event(timeout)
+        if ev is None:
+            return None
+        return RuntimeEvent(
+            ev.kind,
+            ev.name,
+            ev.time,
+            ev.exit_code,
+            ev.signal,
+            ev.oom,
+            ev.reason,
+            ev.message,
+            command=ev.command,
+            pid1=ev.pid1,
+        )
 
     def probe(self, name: str, spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
         return self.sandbox.probe(name, spec, timeout)
@@ -109,4 +123,4 @@ class LocalEngine:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
         with sandbox:
-            return run_attempt(ctx, new_driver(ctx, SandboxRuntime(sandbox), infos))
+            return run_attempt(ctx, SandboxRuntime(sandbox), infos)

@@ -47,7 +47,7 @@ from podtask._lifecycle import (
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
-from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
+from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
     EXITED,
@@ -341,23 +341,20 @@ class PodmanEngine:
         for image, container, where in pp.images:
             if podman.image_present(image):
                 continue
-            policy = pp.container(container).spec.get("imagePullPolicy")
-            if policy == "Never":
-                raise SpecError(
-                    f"image {image!r} of container {container!r} is not present"
-                    " and imagePullPolicy is Never",
-                    field=where,
-                    hint=f"build or pull it first; {SETUP_HINT}",
-                )
-            ctx.notice(f"podman engine: pulling {image} for container {container}")
-            error = podman.pull(image, timeout)
-            if error is not None:
-                raise SpecError(
-                    f"image {image!r} of container {container!r} is not present"
-                    f" and cannot be pulled: {error}",
-                    field=where,
-                    hint=f"fix the image name, or build or pull it first; {SETUP_HINT}",
-                )
+            hint = f"build or pull it first; {SETUP_HINT}"
+            if pp.container(container).spec.get("imagePullPolicy") == "Never":
+                why = "imagePullPolicy is Never"
+            else:
+                ctx.notice(f"podman engine: pulling {image} for container {container}")
+                error = podman.pull(image, timeout)
+                if error is None:
+                    continue
+                why, hint = f"cannot be pulled: {error}", f"fix the image name, or {hint}"
+            raise SpecError(
+                f"image {image!r} of container {container!r} is not present and {why}",
+                field=where,
+                hint=hint,
+            )
 
     def run_attempt(self, ctx: AttemptContext) -> AttemptOutcome:
         podman = self.podman
@@ -388,8 +385,7 @@ class PodmanEngine:
                 )
             logs.start(podman, pp)
             runtime = PodmanRuntime(podman, pp, logs.started)
-            driver = new_driver(ctx, runtime, pp.containers)
-            return run_attempt(ctx, driver, after_teardown=lambda: runtime.finish(driver))
+            return run_attempt(ctx, runtime, pp.containers, after_teardown=runtime.finish)
         finally:
             logs.close()
             try:
