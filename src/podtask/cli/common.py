@@ -130,7 +130,7 @@ def finish_run(result: Any, *, as_json: bool) -> NoReturn:
         click.echo(json.dumps(result.to_json(), sort_keys=True))
     else:
         summary = f"{result.phase} ({result.reason})"
-        if result.message and not result.succeeded:
+        if result.message and (result.interrupted or not result.succeeded):
             summary += f": {result.message}"
         err(f"{result.run_id}: {summary} in {result.attempts} attempt(s)")
         outputs = result.outputs or {}
@@ -138,6 +138,6 @@ def finish_run(result: Any, *, as_json: bool) -> NoReturn:
             click.echo(f"{name} = {json.dumps(value)}")
         if list(outputs) == ["o0"]:
             err("(o0 is the task's return value; a NamedTuple return type names its outputs)")
-    if result.phase == "ABORTED":
-        sys.exit(EXIT_INTERRUPTED)
+    if result.interrupted or result.phase == "ABORTED":
+        sys.exit(EXIT_INTERRUPTED)  # the user's Ctrl-C, even if the primary had ended
     sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)

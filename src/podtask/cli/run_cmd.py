@@ -348,6 +348,7 @@ def run_command(
                 f.stop()
             if tty:
                 sys.stderr.write("\r\033[K")
+    result = runner.note_interrupt(result)  # a Ctrl-C after the run's last write counts too
     if keep is not None or keep_for is not None:
         from podtask.cli.prune_cmd import apply_retention
 
