@@ -52,6 +52,7 @@ from podtask._storage import (
     write_atomic,
     write_json_atomic,
 )
+from podtask._storage.faults import pause_for_tests
 from podtask._types import from_literal, to_literal
 
 
@@ -189,6 +190,7 @@ class Runner:
         except StorageFull as exc:
             rd.remove()  # a full disk before the record: no run, no directory (exit 2)
             raise StorageFull(str(exc), nothing_started=True) from exc
+        pause_for_tests("before-record")
         pid: int | None
         start: int | None
         pid, start = current_process_identity()
