@@ -110,6 +110,7 @@ class Tally:
     kills_before_record: int = 0
     interrupts_after_exit: int = 0
     interrupts_after_end: int = 0
+    interrupts_in_startup: int = 0
 
     def leak(self, kind: str, what: list[str], run: int) -> None:
         self.leaks.setdefault(kind, []).extend(f"run {run}: {w}" for w in what)
@@ -223,6 +224,11 @@ def reap(home: Path, env: dict[str, str]) -> None:
     )
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000, help="sequential runs in all")
@@ -259,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     expected: dict[str, str] = {}  # run_id -> the phase its record must end in
     started = time.monotonic()
     print(f"soak: {args.runs} runs, {args.kills} kill -9, {args.interrupts} SIGINT, seed {seed}")
+    print(f"started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {_load()}")
     for i, kind in enumerate(plan):
         before = set(phases(home))
         t0 = time.monotonic()
@@ -317,27 +324,33 @@ def main(argv: list[str] | None = None) -> int:
             if run_id:
                 expected[run_id] = "SUCCEEDED"
         elif kind == "int":
-            created, primary_done, end = timeline(home, run_id) if run_id else (None,) * 3
-            decided = primary_done if primary_done is not None else end
-            if rc == 0 and decided is not None and sent_at >= decided:
-                # The primary had already exited 0, so the result was decided; podtask
-                # was stopping the sidecars or exiting, and reports the success.
+            # Every Ctrl-C that reached a running podtask must exit 130.  The record keeps
+            # the primary's result if it had already ended (SUCCEEDED, noted as
+            # interrupted), else it is ABORTED.
+            try:
+                doc = json.loads(out)
+            except ValueError:
+                doc = {}  # interrupted before the run printed anything (no record, or ABORTED)
+            if rc == -signal.SIGINT and not errs.strip():
+                # Killed by the signal itself before Python installed its handler (the
+                # interpreter was still starting): nothing of podtask ran, and a shell
+                # reports this as 130 too.
+                tally.interrupts_in_startup += 1
+            elif rc != 130:
+                created, primary_done, _ = timeline(home, run_id) if run_id else (None,) * 3
+                when = ""
+                if created is not None:
+                    when = f" (sent {sent_at - created:+.3f}s after the record"
+                    if primary_done is not None:
+                        when += f", primary ended {primary_done - created:+.3f}s"
+                    when += ")"
+                tally.problems.append(f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}")
+            elif doc.get("phase") == "SUCCEEDED":
                 tally.interrupts_after_end += 1
-                tally.succeeded += 1
-                expected[str(run_id)] = "SUCCEEDED"
-            else:
-                if rc != 130:
-                    when = ""
-                    if created is not None:
-                        when = f" (sent {sent_at - created:+.3f}s after the record"
-                        if primary_done is not None:
-                            when += f", primary ended {primary_done - created:+.3f}s"
-                        when += ")"
-                    tally.problems.append(
-                        f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}"
-                    )
-                if run_id:
-                    expected[run_id] = "ABORTED"
+                if not doc.get("interrupted"):
+                    tally.problems.append(f"run {i} ({run_id}): exit 130 not marked interrupted")
+            if run_id:
+                expected[run_id] = "SUCCEEDED" if doc.get("phase") == "SUCCEEDED" else "ABORTED"
         else:
             if run_id is None:
                 tally.kills_before_record += 1
@@ -358,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
                 tally.leak(what, items, i)
             base = base.union(now)  # report each leak once, not after every later run
         if (i + 1) % 50 == 0:
-            print(f"  {i + 1}/{args.runs} runs, {time.monotonic() - started:.0f} s", flush=True)
+            print(
+                f"  {i + 1}/{args.runs} runs, {time.monotonic() - started:.0f} s, {_load()}",
+                flush=True,
+            )
 
     reap(home, env)
     final = phases(home)
@@ -374,12 +390,20 @@ def main(argv: list[str] | None = None) -> int:
         else []
     )
 
-    print(f"\nsoak finished in {time.monotonic() - started:.0f} s (seed {seed})")
+    print(f"\nsoak finished in {time.monotonic() - started:.0f} s (seed {seed}), {_load()}")
     print(
         f"runs succeeded: {tally.succeeded} ({plan.count('plain')} plain runs; "
         f"{tally.interrupts_after_exit} whose SIGINT would have come after podtask exited, "
-        f"so it was not sent; {tally.interrupts_after_end} whose SIGINT came after the primary "
-        "had exited 0, while podtask stopped the sidecars or exited)"
+        "so it was not sent)"
+    )
+    print(
+        f"SIGINTs that came after the primary had exited 0 (exit 130, record SUCCEEDED and "
+        f"noted as interrupted): {tally.interrupts_after_end}"
+    )
+    print(
+        "SIGINTs that killed the interpreter before Python's own handler was installed "
+        f"(exit -2, which a shell shows as 130; nothing of podtask had run): "
+        f"{tally.interrupts_in_startup}"
     )
     print("exit codes seen:")
     for key, n in sorted(tally.exit_codes.items()):
