@@ -224,6 +224,12 @@ def reap(home: Path, env: dict[str, str]) -> None:
     )
 
 
+def in_interpreter_startup(errs: str) -> bool:
+    """stderr of a process that a SIGINT ended before podtask's code ran (none, or Python's)."""
+    text = errs.strip()
+    return not text or (text.endswith("KeyboardInterrupt") and "/podtask/" not in text)
+
+
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
@@ -331,10 +337,9 @@ def main(argv: list[str] | None = None) -> int:
                 doc = json.loads(out)
             except ValueError:
                 doc = {}  # interrupted before the run printed anything (no record, or ABORTED)
-            if rc == -signal.SIGINT and not errs.strip():
-                # Killed by the signal itself before Python installed its handler (the
-                # interpreter was still starting): nothing of podtask ran, and a shell
-                # reports this as 130 too.
+            if rc in (1, -signal.SIGINT) and run_id is None and in_interpreter_startup(errs):
+                # The interpreter was still starting (site, runpy): Python itself decides,
+                # before any podtask code ran; nothing was started.
                 tally.interrupts_in_startup += 1
             elif rc != 130:
                 created, primary_done, _ = timeline(home, run_id) if run_id else (None,) * 3
@@ -344,7 +349,10 @@ def main(argv: list[str] | None = None) -> int:
                     if primary_done is not None:
                         when += f", primary ended {primary_done - created:+.3f}s"
                     when += ")"
-                tally.problems.append(f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}")
+                tail = " | ".join(errs.strip().splitlines()[-4:])
+                tally.problems.append(
+                    f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}; stderr: {tail}"
+                )
             elif doc.get("phase") == "SUCCEEDED":
                 tally.interrupts_after_end += 1
                 if not doc.get("interrupted"):
@@ -401,9 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         f"noted as interrupted): {tally.interrupts_after_end}"
     )
     print(
-        "SIGINTs that killed the interpreter before Python's own handler was installed "
-        f"(exit -2, which a shell shows as 130; nothing of podtask had run): "
-        f"{tally.interrupts_in_startup}"
+        "SIGINTs that ended the interpreter during its own start-up, before any podtask "
+        f"code ran (Python's exit 1 or -2; nothing started): {tally.interrupts_in_startup}"
     )
     print("exit codes seen:")
     for key, n in sorted(tally.exit_codes.items()):
@@ -429,8 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {kind_}: {len(items)}" + "".join(f"\n    {x}" for x in items[:5]))
     if tally.problems:
         print(f"other problems: {len(tally.problems)}")
-        for p in tally.problems[:10]:
-            print("  " + textwrap.shorten(p, 300))
+        for p in tally.problems[:20]:
+            print("  " + textwrap.shorten(p, 600))
     if args.keep:
         print(f"PODTASK_HOME kept: {home}")
     else:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -198,3 +199,32 @@ def test_ctrl_c_as_the_primary_exits_exits_130(tmp_path: Path, needs_root: None)
         for name in ("running", "go", "returning"):
             (flags / name).unlink(missing_ok=True)
         flags.rmdir()
+
+
+def test_ctrl_c_while_the_process_exits_is_130_without_a_traceback(tmp_path: Path) -> None:
+    """The command is over (``sys.exit`` is unwinding) when the Ctrl-C lands: still 130.
+
+    Python restores SIGINT's default action during shutdown, so such a Ctrl-C
+    ended the process by the signal (exit -2) in the full soak."""
+    script = tmp_path / "late_ctrl_c.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, signal, sys
+            from podtask.cli import common, main
+
+            real_leaving = common.leaving
+
+            def leaving_then_ctrl_c(code):
+                real_leaving(code)
+                os.kill(os.getpid(), signal.SIGINT)  # lands as the process leaves
+
+            main.leaving = leaving_then_ctrl_c
+            sys.argv = ["podtask", "runs"]
+            main.main()
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done
+    assert "Traceback" not in done.stderr, done.stderr

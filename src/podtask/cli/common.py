@@ -59,6 +59,66 @@ def _report(exc: Exception, prefix: str, *, as_json: bool) -> None:
     err(f"{prefix}{exc}")
 
 
+class _ExitState:
+    """What the last moments of the process need to know (one per process: it is the CLI's)."""
+
+    interrupted = False  # a Ctrl-C (or SIGTERM to ``run``) came while a command ran
+    leaving = False  # the command is over: a Ctrl-C now is only remembered
+    code: int | None = None  # the exit code the command chose
+
+
+def note_interrupt() -> None:
+    """Remember that the user interrupted: the process exits 130 whatever else happens."""
+    _ExitState.interrupted = True
+
+
+def was_interrupted() -> bool:
+    """A Ctrl-C came since the command started, even one whose KeyboardInterrupt got lost."""
+    return _ExitState.interrupted
+
+
+def on_interrupt(_signum: int, _frame: object) -> None:
+    """SIGINT while a command works: remember it and unwind (KeyboardInterrupt).
+
+    Once the command is over (``leaving``) it is only remembered: the exit
+    code becomes 130 in ``last_word`` without a traceback from half-finished
+    interpreter shutdown.
+    """
+    note_interrupt()
+    if not _ExitState.leaving:
+        raise KeyboardInterrupt
+
+
+def leaving(code: object) -> None:
+    """The command ended with ``sys.exit(code)``; from now on only ``last_word`` decides."""
+    _ExitState.leaving = True
+    if code is None or isinstance(code, int):
+        _ExitState.code = code or 0
+
+
+def last_word() -> None:
+    """Registered with ``atexit`` first, so it runs last: leave with the documented code.
+
+    Python restores SIGINT's default action while it shuts down, so a Ctrl-C
+    landing in the last milliseconds killed the process (exit -2, or a
+    "KeyboardInterrupt" flag that makes Python kill itself) instead of giving
+    130.  Here SIGINT is blocked, one that came at any moment is turned into
+    130, and the process ends at once with the code the command chose.
+    """
+    _ExitState.leaving = True
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
+    interrupted = _ExitState.interrupted or _signal.SIGINT in _signal.sigpending()
+    if not interrupted and _ExitState.code is None:
+        return  # an uncaught error: Python reports it and exits 1, as it would anyway
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED if interrupted else (_ExitState.code or 0))
+
+
 def handle_errors(fn: F) -> F:
     """Turn podtask's errors into a one-line message and the documented exit code.
 
@@ -71,7 +131,7 @@ def handle_errors(fn: F) -> F:
         as_json = bool(kwargs.get("as_json"))
         # From here on work may need undoing: Ctrl-C unwinds as KeyboardInterrupt.
         # (The C module: importing `signal` costs a millisecond of enum building.)
-        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        _signal.signal(_signal.SIGINT, on_interrupt)
         try:
             return fn(*args, **kwargs)
         except StorageFull as exc:  # before SpecError/OSError: one line, 2 if nothing started
@@ -87,6 +147,7 @@ def handle_errors(fn: F) -> F:
             _report(exc, "infrastructure error: ", as_json=as_json)
             sys.exit(EXIT_FAILED)
         except KeyboardInterrupt:
+            note_interrupt()
             err("interrupted")
             sys.exit(EXIT_INTERRUPTED)
         except OSError as exc:
