@@ -111,6 +111,7 @@ class Tally:
     interrupts_after_exit: int = 0
     interrupts_after_end: int = 0
     interrupts_in_startup: int = 0
+    kills_after_end: int = 0
 
     def leak(self, kind: str, what: list[str], run: int) -> None:
         self.leaks.setdefault(kind, []).extend(f"run {run}: {w}" for w in what)
@@ -360,8 +361,14 @@ def main(argv: list[str] | None = None) -> int:
             if run_id:
                 expected[run_id] = "SUCCEEDED" if doc.get("phase") == "SUCCEEDED" else "ABORTED"
         else:
+            ended = timeline(home, run_id)[2] if run_id else None
             if run_id is None:
                 tally.kills_before_record += 1
+            elif ended is not None:
+                # The record was final before the kill landed (a dead process writes
+                # nothing): the run had ended, and its record keeps how.
+                tally.kills_after_end += 1
+                expected[run_id] = phases(home).get(run_id, "?")
             else:
                 expected[run_id] = "LOST"
         # Nothing of this run may still run once podtask itself is gone.
@@ -417,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {key:<28} {n}")
     print("records by phase: " + ", ".join(f"{p} {n}" for p, n in sorted(by_phase.items())))
     print(f"kill -9 before any record existed: {tally.kills_before_record}")
+    print(f"kill -9 after the record was final (podtask was exiting): {tally.kills_after_end}")
     print(f"false LOST: {len(false_lost)}" + (f" {false_lost[:5]}" if false_lost else ""))
     print(
         f"records not in the expected phase: {len(wrong)}" + "".join(f"\n  {w}" for w in wrong[:10])
