@@ -302,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
                 sent_at = time.time()
+                # Popen.send_signal says nothing when the process has just exited; it
+                # must not count as sent then.
+                sent = proc.poll() is None
                 proc.send_signal(signal.SIGKILL if kind == "kill" else signal.SIGINT)
-                sent = True
         try:
             out, errs = proc.communicate(timeout=300)
         except subprocess.TimeoutExpired:
@@ -351,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                         when += f", primary ended {primary_done - created:+.3f}s"
                     when += ")"
                 tail = " | ".join(errs.strip().splitlines()[-4:])
+                if "KeyboardInterrupt" in errs or "Exception ignored" in errs:
+                    tail = "(stderr shows a KeyboardInterrupt / an ignored exception) " + tail
                 tally.problems.append(
                     f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}; stderr: {tail}"
                 )
