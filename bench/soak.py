@@ -246,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.kills + args.interrupts > args.runs:
         parser.error("--kills + --interrupts must not exceed --runs")
+    # Started as a background job of a script (`python bench/soak.py &`), this process
+    # and so its children begin with SIGINT ignored, and a SIGINT landing before the
+    # CLI installs its handler (the interpreter starting) was silently lost: the run
+    # went on to exit 0. A terminal's Ctrl-C finds the default action.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
 
