@@ -64,7 +64,7 @@ from urllib.parse import quote
 from podtask._errors import InfrastructureError, SpecError, StorageFull
 from podtask._storage.home import podtask_home
 from podtask._storage.procs import process_alive
-from podtask._storage.rundir import owner_of
+from podtask._storage.rundir import OWNER_FILE, owner_of
 from podtask._storage.space import full_error, is_full, release_reserve, retry_when_full
 
 T = TypeVar("T")
@@ -385,6 +385,9 @@ class RunStore:
             # No record, so no run: its directory goes too (nothing started; CLI exit 2).
             shutil.rmtree(record.run_dir, ignore_errors=True)
             raise StorageFull(str(exc), nothing_started=True) from exc
+        # The record names the directory now: its creator mark (for the sweep) is spent.
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(record.run_dir, OWNER_FILE))
 
     def update(self, run_id: str, /, **fields: Any) -> None:
         """Set some columns of run ``run_id`` (exact id) and bump ``updated_at``.

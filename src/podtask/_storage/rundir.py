@@ -41,7 +41,8 @@ from podtask._storage.space import ensure_reserve, full_error, is_full, retry_wh
 
 RUNS_DIR = "runs"
 _LIST_HINT = "run `podtask runs` to list runs"
-OWNER_FILE = ".owner"  # {"pid", "start_time"} of the podtask that created the directory
+# {"pid", "start_time"} of the podtask that created the directory, until its record exists
+OWNER_FILE = ".owner"
 STAGING_PREFIX = ".new-"  # a run directory being built, before its rename into place
 _STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r".*-o(\d+)-(\d+)")
 
