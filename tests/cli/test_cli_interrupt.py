@@ -219,7 +219,7 @@ def test_ctrl_c_while_the_process_exits_is_130_without_a_traceback(tmp_path: Pat
                 real_leaving(code)
                 os.kill(os.getpid(), signal.SIGINT)  # lands as the process leaves
 
-            main.leaving = leaving_then_ctrl_c
+            common.leaving = leaving_then_ctrl_c
             sys.argv = ["podtask", "runs"]
             main.main()
             """

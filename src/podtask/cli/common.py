@@ -8,6 +8,7 @@ retry; nothing was started), ``TaskFailed`` and other ``InfrastructureError``
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # no stub; the C half of `signal`
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -65,6 +66,7 @@ class _ExitState:
     interrupted = False  # a Ctrl-C (or SIGTERM to ``run``) came while a command ran
     leaving = False  # the command is over: a Ctrl-C now is only remembered
     code: int | None = None  # the exit code the command chose
+    guarded = False  # last_word is registered
 
 
 def note_interrupt() -> None:
@@ -96,8 +98,26 @@ def leaving(code: object) -> None:
         _ExitState.code = code or 0
 
 
+def _guard_exit() -> None:
+    """Once per process, as the first command starts: ``last_word`` at exit.
+
+    Only in the CLI's own process (``sys.argv[0]`` is the ``podtask`` script or
+    ``python -m podtask``), never in a program or test that calls a command.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    ours = os.path.basename(sys.argv[0]) == "podtask" or (
+        spec is not None and spec.name == "podtask.__main__"
+    )
+    if ours and not _ExitState.guarded:
+        import atexit
+
+        _ExitState.guarded = True
+        atexit.register(last_word)  # before anything the command registers: it runs last
+
+
 def last_word() -> None:
-    """Registered with ``atexit`` first, so it runs last: leave with the documented code.
+    """The last ``atexit`` callback of the process: leave with the documented code.
 
     Python restores SIGINT's default action while it shuts down, so a Ctrl-C
     landing in the last milliseconds killed the process (exit -2, or a
@@ -111,7 +131,6 @@ def last_word() -> None:
     if not interrupted and _ExitState.code is None:
         return  # an uncaught error: Python reports it and exits 1, as it would anyway
     import contextlib
-    import os
 
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
@@ -128,42 +147,54 @@ def handle_errors(fn: F) -> F:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        as_json = bool(kwargs.get("as_json"))
         # From here on work may need undoing: Ctrl-C unwinds as KeyboardInterrupt.
         # (The C module: importing `signal` costs a millisecond of enum building.)
         _signal.signal(_signal.SIGINT, on_interrupt)
+        _guard_exit()
         try:
-            return fn(*args, **kwargs)
-        except StorageFull as exc:  # before SpecError/OSError: one line, 2 if nothing started
-            err(f"error: {exc}")
-            sys.exit(EXIT_USAGE if exc.nothing_started else EXIT_FAILED)
-        except (SpecError, EngineUnavailable) as exc:
-            _report(exc, "error: ", as_json=as_json)
-            sys.exit(EXIT_USAGE)
-        except TaskFailed as exc:
-            _report(exc, "task failed: ", as_json=as_json)
-            sys.exit(EXIT_FAILED)
-        except InfrastructureError as exc:
-            _report(exc, "infrastructure error: ", as_json=as_json)
-            sys.exit(EXIT_FAILED)
-        except KeyboardInterrupt:
-            note_interrupt()
-            err("interrupted")
-            sys.exit(EXIT_INTERRUPTED)
-        except OSError as exc:
-            from podtask._storage.space import full_disk_hint, is_full
-
-            if not is_full(exc):
-                raise
-            err(f"error: {exc.strerror}: {exc.filename} ({full_disk_hint(exc.filename)})")
-            sys.exit(EXIT_FAILED)
-        except Exception as exc:
-            if not caused_by_interrupt(exc):
-                raise
-            err("interrupted")
-            sys.exit(EXIT_INTERRUPTED)
+            result = _reporting(fn, args, kwargs)
+        except SystemExit as exc:
+            leaving(exc.code)
+            raise
+        leaving(result if isinstance(result, int) else 0)
+        return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def _reporting(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    """``fn(*args, **kwargs)``, its errors reported with their exit codes (``handle_errors``)."""
+    as_json = bool(kwargs.get("as_json"))
+    try:
+        return fn(*args, **kwargs)
+    except StorageFull as exc:  # before SpecError/OSError: one line, 2 if nothing started
+        err(f"error: {exc}")
+        sys.exit(EXIT_USAGE if exc.nothing_started else EXIT_FAILED)
+    except (SpecError, EngineUnavailable) as exc:
+        _report(exc, "error: ", as_json=as_json)
+        sys.exit(EXIT_USAGE)
+    except TaskFailed as exc:
+        _report(exc, "task failed: ", as_json=as_json)
+        sys.exit(EXIT_FAILED)
+    except InfrastructureError as exc:
+        _report(exc, "infrastructure error: ", as_json=as_json)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        note_interrupt()
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as exc:
+        from podtask._storage.space import full_disk_hint, is_full
+
+        if not is_full(exc):
+            raise
+        err(f"error: {exc.strerror}: {exc.filename} ({full_disk_hint(exc.filename)})")
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:
+        if not caused_by_interrupt(exc):
+            raise
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:

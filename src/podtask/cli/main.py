@@ -12,14 +12,7 @@ from typing import Any
 
 import click
 
-from podtask.cli.common import (
-    EXIT_INTERRUPTED,
-    caused_by_interrupt,
-    err,
-    last_word,
-    leaving,
-    print_json_error,
-)
+from podtask.cli.common import EXIT_INTERRUPTED, caused_by_interrupt, err, print_json_error
 
 # command name -> "module:attribute" of its click.Command
 COMMANDS = {
@@ -85,19 +78,6 @@ def cli() -> None:
 
 
 def main(args: list[str] | None = None) -> None:
-    """The ``podtask`` process: the CLI, then the exit code it chose (130 after any Ctrl-C)."""
-    if args is None:  # the process's own command line: this process ends here
-        import atexit
-
-        atexit.register(last_word)  # registered first, so it runs last
-    try:
-        _main(args)
-    except SystemExit as exc:
-        leaving(exc.code)
-        raise
-
-
-def _main(args: list[str] | None = None) -> None:
     """Run the CLI; every way out is one of the documented exit codes.
 
     click's standalone mode turns a Ctrl-C into "Aborted!" and exit 1; podtask
