@@ -110,6 +110,8 @@ class Tally:
     kills_before_record: int = 0
     interrupts_after_exit: int = 0
     interrupts_after_end: int = 0
+    interrupts_in_startup: int = 0
+    kills_after_end: int = 0
 
     def leak(self, kind: str, what: list[str], run: int) -> None:
         self.leaks.setdefault(kind, []).extend(f"run {run}: {w}" for w in what)
@@ -223,6 +225,17 @@ def reap(home: Path, env: dict[str, str]) -> None:
     )
 
 
+def in_interpreter_startup(errs: str) -> bool:
+    """stderr of a process that a SIGINT ended before podtask's code ran (none, or Python's)."""
+    text = errs.strip()
+    return not text or (text.endswith("KeyboardInterrupt") and "/podtask/" not in text)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000, help="sequential runs in all")
@@ -233,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.kills + args.interrupts > args.runs:
         parser.error("--kills + --interrupts must not exceed --runs")
+    # Started as a background job of a script (`python bench/soak.py &`), this process
+    # and so its children begin with SIGINT ignored, and a SIGINT landing before the
+    # CLI installs its handler (the interpreter starting) was silently lost: the run
+    # went on to exit 0. A terminal's Ctrl-C finds the default action.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
 
@@ -259,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     expected: dict[str, str] = {}  # run_id -> the phase its record must end in
     started = time.monotonic()
     print(f"soak: {args.runs} runs, {args.kills} kill -9, {args.interrupts} SIGINT, seed {seed}")
+    print(f"started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {_load()}")
     for i, kind in enumerate(plan):
         before = set(phases(home))
         t0 = time.monotonic()
@@ -288,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
                 sent_at = time.time()
+                # Popen.send_signal says nothing when the process has just exited; it
+                # must not count as sent then.
+                sent = proc.poll() is None
                 proc.send_signal(signal.SIGKILL if kind == "kill" else signal.SIGINT)
-                sent = True
         try:
             out, errs = proc.communicate(timeout=300)
         except subprocess.TimeoutExpired:
@@ -317,30 +338,46 @@ def main(argv: list[str] | None = None) -> int:
             if run_id:
                 expected[run_id] = "SUCCEEDED"
         elif kind == "int":
-            created, primary_done, end = timeline(home, run_id) if run_id else (None,) * 3
-            decided = primary_done if primary_done is not None else end
-            if rc == 0 and decided is not None and sent_at >= decided:
-                # The primary had already exited 0, so the result was decided; podtask
-                # was stopping the sidecars or exiting, and reports the success.
+            # Every Ctrl-C that reached a running podtask must exit 130.  The record keeps
+            # the primary's result if it had already ended (SUCCEEDED, noted as
+            # interrupted), else it is ABORTED.
+            try:
+                doc = json.loads(out)
+            except ValueError:
+                doc = {}  # interrupted before the run printed anything (no record, or ABORTED)
+            if rc in (1, -signal.SIGINT) and run_id is None and in_interpreter_startup(errs):
+                # The interpreter was still starting (site, runpy): Python itself decides,
+                # before any podtask code ran; nothing was started.
+                tally.interrupts_in_startup += 1
+            elif rc != 130:
+                created, primary_done, _ = timeline(home, run_id) if run_id else (None,) * 3
+                when = ""
+                if created is not None:
+                    when = f" (sent {sent_at - created:+.3f}s after the record"
+                    if primary_done is not None:
+                        when += f", primary ended {primary_done - created:+.3f}s"
+                    when += ")"
+                tail = " | ".join(errs.strip().splitlines()[-4:])
+                if "KeyboardInterrupt" in errs or "Exception ignored" in errs:
+                    tail = "(stderr shows a KeyboardInterrupt / an ignored exception) " + tail
+                tally.problems.append(
+                    f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}; stderr: {tail}"
+                )
+            elif doc.get("phase") == "SUCCEEDED":
                 tally.interrupts_after_end += 1
-                tally.succeeded += 1
-                expected[str(run_id)] = "SUCCEEDED"
-            else:
-                if rc != 130:
-                    when = ""
-                    if created is not None:
-                        when = f" (sent {sent_at - created:+.3f}s after the record"
-                        if primary_done is not None:
-                            when += f", primary ended {primary_done - created:+.3f}s"
-                        when += ")"
-                    tally.problems.append(
-                        f"run {i} ({run_id}): SIGINT gave exit {rc}, not 130{when}"
-                    )
-                if run_id:
-                    expected[run_id] = "ABORTED"
+                if not doc.get("interrupted"):
+                    tally.problems.append(f"run {i} ({run_id}): exit 130 not marked interrupted")
+            if run_id:
+                expected[run_id] = "SUCCEEDED" if doc.get("phase") == "SUCCEEDED" else "ABORTED"
         else:
+            ended = timeline(home, run_id)[2] if run_id else None
             if run_id is None:
                 tally.kills_before_record += 1
+            elif ended is not None:
+                # The record was final before the kill landed (a dead process writes
+                # nothing): the run had ended, and its record keeps how.
+                tally.kills_after_end += 1
+                expected[run_id] = phases(home).get(run_id, "?")
             else:
                 expected[run_id] = "LOST"
         # Nothing of this run may still run once podtask itself is gone.
@@ -358,7 +395,10 @@ def main(argv: list[str] | None = None) -> int:
                 tally.leak(what, items, i)
             base = base.union(now)  # report each leak once, not after every later run
         if (i + 1) % 50 == 0:
-            print(f"  {i + 1}/{args.runs} runs, {time.monotonic() - started:.0f} s", flush=True)
+            print(
+                f"  {i + 1}/{args.runs} runs, {time.monotonic() - started:.0f} s, {_load()}",
+                flush=True,
+            )
 
     reap(home, env)
     final = phases(home)
@@ -374,18 +414,26 @@ def main(argv: list[str] | None = None) -> int:
         else []
     )
 
-    print(f"\nsoak finished in {time.monotonic() - started:.0f} s (seed {seed})")
+    print(f"\nsoak finished in {time.monotonic() - started:.0f} s (seed {seed}), {_load()}")
     print(
         f"runs succeeded: {tally.succeeded} ({plan.count('plain')} plain runs; "
         f"{tally.interrupts_after_exit} whose SIGINT would have come after podtask exited, "
-        f"so it was not sent; {tally.interrupts_after_end} whose SIGINT came after the primary "
-        "had exited 0, while podtask stopped the sidecars or exited)"
+        "so it was not sent)"
+    )
+    print(
+        f"SIGINTs that came after the primary had exited 0 (exit 130, record SUCCEEDED and "
+        f"noted as interrupted): {tally.interrupts_after_end}"
+    )
+    print(
+        "SIGINTs that ended the interpreter during its own start-up, before any podtask "
+        f"code ran (Python's exit 1 or -2; nothing started): {tally.interrupts_in_startup}"
     )
     print("exit codes seen:")
     for key, n in sorted(tally.exit_codes.items()):
         print(f"  {key:<28} {n}")
     print("records by phase: " + ", ".join(f"{p} {n}" for p, n in sorted(by_phase.items())))
     print(f"kill -9 before any record existed: {tally.kills_before_record}")
+    print(f"kill -9 after the record was final (podtask was exiting): {tally.kills_after_end}")
     print(f"false LOST: {len(false_lost)}" + (f" {false_lost[:5]}" if false_lost else ""))
     print(
         f"records not in the expected phase: {len(wrong)}" + "".join(f"\n  {w}" for w in wrong[:10])
@@ -405,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {kind_}: {len(items)}" + "".join(f"\n    {x}" for x in items[:5]))
     if tally.problems:
         print(f"other problems: {len(tally.problems)}")
-        for p in tally.problems[:10]:
-            print("  " + textwrap.shorten(p, 300))
+        for p in tally.problems[:20]:
+            print("  " + textwrap.shorten(p, 600))
     if args.keep:
         print(f"PODTASK_HOME kept: {home}")
     else:

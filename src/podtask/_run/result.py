@@ -69,6 +69,8 @@ class RunResult:
     sidecar_issues: list[str] = field(default_factory=list)
     # Per attempt, the retry budget it drew on: None (the first), "user" or "system".
     retry_budgets: list[str | None] = field(default_factory=list)
+    # The user interrupted the run (Ctrl-C, SIGTERM); the CLI exits 130 whatever the phase.
+    interrupted: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -94,5 +96,6 @@ class RunResult:
             "containers": [c.to_json() for c in self.containers],
             "sidecar_issues": self.sidecar_issues,
             "retry_budgets": self.retry_budgets,
+            "interrupted": self.interrupted,
             "run_dir": self.run_dir,
         }

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podtask._authoring import Task, load_tasks
@@ -53,6 +53,7 @@ from podtask._storage import (
     write_atomic,
     write_json_atomic,
 )
+from podtask._storage.faults import pause_for_tests
 from podtask._types import from_literal, to_literal
 
 
@@ -205,6 +206,7 @@ class Runner:
         except StorageFull as exc:
             rd.remove()  # a full disk before the record: no run, no directory (exit 2)
             raise StorageFull(str(exc), nothing_started=True) from exc
+        pause_for_tests("before-record")
         pid: int | None
         start: int | None
         pid, start = current_process_identity()
@@ -225,7 +227,7 @@ class Runner:
                 )
             )
             self.options.on_start(self.run_id, rd)
-            return self._guarded(store, rd, first=1, resume=False)
+            return self.note_interrupt(self._guarded(store, rd, first=1, resume=False))
 
     @classmethod
     def existing(cls, run_id: str, options: RunOptions) -> Runner:
@@ -254,7 +256,31 @@ class Runner:
             if record.phase in TERMINAL_PHASES:
                 return self._result_of(record, rd)
             self.options.on_start(self.run_id, rd)
-            return self._guarded(store, rd, first=max(1, record.attempts), resume=True)
+            return self.note_interrupt(
+                self._guarded(store, rd, first=max(1, record.attempts), resume=True)
+            )
+
+    def note_interrupt(self, result: RunResult) -> RunResult:
+        """The one rule for a run the user interrupted (Ctrl-C, SIGTERM) while it was in flight.
+
+        The command exits 130 (``result.interrupted``), as a shell or kubectl
+        does.  The record keeps what the primary decided: a primary that had
+        already ended keeps its phase and outputs (Flyte and Argo leave a
+        finished task's result alone when its run is stopped), and its
+        message says it was interrupted, so ``describe`` shows it.  Called at
+        the end of the run and again by the CLI for a Ctrl-C that lands after
+        the run's last write.
+        """
+        if not self.options.cancel.is_set() or result.interrupted:
+            return result
+        if result.phase is TaskPhase.ABORTED:
+            return replace(result, interrupted=True)
+        note = "interrupted by the user after the primary had ended; its result stands"
+        message = f"{result.message}; {note}" if result.message else note
+        with RunStore.in_home(self.home) as store:
+            store.update(self.run_id, message=message)
+        self.run_dir.append_event({"event": "interrupted", "phase": result.phase.value})
+        return replace(result, message=message, interrupted=True)
 
     def refresh(self) -> str:
         """Bring an unfinished run's record up to date from its engine, without waiting.

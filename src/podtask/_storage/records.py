@@ -64,6 +64,7 @@ from urllib.parse import quote
 from podtask._errors import InfrastructureError, SpecError, StorageFull
 from podtask._storage.home import podtask_home
 from podtask._storage.procs import process_alive
+from podtask._storage.rundir import OWNER_FILE, owner_of
 from podtask._storage.space import full_error, is_full, release_reserve, retry_when_full
 
 T = TypeVar("T")
@@ -384,6 +385,9 @@ class RunStore:
             # No record, so no run: its directory goes too (nothing started; CLI exit 2).
             shutil.rmtree(record.run_dir, ignore_errors=True)
             raise StorageFull(str(exc), nothing_started=True) from exc
+        # The record names the directory now: its creator mark (for the sweep) is spent.
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(record.run_dir, OWNER_FILE))
 
     def update(self, run_id: str, /, **fields: Any) -> None:
         """Set some columns of run ``run_id`` (exact id) and bump ``updated_at``.
@@ -481,8 +485,10 @@ class RunStore:
 
         A run's directory is made just before its record, so one without a
         record is a run that never started: podtask was killed, or the disk
-        filled up, in between. Directories younger than ``ORPHAN_GRACE``
-        seconds are left alone: their run may be starting right now.
+        filled up, in between.  A directory names its creator (``owner_of``):
+        once that process is gone it is swept at once; while it lives, its run
+        may be starting right now.  A directory of an older podtask, with no
+        owner, is swept once it is ``ORPHAN_GRACE`` seconds old.
         """
         runs_dir = self.path.parent / RUNS_DIR
         try:
@@ -491,19 +497,29 @@ class RunStore:
             return []
         if not entries:
             return []
-        with self._read() as conn:
-            known = {r[0] for r in conn.execute("SELECT run_id FROM runs").fetchall()}
+        known = self._known_run_ids()
         cutoff = time.time() - ORPHAN_GRACE
         removed: builtins.list[str] = []
         for path in entries:
+            if path.name in known:
+                continue
+            owner = owner_of(path)
             try:
-                young = path.stat().st_mtime > cutoff
+                if owner is not None:
+                    orphaned = not process_alive(*owner)
+                else:
+                    orphaned = path.stat().st_mtime <= cutoff
             except OSError:
                 continue
-            if path.name not in known and not young:
+            # Its creator may have written the record just before it died: look again.
+            if orphaned and path.name not in self._known_run_ids():
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path.name)
         return removed
+
+    def _known_run_ids(self) -> set[str]:
+        with self._read() as conn:
+            return {r[0] for r in conn.execute("SELECT run_id FROM runs").fetchall()}
 
     # -- reads ------------------------------------------------------------
 

@@ -20,8 +20,10 @@ consulting the database, so a run stays inspectable even if the db is lost.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Mapping
@@ -32,11 +34,33 @@ from typing import Any
 from podtask._contract import ERROR_FILE, INPUTS_FILE, OUTPUTS_FILE
 from podtask._errors import SpecError
 from podtask._storage.atomic import read_json
+from podtask._storage.faults import pause_for_tests
 from podtask._storage.names import is_dns1123_label
+from podtask._storage.procs import current_process_identity
 from podtask._storage.space import ensure_reserve, full_error, is_full, retry_when_full
 
 RUNS_DIR = "runs"
 _LIST_HINT = "run `podtask runs` to list runs"
+# {"pid", "start_time"} of the podtask that created the directory, until its record exists
+OWNER_FILE = ".owner"
+STAGING_PREFIX = ".new-"  # a run directory being built, before its rename into place
+_STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r".*-o(\d+)-(\d+)")
+
+
+def owner_of(path: Path) -> tuple[int, int] | None:
+    """(pid, start time) of the podtask that created run directory ``path``, if it says.
+
+    A staging directory carries it in its name, a finished one in its owner
+    file; a directory of an older podtask has neither (``None``).
+    """
+    match = _STAGING_NAME.fullmatch(path.name)
+    if match:
+        return int(match[1]), int(match[2])
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text())
+        return int(owner["pid"]), int(owner["start_time"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _check_label(value: str, what: str) -> None:
@@ -60,6 +84,11 @@ class RunDir:
     def create(cls, home: Path, run_id: str) -> RunDir:
         """Make a new run directory with its ``outputs/blobs`` and ``logs`` subdirectories.
 
+        It appears in one step, owner file included: it is built under a
+        hidden name that carries its creator (``.new-<run id>-o<pid>-<start>``)
+        and renamed into place.  So at every moment a ``kill -9`` leaves either
+        nothing, a directory whose dead owner is known (``RunStore`` sweeps it
+        at once, ``owner_of``), or a run with a record (LOST).
         Fails if the directory exists: run ids are unique, so an existing one
         means a bug or a clash, and reusing it could mix two runs' files.
         On a full disk it raises ``StorageFull`` (nothing started) and leaves
@@ -68,26 +97,30 @@ class RunDir:
         _check_label(run_id, "run id")
         home = Path(home)
         path = home / RUNS_DIR / run_id
+        pid, start = current_process_identity()
+        staging = path.with_name(f"{STAGING_PREFIX}{run_id}-o{pid}-{start}")
         ensure_reserve(home)
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            path.mkdir(mode=0o700)
-        except FileExistsError as exc:
+            if path.exists():
+                raise FileExistsError(str(path))
+            staging.mkdir(mode=0o700)
+            pause_for_tests("run-dir-staged")
+            (staging / "outputs" / "blobs").mkdir(parents=True)
+            (staging / "logs").mkdir()
+            (staging / OWNER_FILE).write_text(json.dumps({"pid": pid, "start_time": start}))
+            os.rename(staging, path)  # fails (ENOTEMPTY/EEXIST) if the run id is taken
+        except (FileExistsError, IsADirectoryError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
             raise SpecError(f"run directory {str(path)!r} already exists") from exc
         except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno == errno.ENOTEMPTY:
+                raise SpecError(f"run directory {str(path)!r} already exists") from exc
             if is_full(exc):
                 raise full_error(home, "create a run directory", nothing_started=True) from exc
             raise
-        rundir = cls(run_id=run_id, path=path)
-        try:
-            rundir.blobs_dir.mkdir(parents=True)
-            rundir.logs_dir.mkdir()
-        except OSError as exc:
-            rundir.remove()
-            if is_full(exc):
-                raise full_error(home, "create a run directory", nothing_started=True) from exc
-            raise
-        return rundir
+        return cls(run_id=run_id, path=path)
 
     def remove(self) -> None:
         """Delete the directory and everything in it (a run that never got a record)."""

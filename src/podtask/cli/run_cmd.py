@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from podtask._errors import SpecError
-from podtask.cli.common import EXIT_OK, complete_run_id, err, finish_run, handle_errors
+from podtask.cli.common import (
+    EXIT_OK,
+    complete_run_id,
+    err,
+    finish_run,
+    handle_errors,
+    note_interrupt,
+    was_interrupted,
+)
 from podtask.cli.show import describe_run, print_runs, status_line
 
 #: A run's phases, as records hold them (``_lifecycle.TaskPhase``; not imported: startup cost).
@@ -71,9 +79,14 @@ class _Interrupts:
     def __enter__(self) -> _Interrupts:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._handle)
+        if was_interrupted():
+            # A Ctrl-C whose KeyboardInterrupt was swallowed on the way here (raised in
+            # a finalizer, say, where Python only prints it): the run must not start.
+            self.cancel.set()
         return self
 
     def _handle(self, signum: int, _frame: Any) -> None:
+        note_interrupt()  # exit 130, even if the run ends well (Runner.note_interrupt)
         self.count += 1
         if self.count == 1:
             err(f"\n{signal.Signals(signum).name}: stopping the pod (again to stop waiting for it)")
@@ -348,6 +361,7 @@ def run_command(
                 f.stop()
             if tty:
                 sys.stderr.write("\r\033[K")
+    result = runner.note_interrupt(result)  # a Ctrl-C after the run's last write counts too
     if keep is not None or keep_for is not None:
         from podtask.cli.prune_cmd import apply_retention
 

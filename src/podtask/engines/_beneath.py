@@ -21,10 +21,20 @@ RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_BENEATH = 0x08
 O_PATH = getattr(os, "O_PATH", 0o10000000)
 
+MS_BIND = 4096
+MNT_DETACH = 2
+
 _libc: ctypes.CDLL | None = None
 if sys.platform.startswith("linux"):
     _libc = ctypes.CDLL(None, use_errno=True)  # symbols already loaded, libc included
     _libc.syscall.restype = ctypes.c_long
+    _libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_void_p,
+    ]
 
 
 class _OpenHow(ctypes.Structure):
@@ -158,3 +168,29 @@ def open_sub_path(
         ) from exc
     except OSError as exc:
         raise SubPathError(f"{what}: {exc.strerror or exc}") from exc
+
+
+def bind_fd(fd: int, target: str) -> None:
+    """Bind-mount the file or directory ``fd`` refers to (an ``open_beneath`` fd) onto ``target``.
+
+    The kubelet's cure for the race between checking a subPath and the
+    runtime mounting it: the runtime is handed ``target``, a path that only
+    podtask controls, already bound to the inode that was checked, so a
+    container swapping a path component afterwards changes nothing.
+    ``target`` must exist and be of the same kind (directory or file).
+    """
+    if _libc is None:
+        raise OSError(errno.ENOSYS, "bind mounts need Linux", target)
+    source = f"/proc/self/fd/{fd}".encode()
+    if _libc.mount(source, os.fsencode(target), None, MS_BIND, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), target)
+
+
+def unbind(target: str) -> None:
+    """Undo every ``bind_fd`` on ``target`` (binds stack); nothing mounted there is fine."""
+    if _libc is None:
+        return
+    for _ in range(8):
+        if _libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
+            return  # EINVAL: not (any longer) a mount point

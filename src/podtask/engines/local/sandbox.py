@@ -592,6 +592,9 @@ class PodSandbox:
                         f.close()
             if self._cg is not None:
                 self._cg.remove_prefix(self._prefix, timeout=2.0)
+                # Again at the end: a kill -9-ed run's cgroup can still hold its dying
+                # processes when the start-up sweep looks (1 left in a 1,000-run soak).
+                self._cg.sweep_stale()
                 self._cg.remove_parent_if_empty()
             shutil.rmtree(self.plan.work_dir, ignore_errors=True)
             _open.discard(self)

@@ -14,8 +14,9 @@ podman's own k8s-file log into the run directory as they are written.
 
 Teardown, on every path: SIGTERM to what still runs (regular containers, then
 native sidecars in reverse start order), SIGKILL when the grace period ends,
-the last log lines saved, then the pod removed and the run's volume
-directories deleted.  A guardian process does the same if podtask is killed.
+the last log lines saved, then the pod removed, the subPath binds unmounted
+(``subpaths.py``) and the run's volume directories deleted.  A guardian
+process does the same if podtask is killed.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ from podtask.engines._kubelet.port import (
     RuntimeEvent,
     check_probes,
 )
-from podtask.engines.podman import guardian
+from podtask.engines.podman import guardian, subpaths
 from podtask.engines.podman.cli import ContainerState, Podman, PodmanError
-from podtask.engines.podman.manifest import Container, PodmanPod, sub_path_escape, to_podman
+from podtask.engines.podman.manifest import Container, PodmanPod, to_podman
 from podtask.engines.podman.probes import run_probe
 
 LOG_INTERVAL = 0.1  # how often podman's log files are copied into the run directory
@@ -161,8 +162,9 @@ class PodmanRuntime:
 
     def start(self, names: Sequence[str]) -> None:
         infos = [self.pp.container(n) for n in names]
-        # A subPath is checked right before its container starts (CVE-2017-1002101).
-        refused = {c.name: why for c in infos if (why := sub_path_escape(self.pp, c.name))}
+        # Each subPath is resolved and bound right before its container starts
+        # (CVE-2017-1002101): podman mounts the bind, not a path inside the volume.
+        refused = {c.name: why for c in infos if (why := subpaths.bind(self.pp, c.name))}
         podman_names = [c.podman_name for c in infos if c.name not in refused]
         error = self.podman.start(podman_names) if podman_names else ""
         now = time.time()
@@ -368,6 +370,7 @@ class PodmanEngine:
             pp = self._rewrite(ctx, os.path.join(work, "volumes"), memory)
             for d in pp.host_dirs:
                 os.makedirs(d, exist_ok=True)
+            subpaths.stage(pp)
             yaml_path = os.path.join(work, "pod.json")  # YAML is a superset of JSON
             Path(yaml_path).write_text(json.dumps(pp.manifest))
             mark_attempt_in_logs(ctx, (c.name for c in pp.containers))
@@ -392,7 +395,8 @@ class PodmanEngine:
                 podman.remove_pod(str(ctx.manifest.get("metadata", {}).get("name", "")))
             finally:
                 for d in dirs:
-                    shutil.rmtree(d, ignore_errors=True)
+                    if guardian.unmount_below(d):  # never delete through a subPath's bind
+                        shutil.rmtree(d, ignore_errors=True)
                 ctx.on_event({"event": "pod-removed", "engine": self.name, "time": time.time()})
                 if keeper is not None:
                     _release_guardian(keeper)

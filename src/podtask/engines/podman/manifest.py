@@ -1,6 +1,6 @@
 """The rendered Pod manifest rewritten into what podman 4.3.1 ``kube play`` honours.
 
-Pure (no podman, no files) but for :func:`sub_path_escape`.  Each rewrite answers a
+Pure (no podman, no files).  Each rewrite answers a
 measured gap (see docs/notes/podman-kube-play.md):
 
 - init containers and native sidecars become ordinary containers, because
@@ -12,8 +12,9 @@ measured gap (see docs/notes/podman-kube-play.md):
   probes itself);
 - ``emptyDir`` becomes a hostPath directory under a per-run directory
   (podman would share a named volume between runs), on tmpfs for
-  ``medium: Memory``; ``subPath`` becomes its own hostPath (podman ignores it),
-  checked by :func:`sub_path_escape` right before its container starts;
+  ``medium: Memory``; ``subPath`` becomes a hostPath of its own staging path
+  (podman ignores subPath), onto which ``subpaths.py`` binds the subPath
+  resolved inside its volume right before the container starts;
 - ``$(VAR)`` is expanded and known ``fieldRef``s become plain values;
 - ``imagePullPolicy: Never``: podtask checks and pulls images before playing,
   so a missing image fails fast instead of leaving a half-created pod;
@@ -35,7 +36,6 @@ from typing import Any
 from podtask._errors import SpecError
 from podtask._lifecycle import INIT, NATIVE_SIDECAR, REGULAR
 from podtask._podspec import expand, pod_field_values, resolve_env
-from podtask.engines._beneath import SubPathError, open_sub_path
 from podtask.engines._kubelet.port import ContainerRef, cluster_only_volume
 from podtask.engines._termination import DEFAULT_PATH, read_termination_message
 
@@ -45,6 +45,7 @@ PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 SOURCE_VOLUME = "podtask-source"
 RUN_DIR_VOLUME = "podtask-run-dir"
 TERMINATION_DIR = "podtask-termination"
+SUBPATH_STAGING = "subpaths"  # next to ``volume_dir``: where subPaths are bound for podman
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,18 @@ class Container(ContainerRef):
 
 @dataclass(frozen=True)
 class SubPathMount:
-    """A ``subPath`` mount, to be checked right before its container starts."""
+    """A ``subPath`` mount: resolved and bound onto ``staging`` right before its container starts.
+
+    podman is handed ``staging`` (under the run's work directory, which no
+    container mounts), never a path inside the volume (``subpaths.py``).
+    """
 
     container: str
     volume: str  # the user's volume name
     mount_path: str
     volume_path: str  # the volume's host directory
     sub_path: str  # normalized, relative
+    staging: str  # the host path podman binds; podtask bind-mounts the resolved subPath here
 
 
 @dataclass(frozen=True)
@@ -87,35 +93,6 @@ class PodmanPod:
 
     def container(self, name: str) -> Container:
         return next(c for c in self.containers if c.name == name)
-
-
-def sub_path_escape(pp: PodmanPod, name: str) -> str | None:
-    """Why container ``name`` must not start (a subPath that leaves its volume), or None.
-
-    podman binds a subPath's host path as it finds it when the container
-    starts, following symlinks on the host; an earlier container of the pod can
-    have replaced it with a link to anywhere (CVE-2017-1002101). So right before
-    ``podman start``, each subPath is resolved inside its volume the way the
-    local engine mounts it (``openat2(RESOLVE_BENEATH)``), and an escape is the
-    kubelet's ``CreateContainerConfigError``. The one function here that reads
-    files.
-    """
-    for m in pp.sub_paths:
-        if m.container != name:
-            continue
-        try:
-            os.close(
-                open_sub_path(
-                    m.volume_path,
-                    m.sub_path,
-                    volume=m.volume,
-                    mount_path=m.mount_path,
-                    container=name,
-                )
-            )
-        except SubPathError as exc:
-            return str(exc)
-    return None
 
 
 def _env(c: dict[str, Any], meta: dict[str, Any], where: str) -> list[dict[str, str]]:
@@ -228,19 +205,13 @@ def to_podman(
             if sub:
                 sub = _check_sub_path(sub, f"{mwhere}.subPath")
                 subs += 1
-                path = os.path.join(vol["path"], sub)
                 vname = f"{m['name']}-sub{subs}"
-                exists = vol["kind"] == "hostPath" and os.path.exists(path)
-                if vol["kind"] == "emptyDir":
-                    host_dirs.append(path)
-                new_volumes.append(
-                    {
-                        "name": vname,
-                        "hostPath": {"path": path, "type": "" if exists else "DirectoryOrCreate"},
-                    }
-                )
+                staging = os.path.join(os.path.dirname(volume_dir), SUBPATH_STAGING, vname)
+                new_volumes.append({"name": vname, "hostPath": {"path": staging, "type": ""}})
                 sub_paths.append(
-                    SubPathMount(name, str(m["name"]), str(m.get("mountPath")), vol["path"], sub)
+                    SubPathMount(
+                        name, str(m["name"]), str(m.get("mountPath")), vol["path"], sub, staging
+                    )
                 )
                 m["name"] = vname
             mounts.append(m)
