@@ -46,6 +46,7 @@ class SourceRef:
 
 def source_ref(path: str | Path) -> SourceRef:
     p = Path(path).expanduser()
+    _check_utf8_name(p)
     if not p.exists():
         raise SpecError(f"no such file: {path}", field="FILE", hint="give the path of a .py file")
     if p.suffix != ".py" or not p.is_file():
@@ -59,6 +60,19 @@ def source_ref(path: str | Path) -> SourceRef:
         parts.insert(0, root.name)
         root = root.parent
     return SourceRef(path=p, root=root, module=".".join(parts))
+
+
+def _check_utf8_name(path: Path) -> None:
+    """Refuse a path that is not UTF-8: its module name goes into JSON, YAML and the pod spec."""
+    try:
+        str(path.resolve()).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise SpecError(
+            f"the path {shown} is not valid UTF-8 text",
+            field="FILE",
+            hint="rename the file (and its folders) to UTF-8 names",
+        ) from None
 
 
 def _file_of(module: ModuleType | None) -> Path | None:
