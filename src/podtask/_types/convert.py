@@ -147,8 +147,7 @@ def parse_cli_value(text: str, t: LiteralType, *, name: str) -> Any:
             raise
         hints = {
             "datetime": "use ISO 8601, e.g. 2024-05-01T12:00:00",
-            "timedelta": "use seconds (90) or a duration like 1h30m, "
-            "at most 999999999 days",
+            "timedelta": "use seconds (90) or a duration like 1h30m, at most 999999999 days",
         }
         raise _fail(name, t, text, hints.get(k)) from exc
     raise _fail(name, t, text)
