@@ -48,6 +48,11 @@ def source_ref(path: str | Path) -> SourceRef:
     p = Path(path).expanduser()
     _check_utf8_name(p)
     if not p.exists():
+        if str(path).startswith("-"):  # an unknown option, taken by the parser for FILE
+            raise SpecError(
+                f"no such option: {path}",
+                hint="the command's --help lists its options",
+            )
         raise SpecError(f"no such file: {path}", field="FILE", hint="give the path of a .py file")
     if p.suffix != ".py" or not p.is_file():
         raise SpecError(
