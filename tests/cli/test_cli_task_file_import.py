@@ -58,3 +58,26 @@ def test_task_file_that_exits_on_import_exits_2_naming_the_file(
     assert f"error: FILE: importing {task} {shown}" in proc.stderr
     assert "if __name__ == '__main__'" in proc.stderr
     assert _no_runs(podtask_home)
+
+
+LOGGING_PY = """
+import logging
+
+import podtask
+
+@podtask.task
+def level(x: int) -> int:
+    import logging as again
+    logging.getLogger("task").warning("logged by logging.py")
+    return x + again.INFO
+"""
+
+
+def test_logging_py_importing_logging_gets_pythons_logging(
+    tmp_path: Path, needs_root: None
+) -> None:
+    task = write_task_file(tmp_path, "logging.py", LOGGING_PY)
+    proc = run_cli("run", str(task), "--x", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "o0 = 21" in proc.stdout  # 1 + logging.INFO
+    assert "logged by logging.py" in proc.stdout + proc.stderr

@@ -175,7 +175,14 @@ def _exit_status(exc: SystemExit) -> str:
 
 
 def import_module(root: Path, module: str, path: Path | None = None) -> ModuleType:
-    """Import the task file ``path`` (``module`` under ``root``); user errors become SpecError."""
+    """Import the task file ``path`` (``module`` under ``root``); user errors become SpecError.
+
+    ``logging`` is loaded first, as the pod's entrypoint has it loaded before
+    the task: a ``logging.py`` task file doing ``import logging`` gets Python's
+    in the CLI as in the pod, and podtask's own logging is never that file.
+    """
+    import logging  # noqa: F401
+
     with _folder_first(str(root)):
         return _import_user_module(root, module, path)
 
