@@ -59,8 +59,12 @@ def run(
         system_retries=system_retries,
         cancel=cancel or threading.Event(),
         notice=notice or (lambda _m: None),
+        python_api=True,
     )
-    result = Runner(path, name, run_options).run()
+    try:
+        result = Runner(path, name, run_options).run()
+    except SpecError as exc:
+        raise _in_python_terms(exc) from exc
     if check and result.phase is not TaskPhase.SUCCEEDED:
         raise TaskFailed(
             f"{result.task} {result.phase} ({result.reason}): {result.message}",
@@ -70,6 +74,17 @@ def run(
             error=result.error,
         )
     return result
+
+
+#: The CLI's words for what podtask.run() calls its arguments.
+_ARGUMENTS = {"FILE": "task", "TASK": "task_name"}
+
+
+def _in_python_terms(exc: SpecError) -> SpecError:
+    """``exc`` naming podtask.run()'s argument where the runner named the CLI's (FILE, TASK)."""
+    if exc.field not in _ARGUMENTS:
+        return exc
+    return SpecError(exc.reason, field=_ARGUMENTS[exc.field], hint=exc.hint)
 
 
 def _locate(task: Task | str | PathLike[str], task_name: str | None) -> tuple[str, str | None]:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import write_task_file
 from tests.conftest import run_cli
 
@@ -135,3 +137,80 @@ def test_run_and_describe_show_env_names_never_values(tmp_path: Path, needs_root
     for secret in SECRETS:
         assert secret not in shown
     assert "name: DB_PASSWORD" in described.stdout and "name: API_TOKEN" in described.stdout
+
+
+VALUES = """
+import datetime
+
+import podtask
+
+@podtask.task
+def dur(dur: datetime.timedelta) -> float:
+    return dur.total_seconds()
+
+@podtask.task
+def gen(d: dict) -> dict:
+    return d
+
+@podtask.task
+def add(a: int) -> int:
+    return a
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["dur", "--dur", "1e309"], "error: dur: expected Timedelta, got '1e309'"),
+        (["dur", "--dur", "99999999999999999999"], "error: dur: expected Timedelta"),
+        (["dur", "--dur", "inf"], "error: dur: expected Timedelta, got 'inf'"),
+        (["gen", "--d", '{"x": NaN}'], "(JSON cannot hold NaN or infinity)"),
+        (["gen", "--d", '{"x": [Infinity]}'], "(JSON cannot hold NaN or infinity)"),
+        (["add", "--a", str(2**63)], "(an Integer is 64-bit: -9223372036854775808 to"),
+        (["add", "--a", str(-(2**63) - 1)], "error: a: expected Integer"),
+    ],
+)
+def test_out_of_range_input_values_exit_2_naming_the_input_and_start_nothing(
+    tmp_path: Path, podtask_home: Path, args: list[str], expected: str
+) -> None:
+    task = write_task_file(tmp_path, "values.py", VALUES)
+    proc = run_cli("run", str(task), *args)
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr
+    runs = podtask_home / "runs"
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_int64_limit_itself_is_accepted(tmp_path: Path, needs_root: None) -> None:
+    task = write_task_file(tmp_path, "values.py", VALUES)
+    proc = run_cli("run", str(task), "add", "--a", str(2**63 - 1))
+    assert proc.returncode == 0, proc.stderr
+    assert f"o0 = {2**63 - 1}" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "compile"])
+def test_non_utf8_file_name_exits_2_naming_the_file(
+    tmp_path: Path, podtask_home: Path, command: str
+) -> None:
+    name = os.fsdecode(b"n\xffame.py")
+    (tmp_path / name).write_text(GREETER)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podtask",
+            command,
+            name,
+            *(["--s", "x"] if command == "run" else []),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert r"error: FILE: the path n\xffame.py is not valid UTF-8 text" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    runs = podtask_home / "runs"
+    assert not runs.exists() or not any(runs.iterdir())

@@ -98,4 +98,22 @@ def test_not_a_pod_is_refused() -> None:
 
 def test_without_package_returns_false(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "kubernetes_validate", None)
-    assert schema_validate_pod(_pod(bogus=1)) is False
+    assert schema_validate_pod(_pod(image=123)) is False  # types are the package's to check
+
+
+def test_without_package_unknown_field_names_are_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "kubernetes_validate", None)
+    with pytest.raises(SpecError) as info:
+        schema_validate_pod(_pod(imagePullPolicyy="Always"))
+    assert info.value.field == "spec.containers[0].imagePullPolicyy"
+    assert str(info.value).endswith(
+        "unknown field 'imagePullPolicyy' (did you mean 'imagePullPolicy'?)"
+    )
+    nested = _pod(
+        resources={"limits": {"cpu": "1"}}, securityContext={"capabilities": {"addd": []}}
+    )
+    with pytest.raises(SpecError) as info:
+        schema_validate_pod(nested)
+    assert info.value.field == "spec.containers[0].securityContext.capabilities.addd"

@@ -22,6 +22,8 @@ import importlib
 import importlib.util
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -44,7 +46,13 @@ class SourceRef:
 
 def source_ref(path: str | Path) -> SourceRef:
     p = Path(path).expanduser()
+    _check_utf8_name(p)
     if not p.exists():
+        if str(path).startswith("-"):  # an unknown option, taken by the parser for FILE
+            raise SpecError(
+                f"no such option: {path}",
+                hint="the command's --help lists its options",
+            )
         raise SpecError(f"no such file: {path}", field="FILE", hint="give the path of a .py file")
     if p.suffix != ".py" or not p.is_file():
         raise SpecError(
@@ -57,6 +65,19 @@ def source_ref(path: str | Path) -> SourceRef:
         parts.insert(0, root.name)
         root = root.parent
     return SourceRef(path=p, root=root, module=".".join(parts))
+
+
+def _check_utf8_name(path: Path) -> None:
+    """Refuse a path that is not UTF-8: its module name goes into JSON, YAML and the pod spec."""
+    try:
+        str(path.resolve()).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise SpecError(
+            f"the path {shown} is not valid UTF-8 text",
+            field="FILE",
+            hint="rename the file (and its folders) to UTF-8 names",
+        ) from None
 
 
 def _file_of(module: ModuleType | None) -> Path | None:
@@ -123,12 +144,52 @@ def _import_file(module: str, path: Path) -> ModuleType:
         return loaded
 
 
+@contextmanager
+def _folder_first(root: str) -> Iterator[None]:
+    """The task's folder first on ``sys.path`` only while its module is imported.
+
+    While the task file is imported its own imports follow Python's rule (the
+    folder of the script comes first).  Afterwards the folder leaves again:
+    podtask imports modules lazily (``hashlib`` when compiling, ``string`` via
+    ``logging`` in the pod supervisor forked from this process), and a
+    ``hashlib.py`` beside the task must not stand in for them.  The task body
+    itself runs in the pod, whose entrypoint puts the folder first again.  A
+    folder the user put on ``sys.path`` themselves is left where it is.
+    """
+    if root in sys.path:
+        yield
+        return
+    sys.path.insert(0, root)
+    try:
+        yield
+    finally:
+        while root in sys.path:
+            sys.path.remove(root)
+
+
+def _exit_status(exc: SystemExit) -> str:
+    code = exc.code
+    if code is None or isinstance(code, int):
+        return f"exited ({code or 0})"
+    return f"exited: {code}"
+
+
 def import_module(root: Path, module: str, path: Path | None = None) -> ModuleType:
-    """Import the task file ``path`` (``module`` under ``root``); user errors become SpecError."""
-    root_s = str(root)
-    if root_s not in sys.path:
-        sys.path.insert(0, root_s)
+    """Import the task file ``path`` (``module`` under ``root``); user errors become SpecError.
+
+    ``logging`` is loaded first, as the pod's entrypoint has it loaded before
+    the task: a ``logging.py`` task file doing ``import logging`` gets Python's
+    in the CLI as in the pod, and podtask's own logging is never that file.
+    """
+    import logging  # noqa: F401
+
+    with _folder_first(str(root)):
+        return _import_user_module(root, module, path)
+
+
+def _import_user_module(root: Path, module: str, path: Path | None) -> ModuleType:
     target = path if path is not None else _find_on_path(module)
+    shown = path if path is not None else module
     try:
         if target is None:
             with deferring_errors():
@@ -136,6 +197,13 @@ def import_module(root: Path, module: str, path: Path | None = None) -> ModuleTy
         return _import_file(module, target)
     except SpecError:
         raise
+    except SystemExit as exc:  # sys.exit() / raise SystemExit at module level
+        raise SpecError(
+            f"importing {shown} {_exit_status(exc)}",
+            field="FILE",
+            hint="a task file must not exit when imported: "
+            "put that code under `if __name__ == '__main__':`",
+        ) from exc
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
             raise SpecError(f"cannot import {module} from {root}", field="FILE") from exc

@@ -3,8 +3,8 @@
 ``kubernetes-validate`` bundles the OpenAPI-derived JSON schemas of each
 Kubernetes release, so a manifest can be checked with no API server. Strict
 mode is the point: without it an unknown (misspelt) field passes silently
-and is dropped by the server. The package is optional; without it the check
-is skipped and the caller is told so by the return value.
+and is dropped by the server. The package is optional; without it only the
+field names are checked (``fields``), and the caller is told by the return value.
 """
 
 from __future__ import annotations
@@ -57,7 +57,10 @@ def schema_validate_pod(
     try:
         import kubernetes_validate
         from kubernetes_validate import utils as kv_utils
-    except ImportError:
+    except ImportError:  # names only: a misspelt field is refused all the same
+        from podtask._podspec.fields import check_field_names
+
+        check_field_names(manifest.get("spec"))
         return False
     if manifest.get("apiVersion") != "v1":
         raise SpecError(

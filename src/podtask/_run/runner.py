@@ -71,9 +71,19 @@ class RunOptions:
     engine_options: EngineOptions = field(default_factory=EngineOptions)  # the engine's own type
     detach: bool = False  # submit the attempt and return (engines whose runs survive us)
     system_retries: int = DEFAULT_SYSTEM_RETRIES  # retries for failures that are not the task's
+    python_api: bool = False  # called by podtask.run(): errors say inputs={...}, not --NAME
 
 
-def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
+def _how_to_pass(name: str, python_api: bool) -> str:
+    """The hint for a missing input, in the caller's words (CLI flag or Python argument)."""
+    if python_api:
+        return f"pass inputs={{{name!r}: ...}} to podtask.run()"
+    return f"pass --{name.replace('_', '-')} VALUE"
+
+
+def input_literals(
+    task: Task, values: Mapping[str, Any], *, python_api: bool = False
+) -> dict[str, Any]:
     """Check the given inputs against the interface; defaults fill the gaps."""
     unknown = sorted(set(values) - {v.name for v in task.interface.inputs})
     if unknown:
@@ -91,7 +101,7 @@ def input_literals(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
             raise SpecError(
                 f"missing input {var.name!r} ({var.type})",
                 field=var.name,
-                hint=f"pass --{var.name.replace('_', '-')} VALUE",
+                hint=_how_to_pass(var.name, python_api),
             )
     return out
 
@@ -134,7 +144,7 @@ class Runner:
         )
         for w in self.compiled.warnings_for(options.engine.name):  # raises what it would refuse
             options.notice(f"warning: {w}")
-        self.inputs = input_literals(self.task, options.inputs)
+        self.inputs = input_literals(self.task, options.inputs, python_api=options.python_api)
         self.home = podtask_home()
         self.run_id = new_run_id(self.task.name)
         self.run_dir = RunDir(run_id=self.run_id, path=self.home / "runs" / self.run_id)

@@ -17,6 +17,9 @@ from typing import Any
 from podtask._errors import SpecError
 from podtask._types.model import Directory, LiteralType
 
+#: The range of Flyte's Integer (int64), the type an ``int`` input or output is.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
 _DURATION = re.compile(
@@ -28,6 +31,12 @@ def _fail(name: str, t: LiteralType, value: Any, hint: str | None = None) -> Spe
     return SpecError(f"expected {t}, got {value!r}", field=name, hint=hint)
 
 
+def _generic_hint(exc: Exception) -> str:
+    if isinstance(exc, ValueError) and "Out of range float" in str(exc):
+        return "JSON cannot hold NaN or infinity"
+    return "a Generic must be a JSON object"
+
+
 def to_literal(value: Any, t: LiteralType, *, name: str) -> Any:
     """Check ``value`` against ``t`` and return its JSON form."""
     k = t.kind
@@ -36,6 +45,8 @@ def to_literal(value: Any, t: LiteralType, *, name: str) -> Any:
             return value
     elif k == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise _fail(name, t, value, f"an Integer is 64-bit: {INT64_MIN} to {INT64_MAX}")
             return value
     elif k == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -55,9 +66,9 @@ def to_literal(value: Any, t: LiteralType, *, name: str) -> Any:
         if isinstance(value, dict):
             try:
                 # A round trip proves the value is JSON; sort_keys keeps it canonical.
-                return json.loads(json.dumps(value, sort_keys=True))
+                return json.loads(json.dumps(value, sort_keys=True, allow_nan=False))
             except (TypeError, ValueError) as exc:
-                raise _fail(name, t, value, "a Generic must be a JSON object") from exc
+                raise _fail(name, t, value, _generic_hint(exc)) from exc
     elif k in ("blob", "csv", "directory"):
         if isinstance(value, (str, pathlib.PurePath)):
             return str(value)
@@ -85,7 +96,7 @@ def from_literal(data: Any, t: LiteralType, *, name: str) -> Any:
             if not isinstance(data, list):
                 raise _fail(name, t, data)
             return [from_literal(v, t.element, name=f"{name}[{i}]") for i, v in enumerate(data)]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _fail(name, t, data) from exc
     # Scalars and generics are already in their Python form; check them.
     return _check_scalar(data, t, name)
@@ -131,12 +142,12 @@ def parse_cli_value(text: str, t: LiteralType, *, name: str) -> Any:
             return from_literal(data, t, name=name)
     except json.JSONDecodeError as exc:
         raise _fail(name, t, text, f"write it as JSON ({exc.msg})") from exc
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         if isinstance(exc, SpecError):
             raise
         hints = {
             "datetime": "use ISO 8601, e.g. 2024-05-01T12:00:00",
-            "timedelta": "use seconds (90) or a duration like 1h30m",
+            "timedelta": "use seconds (90) or a duration like 1h30m, at most 999999999 days",
         }
         raise _fail(name, t, text, hints.get(k)) from exc
     raise _fail(name, t, text)

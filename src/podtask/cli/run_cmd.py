@@ -48,8 +48,10 @@ def parse_input_args(extra: list[str]) -> dict[str, str]:
             )
         name, eq, value = token[2:].partition("=")
         if not eq:
-            if i + 1 >= len(extra):
-                raise SpecError(f"--{name} needs a value", field=name.replace("-", "_"))
+            from podtask.cli.task_args import is_bare_flag, missing_value
+
+            if is_bare_flag(token, extra[i + 1] if i + 1 < len(extra) else None):
+                raise missing_value(token)  # a workflow's switch given to a task, or no value
             value = extra[i + 1]
             i += 1
         key = name.replace("-", "_")
@@ -282,10 +284,9 @@ def run_command(
     for name, text in raw.items():
         var = chosen.interface.input(name)
         if var is None:
-            names = ", ".join(f"--{v.name}" for v in chosen.interface.inputs) or "none"
-            raise SpecError(
-                f"{chosen.name} has no input {name!r}", field=name, hint=f"inputs: {names}"
-            )
+            from podtask.cli.task_args import no_such_input
+
+            raise no_such_input(chosen.name, name, [v.name for v in chosen.interface.inputs])
         values[name] = parse_cli_value(text, var.type, name=name)
 
     from podtask._run import LogFollower, Runner, RunOptions, engine_options
