@@ -1,6 +1,6 @@
 """A local run against the machine's floor, side by side in one run.
 
-    python bench/bench_floor.py [--repeat N] [--python PY]
+    python bench/bench_floor.py [--repeat N] [--python PY] [--before SRC]
 
 The floor is bench/floor_pod.py: the handoff pod (a sidecar writes a file into
 an emptyDir; the primary waits for it and returns it) done by hand in one
@@ -11,6 +11,10 @@ bytecode available (as for an installed package), then with
 PYTHONDONTWRITEBYTECODE=1 (as these machines set it, where an editable install
 recompiles every module). Prints each figure beside the floor and the ratio;
 asserts nothing. Needs root on Linux. Runs use a scratch PODTASK_HOME.
+
+``--before SRC``: also time the same run with ``PYTHONPATH=SRC`` (the ``src``
+dir of another checkout, e.g. ``git archive main src | tar -x -C /tmp/main``),
+so a change's before and after are measured against the floor in one run.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ def _ratio(m: Measurement, floor: Measurement) -> str:
 
 def main() -> int:
     parser = base_parser(__doc__ or "", default_repeat=10)
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also time podtask from this src dir (PYTHONPATH), as the 'before' row",
+    )
     args = parser.parse_args()
     print_context()
     home = scratch_dir("podtask-bench-floor-")
@@ -64,16 +73,26 @@ def main() -> int:
                 repeat=args.repeat,
                 env=env,
             )
-            run = measure(
-                "podtask run handoff",
-                [*podtask_cli(args.python), "run", str(BENCH_DIR / "handoff_task.py"), "handoff"],
-                repeat=args.repeat,
-                env=env,
-            )
+            cmd = [*podtask_cli(args.python), "run", str(BENCH_DIR / "handoff_task.py"), "handoff"]
+            run = measure("podtask run handoff", cmd, repeat=args.repeat, env=env)
             aim = f"<= {AIM:.0f}x the floor" if bytecode else "-"
             rows.append(
                 Row(f"python -c pass ({label})", secs(bare), secs(floor), _ratio(bare, floor), "-")
             )
+            if args.before:
+                env_before = {**env, "PYTHONPATH": args.before}
+                before = measure(
+                    "podtask run handoff, before", cmd, repeat=args.repeat, env=env_before
+                )
+                rows.append(
+                    Row(
+                        f"before: podtask run ({label})",
+                        secs(before),
+                        secs(floor),
+                        _ratio(before, floor),
+                        "-",
+                    )
+                )
             rows.append(
                 Row(f"podtask run ({label})", secs(run), secs(floor), _ratio(run, floor), aim)
             )

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from podtask._flow import map, workflow
     from podtask._lifecycle import TaskPhase
     from podtask._run import ContainerResult, RunResult
-    from podtask._types import Types
+    from podtask._types import Directory, Types
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ _LAZY = {
     "Task": "podtask._authoring",
     "task": "podtask._authoring",
     "Types": "podtask._types",
+    "Directory": "podtask._types",
     "map": "podtask._flow",
     "workflow": "podtask._flow",
     "compile_task": "podtask._compile",
@@ -54,6 +55,9 @@ _LAZY = {
     "TaskFailed": "podtask._errors",
     "run": "podtask._api",
     "RunResult": "podtask._run",
+    "LocalOptions": "podtask._run",
+    "PodmanOptions": "podtask._run",
+    "KubernetesOptions": "podtask._run",
     "ContainerResult": "podtask._run",
     "TaskPhase": "podtask._lifecycle",
 }
@@ -75,9 +79,13 @@ def __dir__() -> list[str]:
 __all__ = [
     "CompiledTask",
     "ContainerResult",
+    "Directory",
     "EngineUnavailable",
     "InfrastructureError",
+    "KubernetesOptions",
+    "LocalOptions",
     "Pod",
+    "PodmanOptions",
     "PodtaskError",
     "Resources",
     "RunResult",

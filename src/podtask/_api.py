@@ -18,7 +18,7 @@ from typing import Any
 from podtask._authoring import Task
 from podtask._errors import SpecError, TaskFailed
 from podtask._lifecycle import DEFAULT_SYSTEM_RETRIES, TaskPhase
-from podtask._run import Engine, Runner, RunOptions, RunResult
+from podtask._run import Engine, EngineOptions, Runner, RunOptions, RunResult
 from podtask.engines import get_engine
 
 
@@ -29,6 +29,7 @@ def run(
     *,
     task_name: str | None = None,
     engine: str | Engine = "local",
+    options: EngineOptions | None = None,
     check: bool = True,
     image: str | None = None,
     grace: float | None = None,
@@ -42,12 +43,15 @@ def run(
 
     Inputs are Python values, given as ``inputs={...}`` or as keyword
     arguments.  ``engine`` is ``"local"``, ``"podman"``, ``"kubernetes"`` or
-    an engine object.  Raises ``SpecError`` for bad input (nothing started)
+    an engine object; ``options`` are that engine's own, typed
+    (``KubernetesOptions(namespace=..., storage=...)``; a mismatch is a
+    ``SpecError``).  Raises ``SpecError`` for bad input (nothing started)
     and, with ``check``, ``TaskFailed`` when the run did not succeed.
     """
     path, name = _locate(task, task_name)
-    options = RunOptions(
+    run_options = RunOptions(
         engine=get_engine(engine) if isinstance(engine, str) else engine,
+        engine_options=options or EngineOptions(),
         inputs={**(inputs or {}), **input_values},
         image=image,
         grace=grace,
@@ -56,7 +60,7 @@ def run(
         cancel=cancel or threading.Event(),
         notice=notice or (lambda _m: None),
     )
-    result = Runner(path, name, options).run()
+    result = Runner(path, name, run_options).run()
     if check and result.phase is not TaskPhase.SUCCEEDED:
         raise TaskFailed(
             f"{result.task} {result.phase} ({result.reason}): {result.message}",

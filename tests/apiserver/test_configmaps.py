@@ -237,3 +237,90 @@ def test_owned_configmaps_go_with_their_pod(srv: ApiServer, core: Any, name: str
     names = {c.metadata.name for c in core.list_namespaced_config_map("default").items}
     assert name not in names and f"{name}-free" in names
     core.delete_namespaced_config_map(f"{name}-free", "default")
+
+
+def _owner(p: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "name": p.metadata.name, "uid": p.metadata.uid}
+
+
+def _pending(core: Any, name: str) -> Any:
+    """A pod that stays Pending (nothing matches its nodeSelector): an owner that lives."""
+    return core.create_namespaced_pod(
+        "default", pod(name, sh("main", "sleep 30"), nodeSelector={"no": "such-node"})
+    )
+
+
+def test_patch_verbs_as_a_real_server(core: Any, name: str) -> None:
+    first, second = _pending(core, f"{name}-a"), _pending(core, f"{name}-b")
+    core.create_namespaced_config_map(
+        "default", cm(name, {"k": "v"}, metadata={"name": name, "ownerReferences": [_owner(first)]})
+    )
+    # The Python client sends a dict as a strategic merge patch: owners merge by uid.
+    patched = core.patch_namespaced_config_map(
+        name, "default", {"metadata": {"ownerReferences": [_owner(second)]}, "data": {"n": "1"}}
+    )
+    assert [o.uid for o in patched.metadata.owner_references] == [
+        first.metadata.uid,
+        second.metadata.uid,
+    ]
+    assert patched.data == {"k": "v", "n": "1"}
+    # A JSON patch (RFC 6902): a failed test is a 422, nothing changes.
+    ops = [{"op": "test", "path": "/data/k", "value": "other"}, {"op": "remove", "path": "/data"}]
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map(name, "default", ops)
+    assert err.value.status == 422
+    ops = [
+        {"op": "test", "path": "/data/k", "value": "v"},
+        {"op": "replace", "path": "/data/k", "value": "w"},
+    ]
+    assert core.patch_namespaced_config_map(name, "default", ops).data == {"k": "w", "n": "1"}
+    # An update (PUT) from a stale read is a 409.
+    stale = core.read_namespaced_config_map(name, "default")
+    stale.data = {"x": "y"}
+    core.patch_namespaced_config_map(name, "default", {"data": {"z": "1"}})
+    with pytest.raises(ApiException) as err:
+        core.replace_namespaced_config_map(name, "default", stale)
+    assert err.value.status == 409
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map(
+            name, "default", {"metadata": {"ownerReferences": [{"kind": "Pod", "name": "x"}]}}
+        )
+    code, body = error(err.value)
+    assert code == 422 and "uid must not be empty" in body["message"]
+    for p in (first, second):
+        core.delete_namespaced_pod(p.metadata.name, "default")
+    assert name not in {c.metadata.name for c in core.list_namespaced_config_map("default").items}
+
+
+def test_garbage_collection_as_the_collector(core: Any, name: str) -> None:
+    from kubernetes import client
+
+    owner, other = _pending(core, f"{name}-o"), _pending(core, f"{name}-p")
+    both = [_owner(owner), _owner(other)]
+    core.create_namespaced_config_map(
+        "default",
+        cm(f"{name}-1", metadata={"name": f"{name}-1", "ownerReferences": [_owner(owner)]}),
+    )
+    core.create_namespaced_config_map(
+        "default", cm(f"{name}-2", metadata={"name": f"{name}-2", "ownerReferences": both})
+    )
+    # Orphan: the owner goes, its dependents stay, without the reference to it.
+    core.delete_namespaced_pod(
+        owner.metadata.name, "default", body=client.V1DeleteOptions(propagation_policy="Orphan")
+    )
+    kept = core.read_namespaced_config_map(f"{name}-1", "default")
+    assert not kept.metadata.owner_references
+    # Another owner remains: only the reference to the deleted one goes.
+    assert [
+        o.uid
+        for o in core.read_namespaced_config_map(f"{name}-2", "default").metadata.owner_references
+    ] == [other.metadata.uid]
+    core.delete_namespaced_pod(other.metadata.name, "default")
+    names = {c.metadata.name for c in core.list_namespaced_config_map("default").items}
+    assert f"{name}-2" not in names and f"{name}-1" in names
+    # An owner that is already gone: the collector takes the dependent at once.
+    core.patch_namespaced_config_map(
+        f"{name}-1", "default", {"metadata": {"ownerReferences": [_owner(other)]}}
+    )
+    names = {c.metadata.name for c in core.list_namespaced_config_map("default").items}
+    assert f"{name}-1" not in names

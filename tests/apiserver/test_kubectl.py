@@ -116,3 +116,25 @@ def _pids(word: str) -> list[int]:
         if word.encode() in cmdline:
             out.append(int(entry))
     return out
+
+
+@needs_kubectl
+@needs_namespaces
+def test_kubectl_get_and_describe_show_events(srv: ApiServer, name: str) -> None:
+    kc = srv.kubeconfig_path
+    probe = {"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1}
+    manifest = pod(
+        name, sh("main", "sleep 30", livenessProbe=probe), terminationGracePeriodSeconds=1
+    )
+    kubectl(kc, "create", "--validate=false", "-f", "-", input=json.dumps(manifest))
+    wait(srv, name, lambda p: phase(p) == "Failed", 30)
+    table = kubectl(kc, "get", "events", "--field-selector", f"involvedObject.name={name}")
+    assert table.splitlines()[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    unhealthy = next(ln for ln in table.splitlines() if "Unhealthy" in ln)
+    assert "Warning" in unhealthy and f"pod/{name}" in unhealthy
+    assert "Liveness probe failed" in unhealthy
+    described = kubectl(kc, "describe", "pod", name)
+    events = described[described.index("Events:") :]
+    assert "default-scheduler  Successfully assigned" in events
+    assert "Container main failed liveness probe" in events
+    kubectl(kc, "delete", "pod", name)

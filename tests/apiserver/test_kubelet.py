@@ -251,3 +251,36 @@ def test_crash_back_off_as_the_kubelet(name: str) -> None:
         gaps = [seen[i + 1] - seen[i] for i in range(3)]
         assert gaps[0] < 0.9  # the first restart comes at once
         assert 0.9 < gaps[1] < 1.9 and 1.9 < gaps[2] < 3.0  # then 1 s, 2 s
+
+
+def test_a_missing_command_is_tried_then_fails_as_on_a_cluster(
+    srv: ApiServer, core: Any, name: str
+) -> None:
+    """A real runtime tries ~2 s (ContainerCreating), then StartError/128 while the pod is
+    still Pending ~1 s, then Failed (the differential record of a v1.36 cluster)."""
+    core.create_namespaced_pod(
+        "default",
+        pod(name, {"name": "main", "image": "busybox:1.36", "command": ["/nonexistent-cmd"]}),
+    )
+    created = time.monotonic()
+    seen: list[tuple[float, str, str]] = []
+    while True:
+        p = srv.get_pod("default", name)
+        assert p is not None
+        state = (
+            cstatus(p, "main").get("state") or {} if p["status"].get("containerStatuses") else {}
+        )
+        what = next(iter(state), "")
+        detail = str((state.get(what) or {}).get("reason", ""))
+        seen.append((time.monotonic() - created, phase(p) or "", detail))
+        if phase(p) == "Failed":
+            break
+        assert time.monotonic() - created < 20, seen
+        time.sleep(0.05)
+    first_error = next(t for t, _ph, d in seen if d == "StartError")
+    assert first_error >= 1.5, seen  # ContainerCreating while the runtime "tries"
+    assert all(d in ("", "ContainerCreating") for t, _ph, d in seen if t < first_error)
+    assert any(ph == "Pending" and d == "StartError" for _t, ph, d in seen), seen
+    term = cstatus(srv.get_pod("default", name), "main")["state"]["terminated"]
+    assert (term["reason"], term["exitCode"]) == ("StartError", 128)
+    core.delete_namespaced_pod(name, "default")

@@ -253,3 +253,26 @@ def test_delete_not_found_and_precondition(core: Any, name: str) -> None:
     core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
     with pytest.raises(ApiException):
         core.read_namespaced_pod(name, "default")
+
+
+def test_pod_patch_types_and_update(core: Any, name: str) -> None:
+    core.create_namespaced_pod(
+        "default", pod(name, sh("main", "sleep 30"), nodeSelector={"no": "such-node"})
+    )
+    patched = core.patch_namespaced_pod(name, "default", {"metadata": {"labels": {"a": "1"}}})
+    assert patched.metadata.labels == {"suite": "apiserver", "a": "1"}
+    ops = [{"op": "remove", "path": "/metadata/labels/suite"}]
+    assert core.patch_namespaced_pod(name, "default", ops).metadata.labels == {"a": "1"}
+    with pytest.raises(ApiException) as err:  # the image of a pod is mutable, its command not
+        core.patch_namespaced_pod(
+            name,
+            "default",
+            [{"op": "replace", "path": "/spec/containers/0/command", "value": ["x"]}],
+        )
+    assert err.value.status == 422
+    stale = core.read_namespaced_pod(name, "default")
+    core.patch_namespaced_pod(name, "default", {"metadata": {"labels": {"b": "2"}}})
+    with pytest.raises(ApiException) as err:
+        core.replace_namespaced_pod(name, "default", stale)
+    assert err.value.status == 409
+    core.delete_namespaced_pod(name, "default")

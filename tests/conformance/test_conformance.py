@@ -237,14 +237,10 @@ def test_liveness_probe_failing_on_the_primary_fails_the_task(engine: str) -> No
     primary = container(doc, "primary")
     assert primary["exit_code"] in (137, 143)  # SIGTERM, then SIGKILL after the grace
     assert primary["message"] is None  # as on a cluster: the status never says why
-    if engine.startswith("kubernetes-"):
-        # A Pod's status shows only exit 143/137 and "Error"; the kubelet's words
-        # (Unhealthy "Liveness probe failed: ...", Killing) are in its Events, which the
-        # kubernetes engine does not read yet.
-        assert doc["phase"] == "FAILED" and doc["reason"] in ("Error", "Unhealthy")
-    else:
-        assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
-        assert doc["message"].startswith("Liveness probe failed: ")
+    # On kubernetes the status shows only exit 143/137 "Error"; the engine takes the
+    # kubelet's words (Unhealthy "Liveness probe failed: ...") from the pod's Events.
+    assert (doc["phase"], doc["reason"]) == ("FAILED", "Unhealthy")
+    assert doc["message"].startswith("Liveness probe failed: ")
 
 
 def test_native_sidecar_that_exits_is_restarted(engine: str) -> None:
@@ -252,3 +248,31 @@ def test_native_sidecar_that_exits_is_restarted(engine: str) -> None:
     assert rc == 0, err
     assert doc["outputs"] == {"o0": True}
     assert container(doc, "crashy")["restart_count"] >= 1
+
+
+def test_the_recorded_pod_is_the_pod_that_ran(engine: str) -> None:
+    """``describe``'s pod (``pod.yaml``) is what the engine created: shaped once, by
+    ``attempt_manifest``, and never reshaped by an engine after it was recorded."""
+    import yaml
+
+    rc, doc, err = run(engine, "reports_how_it_was_started")
+    assert rc == 0, err
+    seen = json.loads(doc["outputs"]["o0"])
+    recorded = yaml.safe_load((Path(doc["run_dir"]) / "pod.yaml").read_text())
+    assert recorded["spec"]["restartPolicy"] == "Never"
+    primary = next(c for c in recorded["spec"]["containers"] if c["name"] == "primary")
+    assert seen["args"] == primary["args"]
+    env = {e["name"]: e.get("value") for e in primary.get("env", [])}
+    assert seen["sidecar_mode"] == env.get("PODTASK_SIDECAR_MODE")
+    init = {c["name"]: c for c in recorded["spec"].get("initContainers", [])}
+    regular = {c["name"] for c in recorded["spec"]["containers"]}
+    if engine == "kubernetes-native":
+        assert init["forever"]["restartPolicy"] == "Always" and regular == {"primary"}
+    else:
+        assert "forever" in regular and "forever" not in init
+    if engine == "kubernetes-managed":
+        assert (
+            recorded["spec"]["shareProcessNamespace"] is True and seen["sidecar_mode"] == "managed"
+        )
+    if engine == "local":
+        assert primary["command"] == [sys.executable, "-m", "podtask.entrypoint"]

@@ -478,6 +478,8 @@ REAL: dict[str, Any] = {
             " failed: runc create failed: unable to start container process: exec:"
             ' "/nonexistent-cmd": stat /nonexistent-cmd: no such file or directory: unknown',
         ],
+        # Watch record: ContainerCreating to +1.9 s, StartError while Pending to +3.1 s.
+        "tried": [True, True],
     },
     "failed-pod": {
         "phase": "Failed",

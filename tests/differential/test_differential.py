@@ -468,13 +468,29 @@ def _pod_cases() -> list[Case]:
         }
 
     def missing_command(api: Api) -> Any:
+        seen: list[tuple[str, str]] = []
+
+        def note(p: dict[str, Any]) -> bool:
+            statuses = (p.get("status") or {}).get("containerStatuses") or [{}]
+            state = statuses[0].get("state") or {}
+            why = next((str((v or {}).get("reason")) for v in state.values()), "")
+            seen.append((str(p["status"].get("phase")), why))
+            return ended(p)
+
         start(api, pod("badcmd", {"name": "main", "image": IMAGE, "command": ["/nonexistent-cmd"]}))
-        done = wait_for(api, "badcmd", ended)
+        done = wait_for(api, "badcmd", note)
         remove(api, "badcmd")
         term = terminated(done)
+        first = next((i for i, (_ph, why) in enumerate(seen) if why == "StartError"), len(seen))
         return {
             "phase": done["status"]["phase"],
             "terminated": [term.get("reason"), term.get("exitCode"), term.get("message")],
+            # The runtime tries first (ContainerCreating), and the pod stays Pending a moment
+            # with the StartError shown.
+            "tried": [
+                any(why == "ContainerCreating" for _ph, why in seen[:first]),
+                ("Pending", "StartError") in seen,
+            ],
         }
 
     def propagation(api: Api) -> Any:

@@ -32,3 +32,22 @@ def test_version_and_values_change_the_key(tmp_path: Path) -> None:
     assert cache_key(read, {"data": str(f), "scale": 2}) != base
     bumped = podtask.task(cache=True, cache_version="2")(read.fn)
     assert cache_key(bumped, {"data": str(f), "scale": 1}) != base
+
+
+@podtask.task(cache=True, cache_version="1")
+def walk(tree: podtask.Directory) -> int:
+    return sum(1 for _ in tree.rglob("*"))
+
+
+def test_directory_inputs_are_keyed_by_their_files(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for d in (one, two):
+        (d / "sub").mkdir(parents=True)
+        (d / "sub" / "f.txt").write_text("same")
+    assert cache_key(walk, {"tree": str(one)}) == cache_key(walk, {"tree": str(two)})
+    before = cache_key(walk, {"tree": str(one)})
+    (one / "sub" / "f.txt").write_text("edited")
+    assert cache_key(walk, {"tree": str(one)}) != before
+    edited = cache_key(walk, {"tree": str(one)})
+    (one / "sub" / "f.txt").rename(one / "g.txt")  # same bytes, another name
+    assert cache_key(walk, {"tree": str(one)}) != edited

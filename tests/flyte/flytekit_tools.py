@@ -23,6 +23,19 @@ ORACLE = Path(__file__).resolve().parent / "oracle"
 BIN = Path(sys.executable).parent
 
 
+def tree(root: str | Path) -> dict[str, str]:
+    """Every file under ``root``: relative path -> text."""
+    base = Path(root)
+    return {p.relative_to(base).as_posix(): p.read_text() for p in base.rglob("*") if p.is_file()}
+
+
+def make_tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
 def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> str:
     """Run a command of this venv; fail the test with its output when it fails."""
     env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}

@@ -22,9 +22,10 @@ pytest.importorskip(
 
 from flytekit import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
+from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 
-from tests.flyte.flytekit_tools import ROOT
+from tests.flyte.flytekit_tools import ROOT, make_tree, tree
 
 TASKS = Path(__file__).resolve().parent / "tasks"
 CSV = FlyteFile[typing.TypeVar("csv")]
@@ -40,6 +41,20 @@ def entrypoint(task: str, inputs: Path, out: Path, raw: Path) -> subprocess.Comp
         "--raw-output-data-prefix", str(raw),
         "--checkpoint-path", str(out / "checkpoint"),
         "--prev-checkpoint", "",
+        "--source-root", str(TASKS),
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def entrypoint_by_url(task: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """As on a cluster: inputs.pb, the output and raw prefixes all as (file://) URLs."""
+    url = f"file://{tmp_path}"
+    cmd = [
+        sys.executable, "-m", "podtask.entrypoint", "flyte",
+        "--task", f"roundtrip:{task}",
+        "--inputs", f"{url}/inputs.pb",
+        "--output-prefix", f"{url}/out",
+        "--raw-output-data-prefix", f"{url}/raw",
         "--source-root", str(TASKS),
     ]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -203,16 +218,7 @@ def test_storage_urls_go_through_fsspec(tmp_path: Path) -> None:
         "gap": datetime.timedelta, "flag": bool, "word": str, "k": int,
     }  # fmt: skip
     encode(values, hints, tmp_path / "inputs.pb")
-    url = f"file://{tmp_path}"
-    cmd = [
-        sys.executable, "-m", "podtask.entrypoint", "flyte",
-        "--task", "roundtrip:legacy_roundtrip",
-        "--inputs", f"{url}/inputs.pb",
-        "--output-prefix", f"{url}/out",
-        "--raw-output-data-prefix", f"{url}/raw",
-        "--source-root", str(TASKS),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = entrypoint_by_url("legacy_roundtrip", tmp_path)
     assert proc.returncode == 0, proc.stderr
     got = decode(
         tmp_path / "out" / "outputs.pb", {"g2": dict, "c2": CSV, "total": float, "summary": str}
@@ -220,3 +226,112 @@ def test_storage_urls_go_through_fsspec(tmp_path: Path) -> None:
     assert got["c2"].path.startswith(f"{tmp_path}/raw/")  # a local file: a path, as flytekit writes
     assert Path(got["c2"].download()).read_text() == "1,a\n0,u\n"
     assert got["total"] == 0.0 and got["g2"] == {"keys": [], "blob": "1,a\n"}
+
+
+def test_directory_type_is_flytekits_multipart_blob() -> None:
+    from podtask._types import Types
+    from podtask.interop.flyte.types import to_flyte_type
+
+    for ours, theirs in ((Types.Directory, FlyteDirectory), (Types.List(Types.Directory),
+                         list[FlyteDirectory])):  # fmt: skip
+        assert to_flyte_type(ours) == TypeEngine.to_literal_type(theirs).to_flyte_idl()
+
+
+DIR_HINTS = {"src": FlyteDirectory, "extras": list[FlyteFile], "more": list[FlyteDirectory]}
+DIR_OUT_HINTS = {"merged": FlyteDirectory, "copies": list[FlyteDirectory], "sizes": list[FlyteFile]}
+
+
+def check_dir_outputs(got: dict[str, Any], raw: str) -> None:
+    merged = got["merged"]
+    # Uploaded as flytekit uploads a directory: its files right under <raw>/<random>/.
+    assert str(merged.path).startswith(f"{raw}/"), merged.path
+    assert len(Path(str(merged.path)).relative_to(raw).parts) == 1
+    assert tree(merged.download()) == {
+        "a.txt": "alpha", "sub/deep/b.txt": "beta", "extras/e1.txt": "e-one",
+        "extras/e2.txt": "e-two!",
+    }  # fmt: skip
+    assert [tree(d.download()) for d in got["copies"]] == [
+        {"x.txt": "x", "seen.txt": "0"},
+        {"y/z.txt": "zz", "seen.txt": "1"},
+    ]
+    assert [Path(f.download()).read_text() for f in got["sizes"]] == ["5", "5", "6", "4"]
+
+
+def dir_inputs(tmp_path: Path) -> dict[str, Any]:
+    src = make_tree(tmp_path / "src", {"a.txt": "alpha", "sub/deep/b.txt": "beta"})
+    e1 = make_tree(tmp_path / "e", {"e1.txt": "e-one", "e2.txt": "e-two!"})
+    return {
+        "src": FlyteDirectory(str(src)),
+        "extras": [FlyteFile(str(e1 / "e1.txt")), FlyteFile(str(e1 / "e2.txt"))],
+        "more": [
+            FlyteDirectory(str(make_tree(tmp_path / "m0", {"x.txt": "x"}))),
+            FlyteDirectory(str(make_tree(tmp_path / "m1", {"y/z.txt": "zz"}))),
+        ],
+    }
+
+
+def test_directories_round_trip(tmp_path: Path) -> None:
+    """FlyteDirectory in (and lists of files and directories), FlyteDirectory out."""
+    encode(dir_inputs(tmp_path), DIR_HINTS, tmp_path / "inputs.pb")
+    proc = entrypoint("dir_roundtrip", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw")
+    assert proc.returncode == 0, proc.stderr
+    got = decode(tmp_path / "out" / "outputs.pb", DIR_OUT_HINTS)
+    check_dir_outputs(got, str(tmp_path / "raw"))
+    assert tree(tmp_path / "src") == {"a.txt": "alpha", "sub/deep/b.txt": "beta"}
+
+
+def test_directories_through_storage_urls(tmp_path: Path) -> None:
+    """Directories named by URL are downloaded, and outputs uploaded, through fsspec."""
+    from flyteidl.core.literals_pb2 import LiteralMap
+
+    encode(dir_inputs(tmp_path), DIR_HINTS, tmp_path / "inputs.pb")
+    lm = LiteralMap()
+    lm.ParseFromString((tmp_path / "inputs.pb").read_bytes())
+    for name in ("src", "more"):  # as on a cluster: every location a URL
+        lit = lm.literals[name]
+        for blob in [lit] if name == "src" else list(lit.collection.literals):
+            blob.scalar.blob.uri = f"file://{blob.scalar.blob.uri}"
+    (tmp_path / "inputs.pb").write_bytes(lm.SerializeToString())
+    proc = entrypoint_by_url("dir_roundtrip", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    check_dir_outputs(decode(tmp_path / "out" / "outputs.pb", DIR_OUT_HINTS), str(tmp_path / "raw"))
+
+
+def test_a_single_file_where_a_directory_is_expected_is_refused(tmp_path: Path) -> None:
+    from flyteidl.core.execution_pb2 import ExecutionError
+
+    f = make_tree(tmp_path / "d", {"only.txt": "1"}) / "only.txt"
+    encode({"src": FlyteFile(str(f))}, {"src": FlyteFile}, tmp_path / "inputs.pb")
+    lm_path = tmp_path / "inputs.pb"
+    from flyteidl.core.literals_pb2 import LiteralMap
+
+    lm = LiteralMap()
+    lm.ParseFromString(lm_path.read_bytes())
+    lm.literals["extras"].collection.SetInParent()
+    lm.literals["more"].collection.SetInParent()
+    lm_path.write_bytes(lm.SerializeToString())
+    proc = entrypoint("dir_roundtrip", lm_path, tmp_path / "out", tmp_path / "raw")
+    assert proc.returncode == 1
+    error = _error(tmp_path / "out" / "error.pb")
+    assert error.origin == ExecutionError.ErrorKind.USER
+    assert "expected Directory, got a single file" in error.message, error.message
+    assert not (tmp_path / "out" / "outputs.pb").exists()
+
+
+def test_flytekit_task_with_directories_under_flyte_mode(tmp_path: Path) -> None:
+    """An exported flytekit task: its function gets a FlyteDirectory, its output one goes back."""
+    src = make_tree(tmp_path / "src", {"a.txt": "alpha", "sub/b.txt": "beta"})
+    note = make_tree(tmp_path / "n", {"n1.md": "remember"}) / "n1.md"
+    values = {"src": FlyteDirectory(str(src)), "notes": [FlyteFile(str(note))]}
+    encode(values, {"src": FlyteDirectory, "notes": list[FlyteFile]}, tmp_path / "inputs.pb")
+    proc = entrypoint(
+        "flyte_tasks:catalogue", tmp_path / "inputs.pb", tmp_path / "out", tmp_path / "raw"
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = decode(tmp_path / "out" / "outputs.pb", {"tree": FlyteDirectory, "names": list[str]})
+    assert got["names"] == ["a.txt", "notes/n1.md", "sub/b.txt"]
+    assert str(got["tree"].path).startswith(str(tmp_path / "raw"))
+    assert tree(got["tree"].download()) == {
+        "a.txt": "alpha", "sub/b.txt": "beta", "notes/n1.md": "remember",
+        "INDEX": "a.txt\nnotes/n1.md\nsub/b.txt",
+    }  # fmt: skip

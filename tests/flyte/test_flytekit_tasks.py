@@ -21,7 +21,7 @@ pytest.importorskip(
 )
 
 from tests.conformance.conftest import podman_leftovers, podman_problem
-from tests.flyte.flytekit_tools import BIN
+from tests.flyte.flytekit_tools import BIN, make_tree, tree
 
 TASKS = Path(__file__).resolve().parent / "tasks" / "flyte_tasks.py"
 
@@ -115,6 +115,28 @@ def test_flytefile_in_and_out(tmp_path: Path) -> None:
     assert doc["phase"] == "SUCCEEDED", doc
     assert doc["outputs"]["lines"] == 3
     assert Path(doc["outputs"]["copy"]).read_text() == "a\nb\nc\n"
+
+
+def test_flytedirectory_in_and_out(tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "src", {"a.txt": "alpha", "sub/b.txt": "beta"})
+    note = make_tree(tmp_path / "notes", {"n1.md": "remember"}) / "n1.md"
+    doc = run_json("catalogue", "--src", str(src), "--notes", json.dumps([str(note)]))
+    assert doc["phase"] == "SUCCEEDED", doc
+    names = ["a.txt", "notes/n1.md", "sub/b.txt"]
+    assert doc["outputs"]["names"] == names
+    out = Path(doc["outputs"]["tree"])
+    assert "/outputs/blobs/" in str(out)  # stored with the run, not in the task's temp dir
+    assert tree(out) == {
+        "a.txt": "alpha", "sub/b.txt": "beta", "notes/n1.md": "remember",
+        "INDEX": "\n".join(names),
+    }  # fmt: skip
+
+
+def test_flytedirectory_input_must_be_an_existing_directory(tmp_path: Path) -> None:
+    proc = podtask("run", str(TASKS), "catalogue", "--src", str(tmp_path / "nope"),
+                   "--notes", "[]")  # fmt: skip
+    assert proc.returncode == 2
+    assert "no such directory" in proc.stderr and "src" in proc.stderr, proc.stderr
 
 
 def test_compile_keeps_the_pod_template_and_the_task_options(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from podtask._podspec import schema_validate_pod
-from podtask._run import Runner, RunOptions, RunResult
+from podtask._run import KubernetesOptions, Runner, RunOptions, RunResult
 from podtask.engines.kubernetes.engine import KubernetesEngine
 
 HERE = Path(__file__).parent
@@ -86,6 +86,7 @@ def run(
     sidecar_mode: str | None = None,
     engine: KubernetesEngine | None = None,
     system_retries: int = 3,
+    detach: bool = False,
     **engine_options: Any,
 ) -> RunResult:
     options = RunOptions(
@@ -93,7 +94,8 @@ def run(
         inputs=inputs or {},
         sidecar_mode=sidecar_mode,
         system_retries=system_retries,
-        engine_options=engine_options,
+        engine_options=KubernetesOptions(**engine_options),
+        detach=detach,
     )
     return Runner(str(path), task, options).run()
 
@@ -156,3 +158,19 @@ def when_running(srv: Any, action: Any) -> threading.Thread:
     thread = threading.Thread(target=wait)
     thread.start()
     return thread
+
+
+def describe(run_id: str) -> str:
+    """``podtask describe RUN_ID`` as a user runs it; its output."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "podtask", "describe", run_id],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

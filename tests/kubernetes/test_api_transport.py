@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,56 @@ def test_pod_volumes_stay_off_the_host(remote_srv: Any) -> None:
     assert result.phase == "SUCCEEDED", result.message
     written = Path(transport.WORK_DIR) / result.run_id
     assert not written.exists(), f"the pod wrote {written} on this machine"
+
+
+def test_configmap_goes_with_its_pod_after_kill_9_of_the_client(remote_srv: Any) -> None:
+    """podtask killed with -9 mid-run, then the pod deleted as a user would: the cluster's
+    garbage collector takes the ConfigMap of code and inputs with it (its owner is the pod)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podtask", "run", str(TASKS), *KUBE, "--seconds", "30"],
+        env={**os.environ, "KUBECONFIG": str(remote_srv.kubeconfig_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        running = remote_srv.wait_for_pod(
+            "default",
+            _only_pod_name(remote_srv),
+            lambda p: p is not None and _primary_running(p),
+            30,
+        )
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    (cm,) = configmaps(remote_srv)
+    owners = cm["metadata"].get("ownerReferences") or []
+    assert [(o["kind"], o["uid"]) for o in owners] == [("Pod", running["metadata"]["uid"])]
+    _kubectl_delete(remote_srv, running["metadata"]["name"])
+    remote_srv.wait_for_pod("default", running["metadata"]["name"], lambda p: p is None, 30)
+    assert configmaps(remote_srv) == []
+
+
+def _only_pod_name(srv: Any) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = pods(srv)
+        if found:
+            return str(found[0]["metadata"]["name"])
+        time.sleep(0.05)
+    raise AssertionError("no pod was created")
+
+
+def _primary_running(pod: dict[str, Any]) -> bool:
+    return any(
+        s.get("name") == "primary" and "running" in (s.get("state") or {})
+        for s in (pod.get("status") or {}).get("containerStatuses") or []
+    )
+
+
+def _kubectl_delete(srv: Any, name: str) -> None:
+    """``kubectl delete pod NAME``: a graceful delete, background propagation."""
+    from kubernetes import client, config
+
+    core = client.CoreV1Api(config.new_client_from_config(str(srv.kubeconfig_path)))
+    core.delete_namespaced_pod(name, "default", grace_period_seconds=1)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
-from podtask._run import Engine, SurvivingEngine
+import pytest
+
+import podtask as api
+from podtask._errors import SpecError
+from podtask._run import (
+    Engine,
+    KubernetesOptions,
+    LocalOptions,
+    PodmanOptions,
+    SurvivingEngine,
+    engine_options,
+)
 from podtask.engines import get_engine
 from tests.run.conftest import podtask
 
@@ -23,3 +36,40 @@ def test_an_option_the_engine_does_not_take_is_refused_before_anything_starts() 
     assert r.returncode == 2, r.stderr
     assert "--namespace does not apply to the local engine" in r.stderr
     assert podtask("runs", "--json").stdout.strip() == "[]"
+
+
+def test_each_engine_names_its_own_options_class() -> None:
+    kinds = {n: get_engine(n).options_type for n in ("local", "podman", "kubernetes")}
+    assert kinds == {
+        "local": LocalOptions,
+        "podman": PodmanOptions,
+        "kubernetes": KubernetesOptions,
+    }
+
+
+def test_flag_values_become_the_engines_typed_options() -> None:
+    kube = get_engine("kubernetes")
+    options = engine_options(
+        kube, {"namespace": "team", "ship_code_include": ["data/*.csv"], "pull": None}
+    )
+    assert options == KubernetesOptions(namespace="team", ship_code_include=("data/*.csv",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.namespace = "other"  # type: ignore[misc]
+    with pytest.raises(SpecError) as info:
+        engine_options(get_engine("podman"), {"storage": "s3://bucket"})
+    assert info.value.field == "--storage" and "podman engine" in str(info.value)
+
+
+def test_a_bad_pull_policy_names_the_flag_and_its_choices() -> None:
+    with pytest.raises(SpecError) as info:
+        KubernetesOptions(pull="sometimes")
+    assert info.value.field == "--pull" and "if-not-present" in (info.value.hint or "")
+
+
+def test_another_engines_options_are_refused_before_anything_starts() -> None:
+    home = Path(os.environ["PODTASK_HOME"])
+    with pytest.raises(SpecError) as info:
+        api.run(str(TASKS), {"a": 1}, task_name="add", options=KubernetesOptions(namespace="x"))
+    assert info.value.field == "engine_options"
+    assert "KubernetesOptions are not options of the local engine" in str(info.value)
+    assert not (home / "runs").exists() or not any((home / "runs").iterdir())

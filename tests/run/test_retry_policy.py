@@ -11,8 +11,16 @@ from typing import Any
 
 import pytest
 
+from podtask._compile.render import Capabilities
 from podtask._lifecycle import TaskPhase, Verdict, retry_budget
-from podtask._run import AttemptContext, AttemptOutcome, Runner, RunOptions
+from podtask._run import (
+    AttemptContext,
+    AttemptOutcome,
+    EngineOptions,
+    LocalOptions,
+    Runner,
+    RunOptions,
+)
 from tests.run.conftest import needs_namespaces, podtask, run_json
 
 TASKS = Path(__file__).parent / "tasks" / "retry_tasks.py"
@@ -39,10 +47,13 @@ class BadImageEngine:
     """An engine whose every attempt ends as a kubelet reports an unparsable image name."""
 
     name = "bad-image"
-    options: frozenset[str] = frozenset()
+    options_type = LocalOptions
 
     def __init__(self) -> None:
         self.attempts = 0
+
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        return Capabilities()
 
     def prepare(self, ctx: AttemptContext) -> None:
         pass

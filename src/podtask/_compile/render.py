@@ -2,7 +2,10 @@
 
 ``attempt_manifest`` turns the compiled Pod into the pod of one attempt:
 placeholders replaced by the run's paths or URLs, named after the run and
-labelled so engines find their pods again, and the sidecar mode applied.
+labelled so engines find their pods again, the primary's command, the
+restartPolicy and the sidecar mode set from what the engine declares it
+does (``Capabilities``).  Engines add only where the pod goes (namespace,
+volumes of their transport, bootstrap env); they never reshape it again.
 Keys are sorted and formatting is fixed, so output can be committed as golden
 files and diffed (flytekit's serialized output changes from run to run).
 """
@@ -11,11 +14,14 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from podtask._contract import (
+    ENTRYPOINT_COMMAND,
     ENV_KUBELET_STOPS,
     ENV_SIDECAR_GRACE,
     ENV_SIDECAR_MODE,
@@ -26,6 +32,55 @@ from podtask._contract import (
     SIDECAR_MODES,
 )
 from podtask._errors import SpecError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What an engine's runtime does with a pod, declared by the engine, read by one shaper.
+
+    ``finishes_alone``: the pod must end with nobody watching (a cluster), so
+    a sidecar mode is always chosen: ``native`` where the runtime has native
+    sidecars and no sidecar may be a one-shot, else ``managed``.
+    ``entrypoint`` is the primary's command.  ``io``: where the primary reads
+    its inputs and writes its outputs when the pod does not see this
+    machine's files, given the run id and the pod's name (storage URLs, or
+    paths inside the pod); ``None``: the primary's argv carries the run's paths.
+    """
+
+    finishes_alone: bool = False
+    native_sidecars: bool = True
+    entrypoint: tuple[str, ...] = ENTRYPOINT_COMMAND
+    io: Callable[[str, str], tuple[str, str]] | None = None
+    restart_policy: str = "Never"
+
+
+def sidecar_mode_for(
+    manifest: dict[str, Any], *, primary: str, mode: str | None, caps: Capabilities
+) -> str | None:
+    """The attempt's sidecar mode: the one asked for, else what the engine needs (or none)."""
+    if mode is not None or not caps.finishes_alone:
+        return mode
+    return "native" if caps.native_sidecars and not may_finish(manifest, primary) else "managed"
+
+
+def may_finish(manifest: dict[str, Any], primary: str) -> list[str]:
+    """The sidecars that may be one-shot: neither a port nor a probe says they serve.
+
+    A native sidecar (an init container with ``restartPolicy: Always``) that
+    exits is started again by the kubelet, so a sidecar like the seed's
+    ``secondary`` (write a file, exit 0) would run twice there and once on the
+    other engines.  The automatic mode therefore picks ``managed`` for a pod
+    with such a sidecar, where every container runs once.
+    """
+    spec = manifest.get("spec") or {}
+    sidecars = [c for c in spec.get("containers") or [] if c.get("name") != primary]
+    sidecars += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    probes = ("startupProbe", "readinessProbe", "livenessProbe")
+    return [
+        str(c.get("name"))
+        for c in sidecars
+        if not c.get("ports") and not any(c.get(p) for p in probes)
+    ]
 
 
 def to_json(obj: Any) -> str:
@@ -61,20 +116,26 @@ def attempt_manifest(
     primary: str,
     sidecar_mode: str | None,
     grace: float,
+    caps: Capabilities,
 ) -> dict[str, Any]:
     """The pod of one attempt, from the compiled manifest: the one place it is shaped.
 
     Named after the run (``-aN`` from the second attempt), labelled with the
-    run id and attempt, the primary's placeholders replaced by the run's paths
-    or URLs, then the sidecar mode applied.
+    run id and attempt, the primary started by the engine's entrypoint with
+    its placeholders replaced by the run's paths (or ``caps.io``'s), the
+    engine's restartPolicy, then the sidecar mode (``sidecar_mode_for``) applied.
     """
     out = copy.deepcopy(manifest)
+    out.setdefault("spec", {})["restartPolicy"] = caps.restart_policy
     meta = out.setdefault("metadata", {})
     meta["name"] = run_id if attempt == 1 else f"{run_id[: 63 - 3 - len(str(attempt))]}-a{attempt}"
+    if caps.io is not None:
+        inputs, output_prefix = caps.io(run_id, meta["name"])
     meta.setdefault("labels", {})[LABEL_RUN] = run_id
     meta["labels"][LABEL_ATTEMPT] = str(attempt)
     for c in out.get("spec", {}).get("containers", []):
         if c.get("name") == primary:
+            c["command"] = list(caps.entrypoint)
             c["args"] = [
                 a.replace(INPUT_PLACEHOLDER, inputs).replace(
                     OUTPUT_PREFIX_PLACEHOLDER, output_prefix

@@ -14,7 +14,7 @@ from typing import Any
 
 from podtask._authoring import Task
 from podtask._errors import SpecError
-from podtask._run import Engine, Runner, RunOptions
+from podtask._run import Engine, Runner, RunOptions, engine_options
 from podtask._run.result import RunResult
 from podtask._storage import RunDir, RunStore, podtask_home, read_json
 from podtask._types import from_literal
@@ -50,8 +50,9 @@ def run_node(
     on_status: Callable[[Any], None] = lambda _s: None,
 ) -> RunResult:
     """Run ``task`` with these Python input values to its end (retries included)."""
+    engine = settings.engine()
     options = RunOptions(
-        engine=settings.engine(),
+        engine=engine,
         inputs=dict(inputs),
         image=settings.image,
         grace=settings.grace,
@@ -60,7 +61,7 @@ def run_node(
         notice=settings.notice,
         on_status=on_status,
         on_start=lambda run_id, _rd: on_start(run_id),
-        engine_options=dict(settings.engine_options),
+        engine_options=engine_options(engine, settings.engine_options),
     )
     return Runner(task_source(task), task.name, options).run()
 
@@ -79,11 +80,12 @@ def attach_node(task: Task, run_id: str, settings: NodeRunSettings) -> RunResult
         for v in task.interface.inputs
         if v.name in literals
     }
+    engine = settings.engine()
     options = RunOptions(
-        engine=settings.engine(),
+        engine=engine,
         inputs=values,
         cancel=settings.cancel,
         notice=settings.notice,
-        engine_options=dict(settings.engine_options),
+        engine_options=engine_options(engine, settings.engine_options),
     )
     return Runner.existing(run_id, options).attach()

@@ -24,6 +24,7 @@ from podtask._errors import PodtaskError, SpecError, TaskFailed
 from podtask._flow.cache import cache_key
 from podtask._flow.graph import CONST, INPUT, Binding, Graph, Node
 from podtask._flow.node_run import NodeRunSettings, attach_node, run_node
+from podtask._run.engine import SurvivingEngine
 from podtask._run.result import RunResult
 from podtask._storage import TERMINAL_PHASES, RunStore, dumps_json
 from podtask._storage.flows import CacheEntry, FlowStore, NodeRecord
@@ -104,7 +105,7 @@ class Scheduler:
         self.inputs: dict[str, Any] = {}
         self.stopping = False
         self.attaching: set[str] = set()
-        self.survives = bool(getattr(settings.engine(), "survives_client", False))
+        self.survives = isinstance(settings.engine(), SurvivingEngine)
 
     # -- records --------------------------------------------------------------------
     def _set(self, record: NodeRecord) -> None:

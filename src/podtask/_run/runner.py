@@ -19,7 +19,7 @@ from typing import Any
 
 from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
-from podtask._compile.render import attempt_manifest
+from podtask._compile.render import Capabilities, attempt_manifest, sidecar_mode_for
 from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
 from podtask._errors import PodtaskError, SpecError, StorageFull
 from podtask._lifecycle import (
@@ -34,6 +34,7 @@ from podtask._run.engine import (
     AttemptContext,
     AttemptOutcome,
     Engine,
+    EngineOptions,
     SurvivingEngine,
     check_engine_options,
 )
@@ -67,7 +68,8 @@ class RunOptions:
     notice: Callable[[str], None] = lambda _m: None
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
-    engine_options: dict[str, Any] = field(default_factory=dict)
+    engine_options: EngineOptions = field(default_factory=EngineOptions)  # the engine's own type
+    detach: bool = False  # submit the attempt and return (engines whose runs survive us)
     system_retries: int = DEFAULT_SYSTEM_RETRIES  # retries for failures that are not the task's
 
 
@@ -113,6 +115,7 @@ class Runner:
 
     def __init__(self, path: str, task_name: str | None, options: RunOptions) -> None:
         self.options = options
+        self.engine_options = check_engine_options(options.engine, options.engine_options)
         self.ref, tasks = load_tasks(path, task_name)
         if len(tasks) > 1:
             names = ", ".join(t.name for t in tasks)
@@ -136,11 +139,25 @@ class Runner:
         self.run_id = new_run_id(self.task.name)
         self.run_dir = RunDir(run_id=self.run_id, path=self.home / "runs" / self.run_id)
         self.primary = str(self.compiled.template["primaryContainerName"])
+        self._caps: Capabilities | None = None
+
+    def _capabilities(self) -> Capabilities:
+        """The engine's, asked once per run (a cluster's version is a request)."""
+        if self._caps is None:
+            engine = self.options.engine
+            self._caps = engine.capabilities(self.engine_options, self.run_dir.path)
+        return self._caps
 
     def _context(self, attempt: int, deadline: float | None) -> AttemptContext:
         rd = self.run_dir
         o = self.options
-        mode = o.sidecar_mode or self.compiled.template.get("sidecarMode")
+        caps = self._capabilities()
+        mode = sidecar_mode_for(
+            self.compiled.manifest,
+            primary=self.primary,
+            mode=o.sidecar_mode or self.compiled.template.get("sidecarMode"),
+            caps=caps,
+        )
         manifest = attempt_manifest(
             self.compiled.manifest,
             run_id=self.run_id,
@@ -150,6 +167,7 @@ class Runner:
             primary=self.primary,
             sidecar_mode=mode,
             grace=o.grace if o.grace is not None else grace_of(self.compiled.manifest),
+            caps=caps,
         )
         return AttemptContext(
             run_id=self.run_id,
@@ -168,15 +186,13 @@ class Runner:
             notice=o.notice,
             on_status=o.on_status,
             on_event=rd.append_event,
-            engine_options=dict(o.engine_options),
+            engine_options=self.engine_options,
             declared=self.compiled.manifest,
         )
 
     def run(self) -> RunResult:
         engine = self.options.engine
-        check_engine_options(engine, self.options.engine_options)
-        detach = bool(self.options.engine_options.get("detach"))
-        if detach and not isinstance(engine, SurvivingEngine):
+        if self.options.detach and not isinstance(engine, SurvivingEngine):
             raise SpecError(
                 f"the {engine.name} engine cannot detach from its runs",
                 field="--detach",
@@ -231,7 +247,7 @@ class Runner:
     def attach(self) -> RunResult:
         """Follow the run's current attempt to its end (and any retries), as ``run`` would have.
 
-        With ``detach`` in the engine options, a finished attempt is settled and
+        With ``detach`` in the run options, a finished attempt is settled and
         a retry, if any, is only submitted: ``podtask runs`` uses that to catch up.
         """
         with RunStore.in_home(self.home) as store:
@@ -345,7 +361,7 @@ class Runner:
         outputs: dict[str, Any] | None = None
         engine = self.options.engine
         surviving = engine if isinstance(engine, SurvivingEngine) else None
-        detach = surviving is not None and bool(self.options.engine_options.get("detach"))
+        detach = surviving is not None and self.options.detach
         budgets = {"user": retries, "system": self.options.system_retries}
         used, retried = _budgets_used(rd, first)
         attempt, budget = first, retried.get(first)

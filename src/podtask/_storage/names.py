@@ -10,8 +10,8 @@ and '-', starting and ending alphanumeric). It also has to read well in
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import threading
 import time
 
@@ -66,4 +66,4 @@ def new_run_id(task_name: str) -> str:
     micros = _monotonic_micros()
     seconds, frac = divmod(micros, 1_000_000)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(seconds))
-    return f"{sanitize_task_name(task_name)}-{stamp}-{frac:06d}-{secrets.token_hex(3)}"
+    return f"{sanitize_task_name(task_name)}-{stamp}-{frac:06d}-{os.urandom(3).hex()}"

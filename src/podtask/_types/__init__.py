@@ -6,9 +6,10 @@ conversion lives here once instead of in every engine.
 """
 
 from podtask._types.convert import from_literal, parse_cli_value, to_literal
-from podtask._types.model import LiteralType, Types, type_from_hint
+from podtask._types.model import Directory, LiteralType, Types, type_from_hint
 
 __all__ = [
+    "Directory",
     "LiteralType",
     "Types",
     "from_literal",

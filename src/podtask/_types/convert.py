@@ -1,8 +1,8 @@
 """Values <-> JSON literals, and CLI strings -> values, for every ``LiteralType``.
 
 Literals are what goes into ``inputs.json`` and ``outputs.json``: plain JSON,
-with datetimes as ISO 8601 strings, timedeltas as seconds, and blobs/CSVs as
-paths.  Every function raises ``SpecError`` naming the input or output.
+with datetimes as ISO 8601 strings, timedeltas as seconds, and blobs/CSVs and
+directories as paths.  Every function raises ``SpecError`` naming the input or output.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from podtask._errors import SpecError
-from podtask._types.model import LiteralType
+from podtask._types.model import Directory, LiteralType
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
@@ -58,7 +58,7 @@ def to_literal(value: Any, t: LiteralType, *, name: str) -> Any:
                 return json.loads(json.dumps(value, sort_keys=True))
             except (TypeError, ValueError) as exc:
                 raise _fail(name, t, value, "a Generic must be a JSON object") from exc
-    elif k in ("blob", "csv"):
+    elif k in ("blob", "csv", "directory"):
         if isinstance(value, (str, pathlib.PurePath)):
             return str(value)
     elif k == "list":
@@ -78,6 +78,8 @@ def from_literal(data: Any, t: LiteralType, *, name: str) -> Any:
             return _dt.timedelta(seconds=float(data))
         if k in ("blob", "csv"):
             return pathlib.Path(data)
+        if k == "directory":
+            return Directory(data)
         if k == "list":
             assert t.element is not None
             if not isinstance(data, list):
@@ -122,6 +124,8 @@ def parse_cli_value(text: str, t: LiteralType, *, name: str) -> Any:
                     f"no such file: {text}", field=name, hint="give the path of an existing file"
                 )
             return path.resolve()
+        if k == "directory":
+            return _existing_directory(text, name)
         if k in ("generic", "list"):
             data = json.loads(text)
             return from_literal(data, t, name=name)
@@ -136,6 +140,16 @@ def parse_cli_value(text: str, t: LiteralType, *, name: str) -> Any:
         }
         raise _fail(name, t, text, hints.get(k)) from exc
     raise _fail(name, t, text)
+
+
+def _existing_directory(text: str, name: str) -> Directory:
+    path = pathlib.Path(text).expanduser()
+    if not path.is_dir():
+        what = "not a directory" if path.exists() else "no such directory"
+        raise SpecError(
+            f"{what}: {text}", field=name, hint="give the path of an existing directory"
+        )
+    return Directory(path.resolve())
 
 
 def _parse_duration(text: str) -> _dt.timedelta:

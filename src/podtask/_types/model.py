@@ -21,6 +21,7 @@ SIMPLE_KINDS = (
     "generic",
     "blob",
     "csv",
+    "directory",
 )
 
 
@@ -82,6 +83,9 @@ class Types:
     Generic = LiteralType("generic")
     Blob = LiteralType("blob")
     CSV = LiteralType("csv")
+    # A directory of files: Flyte's multipart blob (flytekit's FlyteDirectory).
+    Directory = LiteralType("directory")
+    MultiPartBlob = Directory  # the name Flyte's legacy SDK gave it
 
     @staticmethod
     def List(element: LiteralType) -> LiteralType:
@@ -93,6 +97,20 @@ class Types:
         return LiteralType("list", element)
 
 
+class Directory(pathlib.PosixPath):
+    """A directory as a task input or output: the typed API's counterpart of ``Path``.
+
+    A ``Path`` hint means one file; a directory needs its own hint because the
+    two travel differently (one file copied vs. a tree, a single vs. a
+    multipart blob under Flyte).  An input arrives as a ``Directory`` (it is a
+    ``Path``, so ``d / "x.txt"`` and ``d.iterdir()`` work); an output may be a
+    ``Directory`` or any path naming an existing directory, whose tree is
+    stored with the outputs.
+    """
+
+    __slots__ = ()
+
+
 _HINTS: dict[Any, LiteralType] = {
     str: Types.String,
     int: Types.Integer,
@@ -102,6 +120,7 @@ _HINTS: dict[Any, LiteralType] = {
     _dt.timedelta: Types.Timedelta,
     dict: Types.Generic,
     pathlib.Path: Types.Blob,
+    Directory: Types.Directory,
 }
 
 
@@ -131,5 +150,6 @@ def type_from_hint(hint: Any, *, where: str) -> LiteralType:
     raise SpecError(
         f"{hint!r} is not a supported task type",
         field=where,
-        hint="use str, int, float, bool, datetime, timedelta, dict, Path or list[...] of them",
+        hint="use str, int, float, bool, datetime, timedelta, dict, Path, Directory "
+        "or list[...] of them",
     )

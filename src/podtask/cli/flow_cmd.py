@@ -19,7 +19,6 @@ import click
 
 from podtask._errors import SpecError
 from podtask.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors
-from podtask.cli.flow_view import FlowView
 
 FLAGS = ("--continue-on-failure", "--no-cache", "--overwrite-cache")
 
@@ -95,6 +94,21 @@ def _settings(
     )
 
 
+def _may_define_workflows(file: str) -> bool:
+    """False when loading ``file`` made no workflow class exist, so it defines none.
+
+    A workflow is an instance of ``podtask._flow.workflow.Workflow``; if
+    importing the user's file did not import that module, the file cannot hold
+    one, and a task run skips the flow machinery's imports (about 10 ms).
+    """
+    from podtask._authoring import source_ref
+    from podtask._authoring.discover import import_module
+
+    ref = source_ref(file)
+    import_module(ref.root, ref.module, ref.path)  # the task run reuses the loaded module
+    return "podtask._flow.workflow" in sys.modules
+
+
 def run_workflow_if_named(
     ctx: click.Context, file: str, name: str | None, tokens: list[str]
 ) -> None:
@@ -102,6 +116,8 @@ def run_workflow_if_named(
 
     ``tokens`` are the arguments after NAME: the workflow's inputs and options.
     """
+    if name is None or not _may_define_workflows(file):
+        return
     from podtask._flow.execute import find_workflow, start_workflow
     from podtask._flow.scheduler import FlowOptions
     from podtask._types import parse_cli_value
@@ -127,6 +143,8 @@ def run_workflow_if_named(
         values[name] = parse_cli_value(text, var.type, name=name)
     as_json = bool(params.get("as_json"))
     cancel = threading.Event()
+    from podtask.cli.flow_view import FlowView
+
     view = FlowView(list(wf.graph().nodes), as_json=as_json).start()
     options = FlowOptions(
         parallel=flow_opts["--parallel"],
@@ -196,6 +214,8 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
         s = _settings(engine, params, cancel)
         s.engine_options = dict(saved.get("engine_options") or {})
         return s
+
+    from podtask.cli.flow_view import FlowView
 
     view = FlowView([], as_json=as_json).start()
     with _Interrupts(cancel):

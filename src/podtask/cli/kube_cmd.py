@@ -90,9 +90,7 @@ def refresh_runs(store: Any, *, limit: int = 200) -> dict[str, str]:
     done: dict[str, str] = {}
     for record in pending:
         try:
-            runner = Runner.existing(
-                record.run_id, RunOptions(engine=engine, engine_options={"detach": True})
-            )
+            runner = Runner.existing(record.run_id, RunOptions(engine=engine, detach=True))
             done[record.run_id] = runner.refresh()
         except PodtaskError as exc:
             done[record.run_id] = f"not refreshed: {exc}"

@@ -82,8 +82,60 @@ def main(args: list[str] | None = None) -> None:
 
     click's standalone mode turns a Ctrl-C into "Aborted!" and exit 1; podtask
     documents 130 for an interrupt, so click runs non-standalone and this
-    function does the reporting itself.
+    function does the reporting itself. Called as the program (``args`` None),
+    it ends the process through :func:`_exit_now` once the command is done.
     """
+    try:
+        _main(args)
+    except SystemExit as exc:
+        if args is None:
+            _exit_now(exc.code)
+        raise
+
+
+def _exit_now(code: object) -> None:
+    """End the process at once when nothing but the interpreter's teardown is left.
+
+    A normal exit spends 20-30 ms tearing down every imported module and
+    collecting garbage after the command has finished, which is more than a
+    tenth of a local run. What an exit must still do is done here, in order:
+    flush stdout and stderr, run the ``atexit`` handlers (open sandboxes,
+    ``weakref.finalize`` temp dirs, logging), then ``os._exit``. Only for an
+    integer (or None) exit code and when no non-daemon thread is left, which a
+    normal exit would wait for; otherwise this returns and the caller exits
+    the ordinary way.
+    """
+    if code is None:
+        code = 0
+    if not isinstance(code, int):
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and any(
+        t is not threading.main_thread() and not t.daemon and t.is_alive()
+        for t in threading.enumerate()
+    ):
+        return
+    import atexit
+    import os
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError):
+        pass
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(code & 0xFF)
+
+
+def _main(args: list[str] | None) -> None:
     argv = sys.argv[1:] if args is None else list(args)
     try:
         rv = cli.main(args=argv, prog_name="podtask", standalone_mode=False)

@@ -288,8 +288,19 @@ def run_command(
             )
         values[name] = parse_cli_value(text, var.type, name=name)
 
-    from podtask._run import LogFollower, Runner, RunOptions
+    from podtask._run import LogFollower, Runner, RunOptions, engine_options
     from podtask.engines import get_engine
+
+    chosen_engine = get_engine(engine)
+    flags = {
+        "namespace": namespace,
+        "context": kube_context,
+        "storage": storage,
+        "ship_code": ship_code,
+        "ship_code_include": list(ship_code_include) or None,
+        "pull": pull,
+    }
+    typed_options = engine_options(chosen_engine, flags)  # a flag the engine refuses: exit 2
 
     log_out = sys.stderr if as_json else sys.stdout
     tty = sys.stderr.isatty() and not as_json
@@ -328,7 +339,7 @@ def run_command(
 
     cancel = threading.Event()
     options = RunOptions(
-        engine=get_engine(engine),
+        engine=chosen_engine,
         inputs=values,
         image=image,
         grace=grace,
@@ -338,19 +349,8 @@ def run_command(
         notice=err,
         on_status=on_status,
         on_start=on_start,
-        engine_options={
-            k: v
-            for k, v in {
-                "namespace": namespace,
-                "context": kube_context,
-                "storage": storage,
-                "detach": detach or None,
-                "ship_code": ship_code,
-                "ship_code_include": list(ship_code_include) or None,
-                "pull": pull,
-            }.items()
-            if v is not None
-        },
+        engine_options=typed_options,
+        detach=detach,
     )
     runner = Runner(file, chosen.name, options)
     with _Interrupts(cancel):

@@ -12,6 +12,7 @@ import click
 
 from podtask._lifecycle import ContainerStatus
 from podtask._storage import LOST, RunDir, RunRecord
+from podtask.cli.show_times import LEGEND, best_times, in_time_order, time_cell
 
 _MARK = {"waiting": "…", "running": "▶", "terminated": "■"}
 
@@ -143,7 +144,23 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
                 "STOPPED BY",
             )
         ]
+        better = best_times(events)
+        on_cluster = record.engine.startswith("kubernetes")
+        sourced = False
         for c in record.containers:
+            started, s1 = time_cell(
+                c.started_at,
+                better.get((c.attempt, c.name, "started")),
+                on_cluster=on_cluster,
+                rel=lambda t: _rel(t, base),
+            )
+            finished, s2 = time_cell(
+                c.finished_at,
+                better.get((c.attempt, c.name, "finished")),
+                on_cluster=on_cluster,
+                rel=lambda t: _rel(t, base),
+            )
+            sourced = sourced or s1 or s2
             name = c.name + (" (primary)" if c.is_primary else "")
             stopped = "-"
             if (c.name, "SIGKILL") in stops:
@@ -156,18 +173,20 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
                     str(c.attempt),
                     name,
                     c.kind,
-                    _rel(c.started_at, base),
+                    started,
                     _rel(c.ready_at, base),
-                    _rel(c.finished_at, base),
+                    finished,
                     exit_text,
                     c.reason or "-",
                     stopped,
                 )
             )
         add("".join("  " + line + "\n" for line in _table(rows).splitlines()))
+        if sourced:
+            add(f"  ({LEGEND})\n")
     if events:
         add("\nEvents:\n")
-        for e in events:
+        for e in in_time_order(events):
             if e.get("event") in ("end",):
                 continue
             what = e.get("event", "?")
@@ -176,6 +195,9 @@ def describe_run(record: RunRecord, rd: RunDir) -> str:
                 for k in ("container", "attempt", "signal", "exit_code", "reason")
                 if e.get(k) is not None
             )
+            if what == "k8s-event":  # the kubelet's or scheduler's words, as kubectl shows them
+                count = f" (x{e['count']})" if e.get("count") else ""
+                detail += f" {e.get('type', '')}: {e.get('message', '')}{count}"
             add(f"  {_rel(e.get('time'), base):>10}  {what:<12} {detail}\n")
     error = rd.read_error()
     if error:

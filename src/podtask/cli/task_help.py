@@ -31,6 +31,7 @@ _METAVAR = {
     "timedelta": "DURATION",
     "blob": "PATH",
     "csv": "PATH",
+    "directory": "DIR",
     "generic": "JSON",
     "list": "JSON",
 }

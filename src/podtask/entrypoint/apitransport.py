@@ -26,6 +26,12 @@ from podtask.engines.kubernetes import transport
 _started = time.time()
 
 
+def mark_started() -> None:
+    """The entrypoint began now (the module may have been imported long before the fork)."""
+    global _started
+    _started = time.time()
+
+
 def load_code() -> None:
     """Unpack the shipped code bundle next to the outputs and put it first on ``sys.path``."""
     global _started
@@ -61,4 +67,4 @@ def publish(output_prefix: str) -> None:
         print(f"podtask: cannot write the results to {path}: {exc}", file=sys.stderr)
 
 
-__all__ = ["load_code", "publish"]
+__all__ = ["load_code", "mark_started", "publish"]

@@ -72,15 +72,20 @@ def _returned(task: Task, result: Any) -> dict[str, Any]:
 
 
 def _store_blob(var: Variable, value: Any, prefix: Path) -> Any:
-    """Copy a blob output next to outputs.json so it survives the container."""
-    if var.type.kind not in ("blob", "csv"):
+    """Copy a blob output (a file, or a directory's tree) next to outputs.json so it survives."""
+    kind = var.type.kind
+    if kind not in ("blob", "csv", "directory"):
         return value
     src = Path(value)
-    if not src.is_file():
-        raise SpecError(f"output {var.name} names {src}, which is not a file", field=var.name)
-    dest = prefix / BLOBS_DIR / var.name / src.name
+    what = "directory" if kind == "directory" else "file"
+    if not (src.is_dir() if kind == "directory" else src.is_file()):
+        raise SpecError(f"output {var.name} names {src}, which is not a {what}", field=var.name)
+    dest = prefix / BLOBS_DIR / var.name / (src.name or what)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
+    if kind == "directory":
+        shutil.copytree(src, dest)
+    else:
+        shutil.copyfile(src, dest)
     return dest
 
 

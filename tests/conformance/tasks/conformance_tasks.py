@@ -286,3 +286,13 @@ def primary_fails_liveness() -> None:
 def native_sidecar_restarts() -> bool:
     _wait_for("/shared/back")
     return True
+
+
+@podtask.task(pod=pod(sh("forever", "trap 'exit 0' TERM; while true; do sleep 0.1; done")))
+def reports_how_it_was_started() -> str:
+    """The primary's own view of its pod: the entrypoint's arguments and its sidecar mode."""
+    import json
+    import sys
+
+    mode = os.environ.get("PODTASK_SIDECAR_MODE")
+    return json.dumps({"args": sys.argv[1:], "sidecar_mode": mode})

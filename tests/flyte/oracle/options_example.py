@@ -4,6 +4,7 @@ import typing
 from typing import NamedTuple
 
 from flytekit import PodTemplate, Resources, task
+from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 from kubernetes.client import V1Container, V1ContainerPort, V1PodSpec
 
@@ -14,6 +15,7 @@ class Result(NamedTuple):
     report: FlyteFile
     table: CSV
     stats: dict
+    tree: FlyteDirectory
 
 
 @task(
@@ -47,10 +49,11 @@ def crunch(
     config: dict,
     data: FlyteFile,
     rows: CSV,
+    shards: list[FlyteDirectory],
     flag: bool = False,
 ) -> Result:
     """Crunch the numbers.
 
     A longer description that Flyte shows on the task's page.
     """
-    return Result(data, rows, {"n": len(weights), "flag": flag})
+    return Result(data, rows, {"n": len(weights), "flag": flag}, shards[0])

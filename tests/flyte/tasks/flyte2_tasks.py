@@ -2,7 +2,11 @@
 
 import asyncio
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
+from flyte.io import Dir, File
 from kubernetes.client import (
     V1Container,
     V1EmptyDirVolumeSource,
@@ -50,6 +54,28 @@ async def read_shared(name: str, times: int = 1) -> str:
         await asyncio.sleep(0.05)
     with open("/data/message.txt") as f:
         return " ".join([f"{os.environ['GREETING']} {name}: {f.read().strip()}"] * times)
+
+
+@env.task
+async def gather(src: Dir, note: File) -> Dir:
+    """``src``'s files, ``note`` and the sidecar's message in one new directory."""
+    while not os.path.isfile("/data/message.txt"):
+        await asyncio.sleep(0.05)
+    out = Path(tempfile.mkdtemp()) / "gathered"
+    shutil.copytree(await src.download(), out)
+    async with note.open("rb") as fh:
+        (out / "note.txt").write_bytes(await fh.read())
+    shutil.copyfile("/data/message.txt", out / "message.txt")
+    return await Dir.from_local(str(out))
+
+
+@env.task
+def listing(d: Dir) -> File:
+    """A file naming every file of ``d``, made the sync way (``File.from_local_sync``)."""
+    names = sorted(f.name for f in d.walk_sync())
+    out = Path(tempfile.mkdtemp()) / "listing.txt"
+    out.write_text(",".join(names))
+    return File.from_local_sync(str(out))
 
 
 @env.task

@@ -12,6 +12,7 @@ import typing
 from pathlib import Path
 
 from flytekit import PodTemplate, Resources, Secret, task, workflow
+from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 from kubernetes.client import (
     V1Container,
@@ -76,6 +77,29 @@ def count_lines(src: FlyteFile) -> Report:
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"copy-{os.getpid()}.txt"
     out.write_text(local.read_text())
     return Report(copy=FlyteFile(str(out)), lines=len(local.read_text().splitlines()))
+
+
+class Catalogue(typing.NamedTuple):
+    tree: FlyteDirectory
+    names: list[str]
+
+
+@task
+def catalogue(src: FlyteDirectory, notes: list[FlyteFile]) -> Catalogue:
+    """A copy of ``src`` with ``notes`` added under notes/ and an index of every file."""
+    assert isinstance(src, FlyteDirectory), type(src)
+    local = Path(src.download())
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"catalogue-{os.getpid()}"
+    for f in local.rglob("*"):
+        if f.is_file():
+            (out / f.relative_to(local)).parent.mkdir(parents=True, exist_ok=True)
+            (out / f.relative_to(local)).write_bytes(f.read_bytes())
+    (out / "notes").mkdir(parents=True, exist_ok=True)
+    for note in notes:
+        (out / "notes" / Path(note.path).name).write_text(Path(note.download()).read_text())
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    (out / "INDEX").write_text("\n".join(names))
+    return Catalogue(tree=FlyteDirectory(str(out)), names=names)
 
 
 @task(pod_template_name="cluster-template")

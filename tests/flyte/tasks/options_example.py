@@ -12,6 +12,7 @@ class Result(NamedTuple):
     report: pathlib.Path
     table: Types.CSV
     stats: dict
+    tree: podtask.Directory
 
 
 @podtask.task(
@@ -46,10 +47,11 @@ def crunch(
     config: dict,
     data: pathlib.Path,
     rows: Types.CSV,
+    shards: list[podtask.Directory],
     flag: bool = False,
 ) -> Result:
     """Crunch the numbers.
 
     A longer description that Flyte shows on the task's page.
     """
-    return Result(data, rows, {"n": len(weights), "flag": flag})
+    return Result(data, rows, {"n": len(weights), "flag": flag}, shards[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import pathlib
+import shutil
 import tempfile
 from typing import NamedTuple
 
@@ -84,3 +85,33 @@ def legacy_roundtrip(wf_params, g, c, bl, fl, when, gap, flag, word, k, g2, c2, 
 @podtask.task
 def fails(x: int) -> int:
     raise ValueError(f"boom {x}")
+
+
+class Trees(NamedTuple):
+    merged: podtask.Directory
+    copies: list[podtask.Directory]
+    sizes: list[pathlib.Path]
+
+
+@podtask.task
+def dir_roundtrip(
+    src: podtask.Directory, extras: list[pathlib.Path], more: list[podtask.Directory]
+) -> Trees:
+    """``src``'s tree plus ``extras`` in one directory; a copy of each of ``more``."""
+    assert isinstance(src, podtask.Directory), type(src)
+    base = pathlib.Path(tempfile.mkdtemp())
+    merged = base / "merged"
+    shutil.copytree(src, merged)
+    for f in extras:
+        (merged / "extras").mkdir(exist_ok=True)
+        shutil.copyfile(f, merged / "extras" / f.name)
+    copies = []
+    for i, d in enumerate(more):
+        copies.append(pathlib.Path(shutil.copytree(d, base / f"copy{i}")))
+        (copies[-1] / "seen.txt").write_text(str(i))
+    sizes = []
+    for f in sorted(p for p in merged.rglob("*") if p.is_file()):
+        size = base / f"{f.name}.size"
+        size.write_text(str(f.stat().st_size))
+        sizes.append(size)
+    return Trees(podtask.Directory(merged), [podtask.Directory(c) for c in copies], sizes)

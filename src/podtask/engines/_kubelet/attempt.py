@@ -13,16 +13,20 @@ from collections.abc import Callable, Iterable, Sequence
 from podtask._lifecycle import TERMINATED, TaskPhase, Verdict, decide, settle
 from podtask._run import AttemptContext, AttemptOutcome
 from podtask.engines._kubelet.driver import PodDriver
-from podtask.engines._kubelet.port import PodContainer, Runtime
+from podtask.engines._kubelet.port import ContainerRef, Runtime
 
 TICK = 0.05  # longest wait between checks of Ctrl-C and the deadline
 
 
-def new_driver(
-    ctx: AttemptContext, runtime: Runtime, containers: Sequence[PodContainer]
-) -> PodDriver:
-    """A driver wired to the attempt's callbacks (status, events, notices)."""
-    return PodDriver(
+def run_attempt(
+    ctx: AttemptContext,
+    runtime: Runtime,
+    containers: Sequence[ContainerRef],
+    *,
+    after_teardown: Callable[[PodDriver], None] = lambda _driver: None,
+) -> AttemptOutcome:
+    """Drive the pod to a verdict, tear it down, and settle what the teardown showed."""
+    driver = PodDriver(
         runtime,
         containers,
         primary=ctx.primary,
@@ -33,19 +37,10 @@ def new_driver(
         on_event=ctx.on_event,
         notice=ctx.notice,
     )
-
-
-def run_attempt(
-    ctx: AttemptContext,
-    driver: PodDriver,
-    *,
-    after_teardown: Callable[[], None] = lambda: None,
-) -> AttemptOutcome:
-    """Drive the pod to a verdict, tear it down, and settle what the teardown showed."""
     verdict = _until_verdict(ctx, driver)
     primary_done = driver.status[ctx.primary].state == TERMINATED
     driver.teardown(ctx.grace, include_primary=not primary_done)
-    after_teardown()
+    after_teardown(driver)
     if driver.lost is None:
         verdict = settle(verdict, driver.pod_status, sidecar_failure=ctx.sidecar_failure)
     return AttemptOutcome(

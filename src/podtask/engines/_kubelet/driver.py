@@ -48,11 +48,12 @@ from podtask._lifecycle.reasons import probe_kill_message
 from podtask.engines._kubelet.port import (
     EXITED,
     LOST,
+    PROBE_KINDS,
     START_ERROR,
     STARTED,
-    ContainerEvent,
-    PodContainer,
+    ContainerRef,
     Runtime,
+    RuntimeEvent,
     numeric_ports,
 )
 
@@ -104,7 +105,7 @@ class PodDriver:
     def __init__(
         self,
         runtime: Runtime,
-        containers: Sequence[PodContainer],
+        containers: Sequence[ContainerRef],
         *,
         primary: str,
         attempt: int = 1,
@@ -129,11 +130,7 @@ class PodDriver:
         self.status: dict[str, ContainerStatus] = {
             c.name: ContainerStatus(c.name, kind=c.kind) for c in self.containers
         }
-        self.probes: dict[str, dict[str, _Probe]] = {
-            "startupProbe": {},
-            "readinessProbe": {},
-            "livenessProbe": {},
-        }
+        self.probes: dict[str, dict[str, _Probe]] = {kind: {} for kind in PROBE_KINDS}
         self.stop_at: dict[str, float] = {}  # container -> first stop signal (confirmed)
         self.sent: dict[str, list[tuple[str, float]]] = {}  # stop signals awaiting the exit
         self.kill_at: dict[str, float] = {}  # probe kills: SIGKILL when the grace ends
@@ -197,7 +194,7 @@ class PodDriver:
             self.handle(ev)
             ev = self.runtime.next_event(0)
 
-    def handle(self, ev: ContainerEvent) -> None:
+    def handle(self, ev: RuntimeEvent) -> None:
         if ev.kind == LOST:
             self.lost = ev.message or "the container runtime died"
             return
@@ -205,9 +202,7 @@ class PodDriver:
             return  # a wake-up, or a container of no interest
         if ev.kind == STARTED:
             self._started(ev.name, ev.time)
-            # Runtimes that know the container's main process say so (optional event fields).
-            command = str(getattr(ev, "command", "") or "")
-            self.main_process[ev.name] = (command, bool(getattr(ev, "pid1", False)))
+            self.main_process[ev.name] = (ev.command, ev.pid1)
         elif ev.kind in (EXITED, START_ERROR):
             self._exited(ev)
 
@@ -227,8 +222,7 @@ class PodDriver:
         c = self.by_name[name]
         if c.kind != INIT:
             for kind, table in self.probes.items():
-                spec = c.spec.get(kind)
-                if isinstance(spec, dict):
+                if (spec := c.probe(kind)) is not None:
                     table[name] = _Probe(
                         numeric_ports(c, spec), at + float(spec.get("initialDelaySeconds", 0))
                     )
@@ -238,7 +232,7 @@ class PodDriver:
         if name not in self.startup and name not in self.probes["readinessProbe"]:
             self._set(name, ready=True, ready_at=at)
 
-    def _exited(self, ev: ContainerEvent) -> None:
+    def _exited(self, ev: RuntimeEvent) -> None:
         name = ev.name
         self._confirm_stops(name, ev.time)
         reason = ev.reason or terminated_reason(ev.exit_code, ev.signal, ev.oom)
@@ -282,7 +276,7 @@ class PodDriver:
             self.stop_at.pop(name, None)
             self._set(name, stopped_by_us=False)
 
-    def _stopped_by_primary(self, name: str, ev: ContainerEvent) -> bool:
+    def _stopped_by_primary(self, name: str, ev: RuntimeEvent) -> bool:
         """In managed mode the primary's entrypoint stops the sidecars: that is our stop too."""
         return (
             self.managed_sidecars
@@ -321,7 +315,7 @@ class PodDriver:
                 self.runtime.start([name])
         while self.next_index < len(self.containers):
             if self.waiting_on is not None:
-                if not self._gate_open(self.waiting_on):
+                if not self.initialized(self.waiting_on):
                     return
                 self.waiting_on = None
             c = self.containers[self.next_index]
@@ -335,7 +329,10 @@ class PodDriver:
             self.waiting_on = c.name
             self.runtime.start([c.name])
 
-    def _gate_open(self, name: str) -> bool:
+    def initialized(self, name: str) -> bool:
+        """What Kubernetes waits for before the next container, and what a pod's
+        ``Initialized`` condition counts: an init container exited 0; a native
+        sidecar runs and has passed its startupProbe."""
         st = self.status[name]
         if self.by_name[name].kind == INIT:
             return st.state == TERMINATED and st.exit_code == 0
@@ -397,9 +394,7 @@ class PodDriver:
         self._event("killing", name, time.time(), reason="Killing", message=killing)
         # Kept beside the status, not in its message: a kubelet says it in events only.
         self.unhealthy[name] = why
-        probe_grace = (c.spec.get(f"{probe.lower()}Probe") or {}).get(
-            "terminationGracePeriodSeconds"
-        )
+        probe_grace = (c.probe(f"{probe.lower()}Probe") or {}).get("terminationGracePeriodSeconds")
         grace = float(probe_grace) if probe_grace is not None else self.grace
         self.kill_at[name] = time.time() + grace
         self.runtime.signal([name], signal.SIGTERM if grace > 0 else signal.SIGKILL)
@@ -419,9 +414,13 @@ class PodDriver:
             if name != self.primary and self.main_process.get(name, ("", False))[0]:
                 waited = now - self.stop_at.get(name, now)
                 self.notice(sigterm_ignored(name, *self.main_process[name], waited))
-        if left:
-            self._send(left, signal.SIGKILL)
-            self.wait_for(left, time.monotonic() + KILL_WAIT)
+        self._kill(left)
+
+    def _kill(self, names: list[str]) -> None:
+        """SIGKILL ``names`` and give the runtime a while to report their exits."""
+        if names:
+            self._send(names, signal.SIGKILL)
+            self.wait_for(names, time.monotonic() + KILL_WAIT)
 
     def _send(self, names: list[str], sig: int) -> None:
         now = time.time()
@@ -457,10 +456,7 @@ class PodDriver:
     def _stop_all(self, grace: float, *, include_primary: bool) -> None:
         if grace <= 0:
             self.drain(0)
-            everything = self.running()
-            if everything:
-                self._send(everything, signal.SIGKILL)
-                self.wait_for(everything, time.monotonic() + KILL_WAIT)
+            self._kill(self.running())
         deadline = time.monotonic() + max(grace, 0.0)
         regular = [n for n in self.running((REGULAR,)) if include_primary or n != self.primary]
         self.stop(regular, deadline)

@@ -23,30 +23,13 @@ START_ERROR = "error"  # it never ran: reason (StartError, ...), message, exit_c
 LOST = "lost"  # the runtime itself died: no further events (name is empty)
 
 
-class ContainerEvent(Protocol):
-    """What happened to one container, with the runtime's own clock (epoch seconds)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def time(self) -> float: ...
-    @property
-    def exit_code(self) -> int | None: ...
-    @property
-    def signal(self) -> int | None: ...
-    @property
-    def oom(self) -> bool: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class RuntimeEvent:
-    """A ``ContainerEvent`` for runtimes that have no event type of their own."""
+    """What happened to one container, with the runtime's own clock (epoch seconds).
+
+    Runtimes with an event type of their own translate it into this one, so that
+    the driver reads typed fields, not whatever attributes an event happens to have.
+    """
 
     kind: str
     name: str
@@ -56,6 +39,10 @@ class RuntimeEvent:
     oom: bool = False
     reason: str = ""
     message: str = ""
+    # STARTED, where the runtime knows it: the main process's command name and whether
+    # it is PID 1 of its own PID namespace (then it ignores signals it has no handler for).
+    command: str = ""
+    pid1: bool = False
 
 
 class Runtime(Protocol):
@@ -67,7 +54,7 @@ class Runtime(Protocol):
     def signal(self, names: Sequence[str], sig: int) -> None:
         """Send ``sig`` to these running containers."""
 
-    def next_event(self, timeout: float) -> ContainerEvent | None:
+    def next_event(self, timeout: float) -> RuntimeEvent | None:
         """The next container event, or None after ``timeout`` seconds."""
 
     def probe(self, name: str, spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
@@ -75,29 +62,18 @@ class Runtime(Protocol):
         ...
 
 
-class PodContainer(Protocol):
-    """A container of the pod spec, as the driver needs to see it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...  # INIT, NATIVE_SIDECAR or REGULAR
-    @property
-    def spec(self) -> dict[str, Any]: ...
-    @property
-    def where(self) -> str: ...  # field path, e.g. spec.initContainers[0]
-
-
 @dataclass(frozen=True)
 class ContainerRef:
-    """A plain ``PodContainer``; engines subclass it to add what their runtime needs."""
+    """A container of the pod spec as the driver sees it; engines subclass it to add
+    what their runtime needs."""
 
     name: str
-    kind: str
+    kind: str  # INIT, NATIVE_SIDECAR or REGULAR
     spec: dict[str, Any] = field(hash=False)
-    where: str
+    where: str  # field path, e.g. spec.initContainers[0]
 
     def probe(self, kind: str) -> dict[str, Any] | None:
+        """The container's probe of this kind (startupProbe, ...), if it has one."""
         p = self.spec.get(kind)
         return p if isinstance(p, dict) else None
 
@@ -116,7 +92,7 @@ def pod_containers(spec: dict[str, Any]) -> list[ContainerRef]:
 PROBE_KINDS = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
-def numeric_ports(c: PodContainer, probe: dict[str, Any]) -> dict[str, Any]:
+def numeric_ports(c: ContainerRef, probe: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``probe`` with a named port replaced by the container's port number."""
     out = dict(probe)
     for key in ("httpGet", "tcpSocket", "grpc"):
@@ -139,12 +115,11 @@ def numeric_ports(c: PodContainer, probe: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_probes(containers: Sequence[PodContainer]) -> None:
+def check_probes(containers: Sequence[ContainerRef]) -> None:
     """SpecError for a probe whose named port does not exist, before anything starts."""
     for c in containers:
         for kind in PROBE_KINDS:
-            spec = c.spec.get(kind)
-            if isinstance(spec, dict):
+            if (spec := c.probe(kind)) is not None:
                 numeric_ports(c, spec)
 
 

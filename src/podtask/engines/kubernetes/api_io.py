@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podtask._contract import FLAG_INPUTS, FLAG_OUTPUT_PREFIX
 from podtask._errors import PodtaskError, SpecError
 from podtask._lifecycle import TaskPhase, Verdict
 from podtask._run import AttemptContext
@@ -23,13 +22,13 @@ if TYPE_CHECKING:
     from podtask.engines.kubernetes.engine import _Attempt
 
 
-def set_io_args(primary: dict[str, Any], inputs: str, output_prefix: str) -> None:
-    """Point the entrypoint's ``--inputs`` and ``--output-prefix`` at where they travel."""
-    args = list(primary.get("args", []))
-    for flag, value in ((FLAG_INPUTS, inputs), (FLAG_OUTPUT_PREFIX, output_prefix)):
-        if flag in args:
-            args[args.index(flag) + 1] = value
-    primary["args"] = args
+def pod_io(run_id: str, pod: str) -> tuple[str, str]:
+    """Where the primary reads its inputs (the ConfigMap) and writes its outputs (an emptyDir).
+
+    The engine's ``Capabilities.io`` for this transport: ``attempt_manifest``
+    puts these paths in the primary's argv.
+    """
+    return f"{transport.IO_DIR}/{transport.INPUTS_KEY}", transport.output_dir(pod)
 
 
 def api_transport(
@@ -54,7 +53,6 @@ def api_transport(
             {"name": transport.WORK_VOLUME, "mountPath": transport.WORK_DIR},
         ]
     )
-    set_io_args(primary, f"{transport.IO_DIR}/{transport.INPUTS_KEY}", transport.output_dir(pod))
     primary["terminationMessagePath"] = transport.TERMINATION_LOG
     primary["terminationMessagePolicy"] = "FallbackToLogsOnError"
     env = [{"name": transport.RESULT_MESSAGE_ENV, "value": transport.TERMINATION_LOG}]
@@ -161,7 +159,7 @@ __all__ = [
     "check_api_size",
     "drop_io",
     "entrypoint_events",
+    "pod_io",
     "primary_message",
     "read_results",
-    "set_io_args",
 ]

@@ -8,8 +8,10 @@ connection pool, and the watchers stop themselves when no run listens.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +26,10 @@ SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 HOST_FILES_GROUP = "testing.podtask.dev"
 #: Enough HTTP connections for many concurrent runs (the client's default is 5 per core).
 POOL_SIZE = 64
+#: Who is asking: the API server records it as the field manager of what podtask writes.
+USER_AGENT = "podtask"
+#: What every call answers in; the log endpoint answers text/plain (see ``CoreCalls``).
+JSON = "application/json"
 
 
 def load_client() -> ModuleType:
@@ -39,12 +45,176 @@ def load_client() -> ModuleType:
     return kubernetes
 
 
+class CoreCalls:
+    """The few CoreV1 calls podtask makes, each one plain HTTP request.
+
+    Why not ``kubernetes.client.CoreV1Api``: importing it builds hundreds of
+    pydantic model classes (1.1 s on a 2-core machine, against 0.9 s for a whole
+    raw kubectl cycle), and podtask reads every answer as raw JSON anyway.  The
+    requests go out through ``transport``: the official ``ApiClient``
+    (``OfficialTransport``: same headers, auth and token refresh, same pool as
+    the generated methods) or, for a plain kubeconfig, ``direct.DirectTransport``.
+    A non-2xx answer raises an exception carrying ``status`` and ``body``.  Each
+    method takes the generated method's name and the keyword arguments podtask
+    passes, and returns the raw ``urllib3`` response (as ``_preload_content=False``
+    does); any other CoreV1Api method comes from the generated class, on an
+    official ``ApiClient`` made by ``official`` on first use.
+    """
+
+    def __init__(self, transport: Any, official: Callable[[], Any]) -> None:
+        self.transport = transport
+        self._official = official
+        self._generated: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._generated is None:
+            self._generated = load_client().client.CoreV1Api(self._official())
+        return getattr(self._generated, name)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+        timeout: Any = None,
+    ) -> Any:
+        """One request; the raw response, or an API exception for a non-2xx answer."""
+        return self.transport.send(
+            method,
+            path,
+            query=[(k, v) for k, v in query or [] if v is not None],
+            body=body,
+            content_type=content_type,
+            accept=accept,
+            timeout=timeout,
+        )
+
+    @staticmethod
+    def _path(namespace: str, kind: str, name: str = "") -> str:
+        from urllib.parse import quote
+
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/{kind}"
+        return f"{path}/{quote(name, safe='')}" if name else path
+
+    def create_namespaced_pod(self, namespace: str, body: Any, **_: Any) -> Any:
+        return self.request("POST", self._path(namespace, "pods"), body=body)
+
+    def read_namespaced_pod(self, name: str, namespace: str, **_: Any) -> Any:
+        return self.request("GET", self._path(namespace, "pods", name))
+
+    def delete_namespaced_pod(
+        self, name: str, namespace: str, *, grace_period_seconds: int | None = None, **_: Any
+    ) -> Any:
+        query = [("gracePeriodSeconds", grace_period_seconds)]
+        return self.request("DELETE", self._path(namespace, "pods", name), query=query)
+
+    def list_namespaced_pod(
+        self,
+        namespace: str,
+        *,
+        label_selector: str | None = None,
+        watch: bool | None = None,
+        resource_version: str | None = None,
+        allow_watch_bookmarks: bool | None = None,
+        timeout_seconds: int | None = None,
+        _request_timeout: Any = None,
+        **_: Any,
+    ) -> Any:
+        query = [
+            ("labelSelector", label_selector),
+            ("watch", watch),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", allow_watch_bookmarks),
+            ("timeoutSeconds", timeout_seconds),
+        ]
+        path = self._path(namespace, "pods")
+        return self.request("GET", path, query=query, timeout=_request_timeout)
+
+    def list_namespaced_event(
+        self, namespace: str, *, field_selector: str | None = None, **_: Any
+    ) -> Any:
+        query = [("fieldSelector", field_selector)]
+        return self.request("GET", self._path(namespace, "events"), query=query)
+
+    def read_namespaced_pod_log(
+        self,
+        name: str,
+        namespace: str,
+        *,
+        container: str | None = None,
+        follow: bool | None = None,
+        **_: Any,
+    ) -> Any:
+        path = self._path(namespace, "pods", name) + "/log"
+        query = [("container", container), ("follow", follow)]
+        return self.request("GET", path, query=query, accept="text/plain")
+
+    def create_namespaced_config_map(self, namespace: str, body: Any, **_: Any) -> Any:
+        return self.request("POST", self._path(namespace, "configmaps"), body=body)
+
+    def patch_namespaced_config_map(self, name: str, namespace: str, body: Any, **_: Any) -> Any:
+        # A list is a JSON patch; an object is merged, as `kubectl patch` does by default.
+        ctype = (
+            "application/json-patch+json"
+            if isinstance(body, list)
+            else "application/strategic-merge-patch+json"
+        )
+        path = self._path(namespace, "configmaps", name)
+        return self.request("PATCH", path, body=body, content_type=ctype)
+
+    def delete_namespaced_config_map(self, name: str, namespace: str, **_: Any) -> Any:
+        return self.request("DELETE", self._path(namespace, "configmaps", name))
+
+
+class OfficialTransport:
+    """Requests through the official ``ApiClient``, as its generated methods send them."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]],
+        body: Any,
+        content_type: str,
+        accept: str,
+        timeout: Any,
+    ) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        request = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=query,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(*request, _request_timeout=timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+
 @dataclass
 class Cluster:
     """One API server as configured: the client objects, the default namespace, the version."""
 
-    api: Any  # kubernetes.client.ApiClient
-    core: Any  # kubernetes.client.CoreV1Api
+    api: Any  # kubernetes.client.ApiClient; None with a plain kubeconfig (see ``direct``)
+    core: Any  # CoreCalls: the CoreV1Api methods podtask uses, without their import cost
     server: str
     default_namespace: str
     context: str | None
@@ -67,15 +237,16 @@ class Cluster:
 
         with self._lock:
             if self._host_files is None:
-                k = load_client()
                 groups = with_retries(
-                    lambda: k.client.ApisApi(self.api).get_api_versions(),
+                    lambda: _get_json(self.core, "/apis/"),
                     verb="get",
                     resource="apis",
                     namespace=None,
                     server=self.server,
                 )
-                self._host_files = any(g.name == HOST_FILES_GROUP for g in groups.groups or [])
+                self._host_files = any(
+                    g.get("name") == HOST_FILES_GROUP for g in groups.get("groups") or []
+                )
             return self._host_files
 
     def version(self) -> tuple[int, int]:
@@ -84,19 +255,27 @@ class Cluster:
 
         with self._lock:
             if self._version is None:
-                k = load_client()
                 info = with_retries(
-                    lambda: k.client.VersionApi(self.api).get_code(),
+                    lambda: _get_json(self.core, "/version/"),
                     verb="get",
                     resource="version",
                     namespace=None,
                     server=self.server,
                 )
-                self._version = (_number(info.major), _number(info.minor))
+                self._version = (_number(info.get("major")), _number(info.get("minor")))
             return self._version
 
 
-def _number(text: str) -> int:
+def _get_json(core: CoreCalls, path: str) -> dict[str, Any]:
+    response = core.request("GET", path)
+    try:
+        data = json.loads(response.data)
+    finally:
+        response.release_conn()
+    return data if isinstance(data, dict) else {}
+
+
+def _number(text: Any) -> int:
     digits = "".join(ch for ch in str(text) if ch.isdigit())
     return int(digits) if digits else 0
 
@@ -123,9 +302,41 @@ def connect(context: str | None = None, kubeconfig: str | None = None) -> Cluste
 
 
 def _connect(path: str, context: str | None) -> Cluster:
+    first = path.split(os.pathsep)[0]
+    if Path(first).is_file():
+        import importlib.util
+
+        from podtask.engines.kubernetes import direct
+
+        if importlib.util.find_spec("kubernetes") is None:
+            load_client()  # not installed: EngineUnavailable with the install command
+
+        entry = direct.plain_entry(Path(first), context)
+        if entry is not None:
+            transport = direct.DirectTransport(entry, pool_size=POOL_SIZE, user_agent=USER_AGENT)
+            return Cluster(
+                api=None,
+                core=CoreCalls(transport, lambda: _official(first, context)[0]),
+                server=entry.server,
+                default_namespace=entry.namespace,
+                context=context,
+                kubeconfig=first,
+            )
+    api, namespace = _official(first, context)
+    return Cluster(
+        api=api,
+        core=CoreCalls(OfficialTransport(api), lambda: api),
+        server=str(api.configuration.host),
+        default_namespace=namespace,
+        context=context,
+        kubeconfig=first if Path(first).is_file() else None,
+    )
+
+
+def _official(first: str, context: str | None) -> tuple[Any, str]:
+    """The official client's ``ApiClient`` for the context, and its default namespace."""
     k = load_client()
     configuration = k.client.Configuration()
-    first = path.split(os.pathsep)[0]
     namespace = "default"
     if Path(first).is_file():
         try:
@@ -159,11 +370,17 @@ def _connect(path: str, context: str | None) -> Cluster:
         )
     configuration.connection_pool_maxsize = POOL_SIZE
     api = k.client.ApiClient(configuration)
-    return Cluster(
-        api=api,
-        core=k.client.CoreV1Api(api),
-        server=str(configuration.host),
-        default_namespace=namespace,
-        context=context,
-        kubeconfig=first if Path(first).is_file() else None,
-    )
+    api.user_agent = USER_AGENT
+    return api, namespace
+
+
+def discard(response: Any) -> None:
+    """Finish an answer whose body podtask does not need, then give its connection back.
+
+    ``release_conn`` alone returns the connection with the body still unread, and
+    the next request on that kept-alive connection reads the leftover as its own
+    answer (``BadStatusLine`` with a Pod's JSON in it)."""
+    try:
+        response.drain_conn()
+    finally:
+        response.release_conn()

@@ -17,6 +17,7 @@ from typing import Any
 
 from podtask._errors import PodtaskError
 from podtask.engines.kubernetes import transport
+from podtask.engines.kubernetes.client import discard
 from podtask.engines.kubernetes.errors import Conflict, NotFound, with_retries
 
 SUFFIX = "-io"
@@ -60,9 +61,9 @@ class IoConfigMap:
         core = self.cluster.core
         try:
             self._call(
-                lambda: core.create_namespaced_config_map(
-                    self.namespace, body, _preload_content=False
-                ).release_conn(),
+                lambda: discard(
+                    core.create_namespaced_config_map(self.namespace, body, _preload_content=False)
+                ),
                 "create",
             )
         except Conflict:
@@ -70,9 +71,9 @@ class IoConfigMap:
             # replace it, the pod must read this attempt's inputs.
             self.delete()
             self._call(
-                lambda: core.create_namespaced_config_map(
-                    self.namespace, body, _preload_content=False
-                ).release_conn(),
+                lambda: discard(
+                    core.create_namespaced_config_map(self.namespace, body, _preload_content=False)
+                ),
                 "create",
             )
 
@@ -97,9 +98,11 @@ class IoConfigMap:
         # Forbidden or unsupported: the explicit delete at the end remains.
         with contextlib.suppress(PodtaskError):
             self._call(
-                lambda: core.patch_namespaced_config_map(
-                    self.name, self.namespace, patch, _preload_content=False
-                ).release_conn(),
+                lambda: discard(
+                    core.patch_namespaced_config_map(
+                        self.name, self.namespace, patch, _preload_content=False
+                    )
+                ),
                 "patch",
             )
 
@@ -108,9 +111,11 @@ class IoConfigMap:
         core = self.cluster.core
         try:
             self._call(
-                lambda: core.delete_namespaced_config_map(
-                    self.name, self.namespace, _preload_content=False
-                ).release_conn(),
+                lambda: discard(
+                    core.delete_namespaced_config_map(
+                        self.name, self.namespace, _preload_content=False
+                    )
+                ),
                 "delete",
             )
         except NotFound:

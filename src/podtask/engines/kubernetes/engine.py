@@ -1,8 +1,10 @@
 """The Kubernetes engine: create the pod, follow it through the shared watch, clean up.
 
-An attempt is: build the Pod (sidecar mode, ``activeDeadlineSeconds``,
-storage paths), create it (5xx retried; a create that succeeded before its
-answer was lost is adopted by its run-id label), follow it through the
+An attempt is: place the Pod (shaped once by ``attempt_manifest`` from
+``capabilities()``: sidecar mode, entrypoint, storage URLs) with its
+namespace, ``activeDeadlineSeconds`` and transport, create it (5xx retried;
+a create that succeeded before its answer was lost is adopted by its run-id
+label), follow it through the
 process's single watch, ask ``_lifecycle.decide`` what each state means, then
 save every container's log, fetch the outputs, and delete the pod.  The pod
 finishes on its own when the primary ends (native sidecars, or the managed
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from podtask._compile import to_yaml
+from podtask._compile.render import Capabilities, may_finish
 from podtask._contract import (
     ENTRYPOINT_COMMAND,
     ENTRYPOINT_MODULE,
@@ -38,7 +42,9 @@ from podtask._contract import (
 )
 from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
-from podtask._run import AttemptContext, AttemptOutcome, apply_sidecar_mode
+from podtask._lifecycle.reasons import UNHEALTHY
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, KubernetesOptions
+from podtask._run.engine import PULL_POLICIES
 from podtask._storage import (
     current_process_identity,
     process_alive,
@@ -47,8 +53,8 @@ from podtask._storage import (
     write_json_atomic,
 )
 from podtask._storage.remote import CODE_BUNDLE, RemoteStore, make_code_bundle, scheme
-from podtask.engines.kubernetes import adapt, api_io
-from podtask.engines.kubernetes.client import Cluster, connect
+from podtask.engines.kubernetes import adapt, api_io, pod_events
+from podtask.engines.kubernetes.client import Cluster, connect, discard
 from podtask.engines.kubernetes.configmap import IoConfigMap
 from podtask.engines.kubernetes.errors import (
     Conflict,
@@ -68,32 +74,21 @@ from podtask.engines.kubernetes.watcher import (
     watcher_for,
 )
 
-OPTIONS = frozenset(
-    {
-        "namespace",
-        "context",
-        "storage",
-        "detach",
-        "ship_code",
-        "kubeconfig",
-        "image_pull_grace",
-        "pull",
-        "ship_code_include",
-    }
-)
-#: --pull: the primary's imagePullPolicy.  Without it podtask sets IfNotPresent unless the
-#: task set a policy: Kubernetes would default `:latest` to Always, and an image loaded into
-#: the node (`kind load`, `ctr import`) could then never be pulled.
-PULL_POLICIES = {"always": "Always", "if-not-present": "IfNotPresent", "never": "Never"}
+#: --pull (PULL_POLICIES, with KubernetesOptions): the primary's imagePullPolicy.  Without it
+#: podtask sets IfNotPresent unless the task set a policy: Kubernetes would default `:latest`
+#: to Always, and an image loaded into the node (`kind load`, `ctr import`) could then never be
+#: pulled.
 #: How long a transient image pull error (a timeout, a rate limit) may last before the
 #: attempt fails; a permanent one (not found, denied, unauthorized) fails at once.
 DEFAULT_PULL_GRACE = 60.0
 STATE_FILE = "kubernetes.json"
+#: The options a run's state file keeps, so that ``attach`` finds its pods again.
+_KEPT = ("namespace", "context", "storage", "kubeconfig")
 TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
 DELETE_WAIT_EXTRA = 15.0
-REMOTE_ENTRYPOINT = [*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote"]
+REMOTE_ENTRYPOINT = (*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote")
 STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
 
 
@@ -129,9 +124,9 @@ class KubernetesEngine:
     """Pods on a Kubernetes cluster through the official client and one watch per process."""
 
     name = "kubernetes"
-    #: The pod finishes without podtask: runs carry no owner process, and can be re-attached.
-    survives_client = True
-    options = OPTIONS
+    # A SurvivingEngine (submit/follow/peek): the pod finishes without podtask, so runs
+    # carry no owner process and can be re-attached.
+    options_type = KubernetesOptions
 
     def __init__(
         self,
@@ -150,59 +145,60 @@ class KubernetesEngine:
         )
 
     # -- options and connection ----------------------------------------------------
-    def _options(self, ctx: AttemptContext) -> dict[str, Any]:
-        saved = read_state(ctx.run_dir.path).get("options") or {}
-        return {**saved, **ctx.engine_options}
+    def _options(self, ctx: AttemptContext) -> KubernetesOptions:
+        return _merged(ctx.options(KubernetesOptions), ctx.run_dir.path)
 
-    def _cluster(self, options: dict[str, Any]) -> Cluster:
-        return connect(options.get("context"), options.get("kubeconfig") or self.kubeconfig)
+    def _cluster(self, options: KubernetesOptions) -> Cluster:
+        return connect(options.context, options.kubeconfig or self.kubeconfig)
 
-    def _namespace(self, cluster: Cluster, options: dict[str, Any]) -> str:
-        return str(options.get("namespace") or cluster.default_namespace)
+    def _namespace(self, cluster: Cluster, options: KubernetesOptions) -> str:
+        return str(options.namespace or cluster.default_namespace)
+
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """The pod finishes alone; native sidecars from 1.29; argv by transport (``_via``)."""
+        given = options if isinstance(options, KubernetesOptions) else KubernetesOptions()
+        merged = _merged(given, run_dir)
+        cluster = self._cluster(merged)
+        native = _version(cluster) >= NATIVE_SIDECARS_SINCE
+        via = self._via(cluster, merged)
+        if via == "storage":
+            io = functools.partial(_storage_io, RemoteStore(str(merged.storage)))
+            return Capabilities(
+                finishes_alone=True, native_sidecars=native, entrypoint=REMOTE_ENTRYPOINT, io=io
+            )
+        io_of = api_io.pod_io if via == "api" else None
+        return Capabilities(finishes_alone=True, native_sidecars=native, io=io_of)
 
     def prepare(self, ctx: AttemptContext) -> None:
         # Options it does not take were refused by the runner (``options`` below).
         options = self._options(ctx)
         cluster = self._cluster(options)
-        try:
-            cluster.version()
-        except EngineUnavailable:
-            raise
-        except InfrastructureError as exc:
-            raise EngineUnavailable(f"{exc} (is the cluster up? check --context)") from exc
-        storage = options.get("storage")
-        if storage:
-            RemoteStore(str(storage))  # fsspec present, scheme known
+        _version(cluster)
+        if options.storage:
+            RemoteStore(options.storage)  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
             api_io.check_api_size(self._bundle(ctx, options), b"")
-        pull = options.get("pull")
-        if pull is not None and pull not in PULL_POLICIES:
-            raise SpecError(
-                f"--pull {pull!r} is not a pull policy",
-                field="--pull",
-                hint="one of " + ", ".join(PULL_POLICIES),
-            )
         if ctx.sidecar_mode not in (None, "native", "managed"):
             raise SpecError(f"unknown sidecar mode {ctx.sidecar_mode!r}", field="--sidecar-mode")
 
     # -- how code, inputs and results travel ---------------------------------------------
-    def _via(self, cluster: Cluster, options: dict[str, Any]) -> str:
+    def _via(self, cluster: Cluster, options: KubernetesOptions) -> str:
         """``storage`` (--storage), ``host`` (the pods see this machine's files: only a
         server that says so), or ``api`` (a ConfigMap in, the termination message out)."""
-        if options.get("storage"):
+        if options.storage:
             return "storage"
         return "host" if cluster.shares_host_files() else "api"
 
-    def _bundle(self, ctx: AttemptContext, options: dict[str, Any]) -> bytes | None:
+    def _bundle(self, ctx: AttemptContext, options: KubernetesOptions) -> bytes | None:
         """The code bundle the API transport ships (None with --no-ship-code)."""
-        if options.get("ship_code") is False:
+        if options.ship_code is False:
             return None
         return make_code_bundle(Path(ctx.source_root))
 
     # -- building the pod ---------------------------------------------------------------
-    def _remote(self, options: dict[str, Any], run_id: str) -> RemoteStore | None:
-        storage = options.get("storage")
-        return RemoteStore(str(storage)).child(run_id) if storage else None
+    def _remote(self, options: KubernetesOptions, run_id: str) -> RemoteStore | None:
+        storage = options.storage
+        return RemoteStore(storage).child(run_id) if storage else None
 
     def _manifest(
         self,
@@ -213,14 +209,10 @@ class KubernetesEngine:
         via: str,
     ) -> tuple[dict[str, Any], str]:
         options = self._options(ctx)
-        mode = ctx.sidecar_mode
+        mode = str(ctx.sidecar_mode)  # always chosen: capabilities() says the pod finishes alone
         manifest = copy.deepcopy(ctx.manifest)
-        if mode is None:
-            native = cluster.version() >= NATIVE_SIDECARS_SINCE
-            mode = "native" if native and not _may_finish(manifest, ctx.primary) else "managed"
-            manifest = apply_sidecar_mode(manifest, primary=ctx.primary, mode=mode, grace=ctx.grace)
-        elif mode == "native" and ctx.attempt == 1:
-            for name in _may_finish(manifest, ctx.primary):
+        if mode == "native" and ctx.attempt == 1:
+            for name in may_finish(manifest, ctx.primary):
                 ctx.notice(
                     f"kubernetes engine: sidecar {name!r} declares no port or probe; if it "
                     "exits on its own, the kubelet starts it again in native mode (managed "
@@ -229,13 +221,12 @@ class KubernetesEngine:
         meta = manifest.setdefault("metadata", {})
         meta["namespace"] = namespace
         spec = manifest.setdefault("spec", {})
-        spec["restartPolicy"] = "Never"
         if ctx.deadline is not None:
             left = ctx.deadline - time.monotonic()
             spec["activeDeadlineSeconds"] = max(1, math.ceil(left))
         primary = next(c for c in spec["containers"] if c.get("name") == ctx.primary)
-        if options.get("pull"):
-            primary["imagePullPolicy"] = PULL_POLICIES[str(options["pull"])]
+        if options.pull:
+            primary["imagePullPolicy"] = PULL_POLICIES[options.pull]
         else:
             primary.setdefault("imagePullPolicy", "IfNotPresent")
         boot = bootstrap_env(ctx.run_id, ctx.attempt, None)
@@ -245,15 +236,13 @@ class KubernetesEngine:
             # The API server's pods see this machine's files (it said so; see _via).
             env.append({"name": ENV_SOURCE_ROOT, "value": str(ctx.source_root)})
         elif via == "api":
-            shipped = options.get("ship_code") is not False
+            shipped = options.ship_code is not False
             env += api_io.api_transport(spec, primary, str(meta["name"]), ship=shipped)
-        elif remote is not None:
-            api_io.set_io_args(primary, remote.join(INPUTS_FILE), remote.join("outputs"))
-            primary["command"] = list(REMOTE_ENTRYPOINT)
+        elif remote is not None:  # argv and command: attempt_manifest, from capabilities()
             if scheme(remote.url) == "file":
                 # file:// means a directory the nodes share with this machine at the same
                 # path: mount it into the primary, or its writes stay in the container.
-                root = str(options["storage"]).removeprefix("file://").rstrip("/") or "/"
+                root = str(options.storage).removeprefix("file://").rstrip("/") or "/"
                 spec.setdefault("volumes", []).append(
                     {
                         "name": STORAGE_VOLUME,
@@ -265,7 +254,7 @@ class KubernetesEngine:
                 )
             # The code must reach the pod somehow: baked into the image (--no-ship-code),
             # shipped, or read from this machine's files where the pods share them.
-            ship = options.get("ship_code")
+            ship = options.ship_code
             if ship is None:
                 ship = not cluster.shares_host_files()
             if ship:
@@ -402,11 +391,7 @@ class KubernetesEngine:
         name = str(manifest["metadata"]["name"])
         attempt = _Attempt(cluster, namespace, name, mode, remote, now, deadline_at, via)
         state = read_state(ctx.run_dir.path)
-        state["options"] = {
-            k: v
-            for k, v in options.items()
-            if k in ("namespace", "context", "storage", "kubeconfig")
-        }
+        state["options"] = {k: getattr(options, k) for k in _KEPT if getattr(options, k)}
         state["options"]["namespace"] = namespace
         state.setdefault("attempts", {})[str(ctx.attempt)] = {
             "pod": name,
@@ -444,7 +429,7 @@ class KubernetesEngine:
         if any(e.get("name") == ENV_CODE_URL for e in env) and (
             ctx.attempt == 1 or remote.get_bytes(CODE_BUNDLE) is None
         ):
-            include = self._options(ctx).get("ship_code_include") or ()
+            include = self._options(ctx).ship_code_include
             bundle = make_code_bundle(Path(ctx.source_root), include=include, notice=ctx.notice)
             remote.put_bytes(CODE_BUNDLE, bundle)
 
@@ -512,12 +497,14 @@ class KubernetesEngine:
         core = attempt.cluster.core
         try:
             with_retries(
-                lambda: core.delete_namespaced_pod(
-                    attempt.pod_name,
-                    attempt.namespace,
-                    grace_period_seconds=max(0, math.ceil(grace)),
-                    _preload_content=False,
-                ).release_conn(),
+                lambda: discard(
+                    core.delete_namespaced_pod(
+                        attempt.pod_name,
+                        attempt.namespace,
+                        grace_period_seconds=max(0, math.ceil(grace)),
+                        _preload_content=False,
+                    )
+                ),
                 verb="delete",
                 resource="pods",
                 namespace=attempt.namespace,
@@ -555,7 +542,9 @@ class KubernetesEngine:
     def _decide(
         self, ctx: AttemptContext, status: PodStatus, pod: dict[str, Any] | None = None
     ) -> Verdict:
-        grace = float(ctx.engine_options.get("image_pull_grace", self.image_pull_grace))
+        grace = ctx.options(KubernetesOptions).image_pull_grace
+        if grace is None:
+            grace = self.image_pull_grace
         if pod is not None and adapt.permanent_pull_error(pod):
             grace = 0.0  # no amount of waiting makes a missing image appear
         return decide(status, sidecar_failure=ctx.sidecar_failure, image_pull_grace=grace)
@@ -647,6 +636,7 @@ class KubernetesEngine:
                 break
             drain(TICK)
 
+        decided = status  # what the verdict was read from (the pod's Events may add to it)
         stop_at: dict[str, float] = {}
         if not gone:
             primary = status.container(ctx.primary)
@@ -663,7 +653,7 @@ class KubernetesEngine:
             if not gone:
                 finished = adapt.is_finished(doc)
                 if finished:  # every stream has ended or is ending: complete them now
-                    self._save_logs(ctx, attempt, streams, doc)
+                    self._save_logs(ctx, attempt, streams, doc, reread=True)
                 else:
                     stop_at = _stop_signals(ctx, attempt, doc)
                 grace = 0.0 if finished else ctx.grace
@@ -699,16 +689,61 @@ class KubernetesEngine:
             lost = [n for n in container_names(doc) if not streams.started(n)]
             self._save_logs(ctx, attempt, streams, doc)
             self._note_lost_logs(ctx, lost)
+        if verdict.phase not in (TaskPhase.SUCCEEDED, TaskPhase.ABORTED):
+            verdict, status = self._with_events(ctx, attempt, doc, decided, verdict, status)
         self._fetch_outputs(ctx, attempt)
         if attempt.via == "api":
             verdict = api_io.read_results(ctx, doc, verdict)
         return AttemptOutcome(verdict=verdict, containers=status.containers, stop_signal_at=stop_at)
 
+    def _with_events(
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        doc: dict[str, Any],
+        decided: PodStatus,
+        verdict: Verdict,
+        status: PodStatus,
+    ) -> tuple[Verdict, PodStatus]:
+        """A failed attempt: list the pod's Events once, record them for ``describe``, and
+        let the kubelet's words name a probe kill the status shows only as 137/143 Error."""
+        events, why_not = pod_events.list_pod_events(
+            attempt.cluster.core, attempt.namespace, doc, server=attempt.cluster.server
+        )
+        if events is None:
+            ctx.notice(f"kubernetes engine: the pod's events were not read: {why_not}")
+            return verdict, status
+        now = time.time()
+        for event in events:
+            ctx.on_event(event.as_run_event(ctx.attempt, now))
+        primary = decided.container(ctx.primary)
+        unhealthy = pod_events.probe_kill(events, ctx.primary)
+        if unhealthy is None or not pod_events.needs_events(primary):
+            return verdict, status
+
+        def told(s: PodStatus) -> PodStatus:
+            containers = tuple(
+                dataclasses.replace(c, unhealthy=unhealthy) if c.name == ctx.primary else c
+                for c in s.containers
+            )
+            return dataclasses.replace(s, containers=containers)
+
+        again = self._decide(ctx, told(decided))
+        if again.reason == UNHEALTHY:
+            verdict = dataclasses.replace(again, sidecar_issues=verdict.sidecar_issues)
+        return verdict, told(status)
+
     def _save_logs(
-        self, ctx: AttemptContext, attempt: _Attempt, streams: LogStreams, doc: dict[str, Any]
+        self,
+        ctx: AttemptContext,
+        attempt: _Attempt,
+        streams: LogStreams,
+        doc: dict[str, Any],
+        *,
+        reread: bool = False,
     ) -> None:
         names = container_names(doc)
-        problems = streams.finish(names)
+        problems = streams.finish(names, reread=reread)
         if attempt.remote is not None:
             problems.update(upload_logs(names, ctx.run_dir.log_path, attempt.remote))
         for name, problem in problems.items():
@@ -739,24 +774,27 @@ class KubernetesEngine:
             write_json_atomic(out / OUTPUTS_FILE, json.loads(text))
 
 
-def _may_finish(manifest: dict[str, Any], primary: str) -> list[str]:
-    """The sidecars that may be one-shot: neither a port nor a probe says they serve.
+def _storage_io(store: RemoteStore, run_id: str, pod: str) -> tuple[str, str]:
+    """The run's inputs and outputs under ``--storage`` (as ``_remote`` and the upload)."""
+    remote = store.child(run_id)
+    return remote.join(INPUTS_FILE), remote.join("outputs")
 
-    A native sidecar (an init container with ``restartPolicy: Always``) that
-    exits is started again by the kubelet, so a sidecar like the seed's
-    ``secondary`` (write a file, exit 0) would run twice there and once on the
-    other engines.  The automatic mode therefore picks ``managed`` for a pod
-    with such a sidecar, where every container runs once.
-    """
-    spec = manifest.get("spec") or {}
-    sidecars = [c for c in spec.get("containers") or [] if c.get("name") != primary]
-    sidecars += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    probes = ("startupProbe", "readinessProbe", "livenessProbe")
-    return [
-        str(c.get("name"))
-        for c in sidecars
-        if not c.get("ports") and not any(c.get(p) for p in probes)
-    ]
+
+def _merged(given: KubernetesOptions, run_dir: Path) -> KubernetesOptions:
+    """The run's options; a resumed run (``attach``) keeps where its pods are."""
+    saved = read_state(run_dir).get("options") or {}
+    kept = {k: v for k, v in saved.items() if k in _KEPT and getattr(given, k) is None}
+    return dataclasses.replace(given, **kept)
+
+
+def _version(cluster: Cluster) -> tuple[int, int]:
+    """The cluster's version; a cluster that does not answer is EngineUnavailable."""
+    try:
+        return cluster.version()
+    except EngineUnavailable:
+        raise
+    except InfrastructureError as exc:
+        raise EngineUnavailable(f"{exc} (is the cluster up? check --context)") from exc
 
 
 def _stop_signals(ctx: AttemptContext, attempt: _Attempt, doc: dict[str, Any]) -> dict[str, float]:

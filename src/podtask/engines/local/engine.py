@@ -9,17 +9,20 @@ namespace and temp dir go away.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from podtask._contract import bootstrap_env
+from podtask._compile.render import Capabilities
+from podtask._contract import ENTRYPOINT_MODULE, bootstrap_env
 from podtask._errors import InfrastructureError
-from podtask._run import AttemptContext, AttemptOutcome
-from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
-from podtask.engines._kubelet.port import check_probes
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, LocalOptions
+from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
+from podtask.engines._kubelet.port import RuntimeEvent, check_probes
 from podtask.engines.local.cgroups import cgroups_available
 from podtask.engines.local.linux import namespaces_available
-from podtask.engines.local.sandbox import Event, PodSandbox
+from podtask.engines.local.sandbox import PodSandbox
 from podtask.engines.local.security import host_path_warnings
 from podtask.engines.local.translate import ContainerInfo, build_plan, create_host_paths
 from podtask.engines.local.workdirs import make_work_dir, sweep_stale_work_dirs
@@ -39,8 +42,22 @@ class SandboxRuntime:
         for name in names:
             self.sandbox.signal(name, sig)
 
-    def next_event(self, timeout: float) -> Event | None:
-        return self.sandbox.next_event(timeout)
+    def next_event(self, timeout: float) -> RuntimeEvent | None:
+        ev = self.sandbox.next_event(timeout)
+        if ev is None:
+            return None
+        return RuntimeEvent(
+            ev.kind,
+            ev.name,
+            ev.time,
+            ev.exit_code,
+            ev.signal,
+            ev.oom,
+            ev.reason,
+            ev.message,
+            command=ev.command,
+            pid1=ev.pid1,
+        )
 
     def probe(self, name: str, spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
         return self.sandbox.probe(name, spec, timeout)
@@ -50,7 +67,7 @@ class LocalEngine:
     """Pods as host processes in Linux namespaces; no daemon, nothing left behind."""
 
     name = "local"
-    options: frozenset[str] = frozenset()
+    options_type = LocalOptions
 
     def __init__(self) -> None:
         self.namespace_problem = namespaces_available()
@@ -67,6 +84,10 @@ class LocalEngine:
             extra_env=bootstrap_env(ctx.run_id, ctx.attempt, ctx.source_root),
             isolate=self.namespace_problem is None,
         )
+
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """The primary runs this interpreter, so it sees the user's code and packages."""
+        return Capabilities(entrypoint=(sys.executable, "-m", ENTRYPOINT_MODULE))
 
     def prepare(self, ctx: AttemptContext) -> None:
         plan, infos = self._plan(ctx, "/nonexistent-work-dir")
@@ -102,4 +123,4 @@ class LocalEngine:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
         with sandbox:
-            return run_attempt(ctx, new_driver(ctx, SandboxRuntime(sandbox), infos))
+            return run_attempt(ctx, SandboxRuntime(sandbox), infos)

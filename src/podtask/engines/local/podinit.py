@@ -186,6 +186,25 @@ def become_user(plan: PodPlan, c: ContainerPlan) -> None:
         linux.set_no_new_privs()
 
 
+def _mount_overlay(target: str, opts: str) -> None:
+    """An overlay whose upper dir is thrown away with the pod: ``volatile`` where the kernel has it.
+
+    A plain overlay syncs its upper filesystem when its last mount goes, which
+    is when the container's last process exits: the exit then waits for the
+    host disk's writeback (5 ms on a quiet disk, far more under I/O), and so
+    does the primary's exit event. ``volatile`` (Linux 5.10) skips that sync
+    and makes fsync inside the overlay a no-op, which loses nothing here: the
+    upper dir is deleted when the pod ends, and volumes are bind mounts, not
+    part of the overlay. Older kernels refuse the option; then plain.
+    """
+    try:
+        linux.mount("overlay", target, "overlay", 0, opts + ",volatile")
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        linux.mount("overlay", target, "overlay", 0, opts)
+
+
 def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     """In a forked child: private mount ns, overlay of / , host mounts, volumes, pivot_root.
 
@@ -205,7 +224,7 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
     mounts = linux.read_mountinfo()
     if any(ch in base for ch in ",:\\"):
         raise OSError(errno.EINVAL, f"work_dir must not contain ',', ':' or '\\': {base}")
-    linux.mount("overlay", root, "overlay", 0, f"lowerdir=/,upperdir={upper},workdir={work}")
+    _mount_overlay(root, f"lowerdir=/,upperdir={upper},workdir={work}")
     seen = {"/"}
     # Binding by path picks the topmost mount: for /proc that is the pod's proc
     # (unshare --mount-proc), and its recursive bind makes us skip the host
@@ -230,7 +249,7 @@ def build_root(plan: PodPlan, c: ContainerPlan, seq: int) -> None:
                 os.makedirs(dev_upper, exist_ok=True)
                 os.makedirs(dev_work, exist_ok=True)
                 opts = f"lowerdir=/dev,upperdir={dev_upper},workdir={dev_work}"
-                linux.mount("overlay", target, "overlay", 0, opts)
+                _mount_overlay(target, opts)
             else:
                 linux.mount(mp, target, None, linux.MS_BIND | (linux.MS_REC if rec else 0))
         except OSError as exc:  # best effort: a host mount we cannot mirror is not fatal
@@ -359,6 +378,17 @@ class Running:
 
 
 @dataclass
+class Prepared:
+    """A container's process, forked and in its cgroup ahead of its start (see ``prepare``)."""
+
+    pid: int
+    cgroup: str | None
+    go_fd: int  # podinit's end: one byte starts the container, EOF ends the process
+    status_fd: int
+    seq: int
+
+
+@dataclass
 class Helper:
     req_id: Any
     pid: int
@@ -382,6 +412,7 @@ class Supervisor:
         self.helpers: dict[int, Helper] = {}  # by fd
         self.helper_pids: set[int] = set()
         self.seq = 0
+        self.prepared: dict[str, Prepared] = {}
         self.inbuf = bytearray()
         self.stopping = False
         wake_r, self.wake_w = os.pipe()
@@ -477,6 +508,19 @@ class Supervisor:
                 time=now,
             )
             return
+        ready = self.prepared.pop(name, None)
+        if ready is not None and self._go(ready):
+            run = Running(
+                name=name,
+                pid=ready.pid,
+                cgroup=ready.cgroup,
+                status_fd=ready.status_fd,
+                seq=ready.seq,
+            )
+            self.running[name] = run
+            self.by_pid[ready.pid] = run
+            self.sel.register(ready.status_fd, selectors.EVENT_READ, "status")
+            return
         cgroup = None
         if self.cg is not None:
             try:
@@ -500,14 +544,8 @@ class Supervisor:
                 os.close(r)
                 self._container_child(c, cgroup, w, self.seq)
             except BaseException as exc:
-                msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                if isinstance(exc, OSError) and exc.filename:
-                    msg = f"{msg}: {exc.filename}"
-                err = {"message": f"{type(exc).__name__}: {msg}", "exit_code": 128}
-                if isinstance(exc, ContainerConfigError):
-                    err.update(message=str(exc), reason=exc.reason)
                 try:
-                    _write_all(w, json.dumps(err).encode())
+                    _report_start_error(w, exc)
                 finally:
                     os._exit(127)
         os.close(w)
@@ -516,6 +554,67 @@ class Supervisor:
         self.running[name] = run
         self.by_pid[pid] = run
         self.sel.register(r, selectors.EVENT_READ, "status")
+
+    def prepare(self) -> None:
+        """Fork each container's process now, into its cgroup, to wait for its start.
+
+        Joining a cgroup v1 memory cgroup waits for an RCU grace period in the
+        kernel (8-15 ms measured here), and forking this interpreter costs a
+        few more; done at ``start`` both sat between "start the primary" and the
+        primary running. Here they overlap with podtask's own bookkeeping
+        between "ready" and the first ``start``. A prepared process does
+        nothing until ``start`` sends it one byte (then it goes on exactly as
+        a freshly forked one would) and exits at EOF. A later start of the
+        same container (a restart) forks as before.
+        """
+        for c in self.plan.containers:
+            cgroup = None
+            if self.cg is not None:
+                try:
+                    cgroup = self.cg.create(self.prefix, c.name, c.memory_limit_bytes)
+                except OSError:
+                    continue  # start() tries again and reports the error
+            self.seq += 1
+            go_r, go_w = os.pipe()
+            status_r, status_w = os.pipe()
+            pid = self._fork_container()
+            if pid == 0:  # pragma: no cover - runs in the child
+                code = 127
+                try:
+                    os.close(go_w)
+                    os.close(status_r)
+                    self._enter_container_process(cgroup)
+                    if os.read(go_r, 1) == b"g":
+                        os.close(go_r)
+                        self._container_child(c, cgroup, status_w, self.seq, joined=True)
+                    code = 0  # EOF: the pod ended before this container started
+                except BaseException as exc:
+                    _report_start_error(status_w, exc)
+                finally:
+                    os._exit(code)
+            os.close(go_r)
+            os.close(status_w)
+            os.set_blocking(status_r, False)
+            self.prepared[c.name] = Prepared(pid, cgroup, go_w, status_r, self.seq)
+
+    def _go(self, ready: Prepared) -> bool:
+        """Start a prepared process; False (and it is gone) if it died meanwhile."""
+        try:
+            os.write(ready.go_fd, b"g")
+            return True
+        except OSError:
+            os.close(ready.status_fd)
+            return False
+        finally:
+            os.close(ready.go_fd)
+
+    def _drop_prepared(self, pid: int) -> None:
+        """A prepared process ended before its start (reaped): start() forks anew."""
+        for name, ready in list(self.prepared.items()):
+            if ready.pid == pid:
+                del self.prepared[name]
+                os.close(ready.go_fd)
+                os.close(ready.status_fd)
 
     def _own_pid_namespaces(self) -> bool:
         return self.isolate and not self.plan.share_process_namespace
@@ -544,15 +643,15 @@ class Supervisor:
             os.close(own)
 
     def _container_child(
-        self, c: ContainerPlan, cgroup: str | None, status_w: int, seq: int
+        self, c: ContainerPlan, cgroup: str | None, status_w: int, seq: int, *, joined: bool = False
     ) -> None:
-        """Runs in the forked child; never returns (exec or os._exit)."""
-        _reset_child_signals()
-        os.setsid()  # own process group: signals go to the container's group
-        if not self.isolate:
-            linux.set_pdeathsig(signal.SIGKILL)
-        if cgroup is not None:
-            MemoryCgroups.join(cgroup)
+        """Runs in the forked child; never returns (exec or os._exit).
+
+        ``joined``: a prepared process, which joined its cgroup already (the
+        join is below: with a prepared process it happens while it waits).
+        """
+        if not joined:
+            self._enter_container_process(cgroup)
         log_fd = os.open(c.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         if self.isolate:
             build_root(self.plan, c, seq)
@@ -579,6 +678,15 @@ class Supervisor:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.execve(exe, list(c.argv), env)
+
+    def _enter_container_process(self, cgroup: str | None) -> None:
+        """In the forked child: its own signals, session and cgroup."""
+        _reset_child_signals()
+        os.setsid()  # own process group: signals go to the container's group
+        if not self.isolate:
+            linux.set_pdeathsig(signal.SIGKILL)
+        if cgroup is not None:
+            MemoryCgroups.join(cgroup)
 
     def _run_entrypoint(
         self, c: ContainerPlan, env: dict[str, str], null: int, log_fd: int
@@ -677,6 +785,8 @@ class Supervisor:
             run = self.by_pid.pop(pid, None)
             if run is not None:
                 self._container_exited(run, status)
+            else:
+                self._drop_prepared(pid)
 
     def _container_exited(self, run: Running, status: int) -> None:
         now = time.time()
@@ -686,23 +796,29 @@ class Supervisor:
         oom = False
         if run.cgroup is not None and self.cg is not None:
             oom = self.cg.oom_killed(run.cgroup)
-            self.cg.remove(run.cgroup, timeout=1.0)
-        if run.start_error is not None:
-            return
-        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
-        message = ""
-        if self.isolate:
-            message = termination_message(self.plan, self.plan.container(run.name), run.seq, code)
-        self.emit(
-            "exited",
-            name=run.name,
-            exit_code=code,
-            signal=sig,
-            oom=oom,
-            message=message,
-            time=now,
-        )
+        try:
+            if run.start_error is not None:
+                return
+            sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+            code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
+            message = ""
+            if self.isolate:
+                c = self.plan.container(run.name)
+                message = termination_message(self.plan, c, run.seq, code)
+            self.emit(
+                "exited",
+                name=run.name,
+                exit_code=code,
+                signal=sig,
+                oom=oom,
+                message=message,
+                time=now,
+            )
+        finally:
+            # After the event: removing a memory cgroup takes a millisecond or more,
+            # and podtask acts on the primary's exit (stops the sidecars) meanwhile.
+            if run.cgroup is not None and self.cg is not None:
+                self.cg.remove(run.cgroup, timeout=1.0)
 
     def _kill_rest(self, run: Running) -> None:
         """A container ends with its main process: SIGKILL its group and cgroup stragglers."""
@@ -828,6 +944,10 @@ class Supervisor:
     # -- shutdown ----------------------------------------------------------------
     def shutdown(self) -> None:
         """SIGKILL everything of the pod, reap it, remove cgroups, say bye."""
+        for ready in list(self.prepared.values()):
+            with contextlib.suppress(OSError):
+                os.kill(ready.pid, signal.SIGKILL)
+            self._drop_prepared(ready.pid)
         for run in list(self.by_pid.values()):
             self._kill_rest(run)
         for pid in self.helper_pids:
@@ -855,6 +975,17 @@ class Supervisor:
             self.cg.remove_prefix(self.prefix, timeout=1.0)
         with contextlib.suppress(OSError):
             self.emit("bye")
+
+
+def _report_start_error(status_w: int, exc: BaseException) -> None:
+    """In a container's child: why it could not start, on its status pipe."""
+    msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if isinstance(exc, OSError) and exc.filename:
+        msg = f"{msg}: {exc.filename}"
+    err = {"message": f"{type(exc).__name__}: {msg}", "exit_code": 128}
+    if isinstance(exc, ContainerConfigError):
+        err.update(message=str(exc), reason=exc.reason)
+    _write_all(status_w, json.dumps(err).encode())
 
 
 def _command_name(pid: int) -> str:
@@ -900,8 +1031,10 @@ def main() -> int:
             linux.set_child_subreaper()
         prepare_volumes(plan, isolate)
         for c in plan.containers:
-            if c.fork_entrypoint:
-                importlib.import_module(c.argv[2])  # warm the fork
+            if c.fork_entrypoint:  # warm the fork (see sandbox._preload_entrypoints)
+                preload = getattr(importlib.import_module(c.argv[2]), "preload", None)
+                if callable(preload):
+                    preload()
         sup = Supervisor(plan, isolate, cg, str(cfg["prefix"]), ev_fd)
     except Exception as exc:
         traceback.print_exc()
@@ -910,6 +1043,7 @@ def main() -> int:
         return 1
     sup.emit("ready", time=time.time())
     try:
+        sup.prepare()
         return sup.run(rest)
     except BrokenPipeError:  # podtask is gone: take the pod down
         sup.stopping = True

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
-from podtask._contract import ENTRYPOINT_MODULE
 from podtask._errors import SpecError
 from podtask._lifecycle import REGULAR
 from podtask._podspec import expand, pod_field_values, quantity_to_bytes
@@ -139,19 +137,18 @@ def build_plan(
                 {**os.environ, **base, "PATH": os.environ.get("PATH", DEFAULT_PATH)},
             )
             env.update(extra_env)
-            args = [expand(a, env) for a in c.get("args") or []]
-            argv = [sys.executable, "-m", ENTRYPOINT_MODULE, *args]
         else:
             env = resolve_env(c, manifest, info.where, base)
-            command = c.get("command") or []
-            if not command:
-                raise SpecError(
-                    f"container {info.name!r} has no command; the local engine runs commands"
-                    " from the host and cannot use its image's entrypoint",
-                    field=f"{info.where}.command",
-                    hint="set command (and args), or use --engine podman",
-                )
-            argv = [expand(a, env) for a in [*command, *(c.get("args") or [])]]
+        command = c.get("command") or []
+        if not command:
+            raise SpecError(
+                f"container {info.name!r} has no command; the local engine runs commands"
+                " from the host and cannot use its image's entrypoint",
+                field=f"{info.where}.command",
+                hint="set command (and args), or use --engine podman",
+            )
+        # The primary's command is the engine's entrypoint, set by attempt_manifest.
+        argv = [expand(a, env) for a in [*command, *(c.get("args") or [])]]
         mounts = []
         for j, m in enumerate(c.get("volumeMounts") or []):
             if m["name"] not in volumes:
@@ -194,7 +191,8 @@ def build_plan(
                 )
                 if limit is not None
                 else None,
-                fork_entrypoint=is_primary and fork_primary,
+                # `python -m MODULE ...`: a fork of the warm interpreter runs MODULE.main.
+                fork_entrypoint=is_primary and fork_primary and argv[1:2] == ["-m"],
                 **sec,
             )
         )

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from podtask._compile.render import Capabilities
 from podtask._contract import bootstrap_env
 from podtask._errors import SpecError
 from podtask._lifecycle import (
@@ -46,8 +47,8 @@ from podtask._lifecycle import (
     Verdict,
     terminated_reason,
 )
-from podtask._run import AttemptContext, AttemptOutcome
-from podtask.engines._kubelet.attempt import mark_attempt_in_logs, new_driver, run_attempt
+from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
+from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
     EXITED,
@@ -294,7 +295,7 @@ class PodmanEngine:
     """Pods as real containers through ``podman kube play``; nothing left behind."""
 
     name = "podman"
-    options = frozenset({"pull_timeout"})
+    options_type = PodmanOptions
 
     def __init__(self) -> None:
         self._podman: Podman | None = None
@@ -322,6 +323,10 @@ class PodmanEngine:
         check_probes(pp.containers)
         return pp
 
+    def capabilities(self, options: EngineOptions, run_dir: Path) -> Capabilities:
+        """Images carry podtask; native sidecars, probes and restarts are the pod driver's."""
+        return Capabilities()
+
     def prepare(self, ctx: AttemptContext) -> None:
         podman = self.podman  # EngineUnavailable when podman is missing
         pp = self._rewrite(ctx, "/nonexistent", "/nonexistent")
@@ -334,27 +339,24 @@ class PodmanEngine:
         """Every image present before the pod exists: a bad image fails in a second, by name."""
         if podman.images_present([image for image, _, _ in pp.images]):
             return
-        timeout = float(ctx.engine_options.get("pull_timeout") or DEFAULT_PULL_TIMEOUT)
+        timeout = ctx.options(PodmanOptions).pull_timeout or DEFAULT_PULL_TIMEOUT
         for image, container, where in pp.images:
             if podman.image_present(image):
                 continue
-            policy = pp.container(container).spec.get("imagePullPolicy")
-            if policy == "Never":
-                raise SpecError(
-                    f"image {image!r} of container {container!r} is not present"
-                    " and imagePullPolicy is Never",
-                    field=where,
-                    hint=f"build or pull it first; {SETUP_HINT}",
-                )
-            ctx.notice(f"podman engine: pulling {image} for container {container}")
-            error = podman.pull(image, timeout)
-            if error is not None:
-                raise SpecError(
-                    f"image {image!r} of container {container!r} is not present"
-                    f" and cannot be pulled: {error}",
-                    field=where,
-                    hint=f"fix the image name, or build or pull it first; {SETUP_HINT}",
-                )
+            hint = f"build or pull it first; {SETUP_HINT}"
+            if pp.container(container).spec.get("imagePullPolicy") == "Never":
+                why = "imagePullPolicy is Never"
+            else:
+                ctx.notice(f"podman engine: pulling {image} for container {container}")
+                error = podman.pull(image, timeout)
+                if error is None:
+                    continue
+                why, hint = f"cannot be pulled: {error}", f"fix the image name, or {hint}"
+            raise SpecError(
+                f"image {image!r} of container {container!r} is not present and {why}",
+                field=where,
+                hint=hint,
+            )
 
     def run_attempt(self, ctx: AttemptContext) -> AttemptOutcome:
         podman = self.podman
@@ -386,8 +388,7 @@ class PodmanEngine:
                 )
             logs.start(podman, pp)
             runtime = PodmanRuntime(podman, pp, logs.started)
-            driver = new_driver(ctx, runtime, pp.containers)
-            return run_attempt(ctx, driver, after_teardown=lambda: runtime.finish(driver))
+            return run_attempt(ctx, runtime, pp.containers, after_teardown=runtime.finish)
         finally:
             logs.close()
             try:

@@ -6,7 +6,8 @@ measured gap (see docs/notes/podman-kube-play.md):
 - init containers and native sidecars become ordinary containers, because
   podtask starts every container itself in Kubernetes' order (podman would
   block forever on a native sidecar and deletes init containers' logs);
-- ``restartPolicy: Never`` everywhere (unset means Always in podman);
+- no container keeps a ``restartPolicy`` (the pod's is ``Never``, set once by
+  ``attempt_manifest``: unset would mean Always in podman);
 - probes are removed (podman ignores or mangles them; podtask runs startup
   probes itself);
 - ``emptyDir`` becomes a hostPath directory under a per-run directory
@@ -131,7 +132,6 @@ def to_podman(
     meta = out.setdefault("metadata", {})
     pod_name = str(meta.get("name") or "")
     spec = out.setdefault("spec", {})
-    spec["restartPolicy"] = "Never"
     host_dirs: list[str] = []
 
     volumes: dict[str, dict[str, Any]] = {}

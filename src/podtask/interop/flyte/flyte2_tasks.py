@@ -5,23 +5,72 @@ The environment's ``pod_template``, ``resources``, ``env_vars``,
 over; sync and ``async`` functions both run (a coroutine is awaited).  Flyte 2
 runs only the function when it runs locally; podtask runs the pod.
 
+``flyte.io.File`` is a Blob and ``flyte.io.Dir`` a Directory (the blob types
+Flyte 2 declares for them: single, multipart, no format); the function gets
+``File``/``Dir`` values naming local paths, and a returned one's local path is
+stored like a ``Path``/``Directory`` output.  Their ``from_local`` helpers
+need ``flyte.init()``, which a Flyte 2 user calls before a local run, so it is
+called (once, with no endpoint: local only) before the function runs.
+
 Refused with the field named when the task is asked for: a ``pod_template``
-given by name (a cluster object), ``secrets``, and types outside podtask's
-(``flyte.io.File``/``Dir`` among them).  An ``Image`` object (Flyte 2 builds
-images itself) is not an image name: the task runs in ``--image`` or the
-default image.
+given by name (a cluster object), ``secrets``, and types outside podtask's.
+An ``Image`` object (Flyte 2 builds images itself) is not an image name: the
+task runs in ``--image`` or the default image.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 from podtask._authoring import Task
 from podtask._errors import SpecError
+from podtask._types import LiteralType, Types
 from podtask.interop.flyte.sdk_tasks import NO_DEFAULT, FileTypes, SdkTask, build_task, refuse
 
-_NO_FILES = FileTypes(literal_type=lambda _hint: None, wrap=str, unwrap=lambda value: value)
+
+def _file_type(hint: Any) -> LiteralType | None:
+    from flyte.io import Dir, File
+
+    if inspect.isclass(hint) and issubclass(hint, File):
+        return Types.Blob
+    if inspect.isclass(hint) and issubclass(hint, Dir):
+        return Types.Directory
+    return None
+
+
+def _wrap(path: str, t: LiteralType) -> Any:
+    from flyte.io import Dir, File
+
+    return Dir(path=path) if t == Types.Directory else File(path=path)
+
+
+def _unwrap(value: Any) -> Any:
+    from flyte.io import Dir, File
+
+    return value.path if isinstance(value, (File, Dir)) else value
+
+
+_FILES = FileTypes(literal_type=_file_type, wrap=_wrap, unwrap=_unwrap)
+
+
+def _initialized(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` run after ``flyte.init()`` (if nothing initialized flyte yet)."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from flyte._initialize import is_initialized
+
+        import flyte
+
+        if not is_initialized():
+            flyte.init()
+        return fn(*args, **kwargs)
+
+    return call
 
 
 def as_task(value: object, *, named: bool = False) -> Task | None:
@@ -33,7 +82,7 @@ def as_task(value: object, *, named: bool = False) -> Task | None:
     if not isinstance(value, TaskTemplate) or getattr(value, "func", None) is None:
         return None
     try:
-        return build_task(_read(value), _NO_FILES)
+        return build_task(_read(value), _FILES)
     except SpecError:
         if named:
             raise
@@ -60,7 +109,7 @@ def _read(t: Any) -> SdkTask:
         )
     cache = t.cache
     return SdkTask(
-        fn=fn,
+        fn=_initialized(fn),
         inputs={
             name: (hint, NO_DEFAULT if default is NO_DEFAULT else default)
             for name, (hint, default) in t.native_interface.inputs.items()

@@ -5,8 +5,9 @@ same pod (the ``V1PodSpec`` goes through podtask's normalizer), primary
 container, labels, annotations, image, requests and limits, environment,
 retries, timeout, cache settings and interruptible flag; a flytekit task
 without a pod template becomes a one-container pod.  The function runs as
-written: ``FlyteFile`` inputs arrive as ``FlyteFile`` s of local files, and
-``FlyteFile`` outputs are stored like podtask's ``Path`` outputs.
+written: ``FlyteFile`` / ``FlyteDirectory`` inputs arrive as such, naming
+local files and directories, and their outputs are stored like podtask's
+``Path`` / ``Directory`` outputs.
 
 What podtask cannot honour is refused with the field named, nothing started:
 ``pod_template_name`` (it names a PodTemplate object on a Flyte cluster),
@@ -123,25 +124,32 @@ def _resources(spec: Any) -> dict[str, Any]:
 
 
 def _file_type(hint: Any) -> LiteralType | None:
-    """``FlyteFile`` is a Blob, ``FlyteFile["csv"]`` a CSV."""
+    """``FlyteFile`` is a Blob, ``FlyteFile["csv"]`` a CSV, ``FlyteDirectory`` a Directory."""
+    from flytekit.types.directory import FlyteDirectory
     from flytekit.types.file import FlyteFile
 
-    if inspect.isclass(hint) and issubclass(hint, FlyteFile):
+    if not inspect.isclass(hint):
+        return None
+    if issubclass(hint, FlyteFile):
         extension: str = getattr(hint, "extension")()  # noqa: B009 (a classmethod of FlyteFile)
         return Types.CSV if extension == "csv" else Types.Blob
+    if issubclass(hint, FlyteDirectory):
+        return Types.Directory
     return None
 
 
-def _wrap(path: str) -> Any:
+def _wrap(path: str, t: LiteralType) -> Any:
+    from flytekit.types.directory import FlyteDirectory
     from flytekit.types.file import FlyteFile
 
-    return FlyteFile(path)
+    return FlyteDirectory(path) if t == Types.Directory else FlyteFile(path)
 
 
 def _unwrap(value: Any) -> Any:
+    from flytekit.types.directory import FlyteDirectory
     from flytekit.types.file import FlyteFile
 
-    return str(value.path) if isinstance(value, FlyteFile) else value
+    return str(value.path) if isinstance(value, (FlyteFile, FlyteDirectory)) else value
 
 
 _FILES = FileTypes(literal_type=_file_type, wrap=_wrap, unwrap=_unwrap)

@@ -12,6 +12,8 @@ are written the way flytekit 1.16 writes them, so flytekit reads them:
 | Timedelta | ``scalar.primitive.duration``                             |
 | Generic   | ``scalar.binary`` msgpack (``scalar.generic`` also read)  |
 | Blob, CSV | ``scalar.blob`` whose file is under the raw output prefix |
+| Directory | ``scalar.blob``, multipart: a directory (uploaded under  |
+|           | the raw output prefix at ``<random>/``, as flytekit does) |
 | List      | ``collection``                                            |
 
 Offloaded literals (``offloaded_metadata``: the literal lives at a URI) are
@@ -31,6 +33,7 @@ from podtask._errors import SpecError
 from podtask._types import LiteralType
 from podtask.interop.flyte import storage
 from podtask.interop.flyte._idl import idl
+from podtask.interop.flyte.types import blob_type
 
 MSGPACK_TAG = "msgpack"
 
@@ -87,9 +90,15 @@ def literal_to_json(lit: Any, t: LiteralType, *, name: str, blob_dir: Path) -> A
 
             return json_format.MessageToDict(scalar.generic)
         raise SpecError("expected a msgpack binary or a Struct for Generic", field=name)
-    if t.kind in ("blob", "csv"):
+    if t.kind in ("blob", "csv", "directory"):
         if not scalar.HasField("blob"):
             raise SpecError(f"expected a blob literal for {t}", field=name)
+        multipart = idl("core.types_pb2").BlobType.BlobDimensionality.MULTIPART
+        if (scalar.blob.metadata.type.dimensionality == multipart) != (t.kind == "directory"):
+            got = "a multipart blob (a directory)" if t.kind != "directory" else "a single file"
+            raise SpecError(f"expected {t}, got {got}: {scalar.blob.uri}", field=name)
+        if t.kind == "directory":
+            return _fetch_directory(scalar.blob.uri, blob_dir / name, name=name)
         return _fetch_blob(scalar.blob.uri, blob_dir / name)
     if not scalar.HasField("primitive"):
         raise SpecError(f"expected a primitive literal for {t}", field=name)
@@ -124,6 +133,19 @@ def _fetch_blob(uri: str, dest_dir: Path) -> str:
     return str(dest)
 
 
+def _fetch_directory(uri: str, dest_dir: Path, *, name: str) -> str:
+    """A local directory for the multipart blob: itself when local, else a downloaded copy."""
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    if "://" not in uri:
+        if not Path(uri).is_dir():
+            raise SpecError(f"multipart blob {uri} is not a directory", field=name)
+        return uri
+    dest = dest_dir / (uri.rstrip("/").rsplit("/", 1)[-1] or "dir")
+    storage.download_tree(uri, dest)
+    return str(dest)
+
+
 def outputs_to_literal_map(
     values: Mapping[str, Any], outputs: tuple[Variable, ...], *, raw_output_prefix: str
 ) -> Any:
@@ -138,7 +160,6 @@ def outputs_to_literal_map(
 
 def json_to_literal(data: Any, t: LiteralType, *, raw_output_prefix: str) -> Any:
     literals_pb2 = idl("core.literals_pb2")
-    types_pb2 = idl("core.types_pb2")
     if t.kind == "list":
         assert t.element is not None
         items = [json_to_literal(d, t.element, raw_output_prefix=raw_output_prefix) for d in data]
@@ -147,14 +168,18 @@ def json_to_literal(data: Any, t: LiteralType, *, raw_output_prefix: str) -> Any
     if t.kind == "generic":
         scalar.binary.value = _msgpack().packb(data)
         scalar.binary.tag = MSGPACK_TAG
-    elif t.kind in ("blob", "csv"):
+    elif t.kind in ("blob", "csv", "directory"):
         src = Path(data)
-        uri = storage.join(raw_output_prefix, secrets.token_hex(8), src.name)
-        storage.write_bytes(uri, src.read_bytes())
+        if t.kind == "directory":
+            # flytekit's layout: the directory's files right under <raw prefix>/<random>/.
+            uri = storage.join(raw_output_prefix, secrets.token_hex(16))
+            storage.upload_tree(src, uri)
+        else:
+            uri = storage.join(raw_output_prefix, secrets.token_hex(8), src.name)
+            storage.write_bytes(uri, src.read_bytes())
         # A local file is named by its path, as flytekit names it (it reads no file:// URIs).
         scalar.blob.uri = uri.removeprefix("file://")
-        scalar.blob.metadata.type.format = "csv" if t.kind == "csv" else ""
-        scalar.blob.metadata.type.dimensionality = types_pb2.BlobType.BlobDimensionality.SINGLE
+        scalar.blob.metadata.type.CopyFrom(blob_type(t.kind))
     else:
         p = scalar.primitive
         if t.kind == "integer":

@@ -2,8 +2,9 @@
 
 Each adapter reads its SDK's task object into an :class:`SdkTask` (plain
 values, hints and defaults); :func:`build_task` validates it with podtask's
-own option checks and makes the ``Task``.  File types are the adapters'
-business (``files``: how a hint maps to Blob/CSV and how values cross).
+own option checks and makes the ``Task``.  File and directory types are the
+adapters' business (``files``: how a hint maps to Blob/CSV/Directory and how
+values cross).
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ NO_DEFAULT = inspect.Parameter.empty
 
 @dataclass(frozen=True)
 class FileTypes:
-    """How an SDK's file type maps onto podtask's Blob/CSV, and how values cross over."""
+    """How an SDK's file and directory types map onto podtask's, and how values cross over."""
 
-    literal_type: Callable[[Any], LiteralType | None]  # hint -> Blob/CSV, None: not a file
-    wrap: Callable[[str], Any]  # a local path -> the SDK's file value
-    unwrap: Callable[[Any], Any]  # the SDK's file value -> a local path (others unchanged)
+    # hint -> Blob/CSV/Directory, None: not a file or directory type
+    literal_type: Callable[[Any], LiteralType | None]
+    # a local path and its type (Blob, CSV or Directory) -> the SDK's value
+    wrap: Callable[[str, LiteralType], Any]
+    # the SDK's file or directory value -> a local path (other values unchanged)
+    unwrap: Callable[[Any], Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,8 +118,11 @@ def _interface(sdk: SdkTask, files: FileTypes, where: str) -> Interface:
     return Interface(inputs=tuple(inputs), outputs=tuple(outputs))
 
 
+_PATH_KINDS = ("blob", "csv", "directory")
+
+
 def _has_file(t: LiteralType) -> bool:
-    return t.kind in ("blob", "csv") or (t.element is not None and _has_file(t.element))
+    return t.kind in _PATH_KINDS or (t.element is not None and _has_file(t.element))
 
 
 def _adapt(fn: Callable[..., Any], interface: Interface, files: FileTypes) -> Callable[..., Any]:
@@ -126,7 +133,7 @@ def _adapt(fn: Callable[..., Any], interface: Interface, files: FileTypes) -> Ca
     def wrap(value: Any, t: LiteralType) -> Any:
         if t.kind == "list" and t.element is not None:
             return [wrap(v, t.element) for v in value]
-        return files.wrap(str(value)) if t.kind in ("blob", "csv") else value
+        return files.wrap(str(value), t) if t.kind in _PATH_KINDS else value
 
     def unwrap(value: Any) -> Any:
         return [unwrap(v) for v in value] if isinstance(value, list) else files.unwrap(value)

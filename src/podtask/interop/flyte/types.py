@@ -7,6 +7,7 @@
 | Generic      | ``simple`` STRUCT (msgpack annotation) | dict                   |
 | Blob         | ``blob`` single, no format             | FlyteFile              |
 | CSV          | ``blob`` single, format ``csv``        | FlyteFile["csv"]       |
+| Directory    | ``blob`` multipart, no format          | FlyteDirectory         |
 | List(X)      | ``collection_type`` X                  | list[X]                |
 
 flytekit 1.16 marks a ``dict`` with a cache-key annotation saying its values
@@ -42,12 +43,17 @@ def to_flyte_type(t: LiteralType) -> Any:
         lt = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT)
         lt.annotation.annotations.update(DICT_ANNOTATION)
         return lt
-    if kind in ("blob", "csv"):
-        return types_pb2.LiteralType(
-            blob=types_pb2.BlobType(
-                format="csv" if kind == "csv" else "",
-                dimensionality=types_pb2.BlobType.BlobDimensionality.SINGLE,
-            )
-        )
+    if kind in ("blob", "csv", "directory"):
+        return types_pb2.LiteralType(blob=blob_type(kind))
     assert kind == "list" and t.element is not None
     return types_pb2.LiteralType(collection_type=to_flyte_type(t.element))
+
+
+def blob_type(kind: str) -> Any:
+    """The ``BlobType`` of a Blob, CSV (single file) or Directory (multipart) value."""
+    types_pb2 = idl("core.types_pb2")
+    dims = types_pb2.BlobType.BlobDimensionality
+    return types_pb2.BlobType(
+        format="csv" if kind == "csv" else "",
+        dimensionality=dims.MULTIPART if kind == "directory" else dims.SINGLE,
+    )

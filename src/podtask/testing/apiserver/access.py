@@ -109,10 +109,6 @@ def check_content_type(header: str | None, method: str) -> str:
             f"the body of the request was in an unknown format ({ctype or 'no Content-Type'})"
             f" - accepted media types include: {', '.join(WRITE_TYPES)}",
         )
-    if ctype == "application/json-patch+json":
-        raise ApiError(
-            415, "UnsupportedMediaType", "json-patch is not supported by this test server"
-        )
     return ctype
 
 

@@ -47,10 +47,84 @@ def _key_causes(bag: str, key: str) -> list[Cause]:
     return []
 
 
+def _owner_causes(meta: dict[str, Any]) -> list[Cause]:
+    """An owner reference names its owner fully, as the garbage collector needs."""
+    causes: list[Cause] = []
+    refs = meta.get("ownerReferences") or []
+    if not isinstance(refs, list):
+        raise bad_request("ObjectMeta.ownerReferences: expected a list")
+    for ref in refs:
+        ref = ref if isinstance(ref, dict) else {}
+        for key, word in (("apiVersion", "version"), ("kind", "kind"), ("name", "name")):
+            if not ref.get(key):
+                where = f"metadata.ownerReferences.{key}"
+                causes.append(
+                    (where, "FieldValueInvalid", f'Invalid value: "": {word} must not be empty')
+                )
+        if not ref.get("uid"):
+            where = "metadata.ownerReferences.uid"
+            causes.append((where, "FieldValueInvalid", 'Invalid value: "": uid must not be empty'))
+    if sum(1 for r in refs if isinstance(r, dict) and r.get("controller")) > 1:
+        causes.append(
+            (
+                "metadata.ownerReferences",
+                "FieldValueInvalid",
+                "Invalid value: []v1.OwnerReference{...}: Only one reference can have Controller"
+                " set to true",
+            )
+        )
+    return causes
+
+
 def validate(body: Any, namespace: str) -> dict[str, Any]:
     """Check a ConfigMap sent to ``create`` and fill what the server sets; 400/422 otherwise."""
     obj, name, causes = object_meta(body, "ConfigMap", namespace)
     meta: dict[str, Any] = obj["metadata"]
+    causes.extend(_payload_causes(obj))
+    causes.extend(_owner_causes(meta))
+    if causes:
+        raise invalid("ConfigMap", str(name), causes)
+    obj["apiVersion"], obj["kind"] = "v1", "ConfigMap"
+    meta["namespace"] = namespace
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = ts()
+    for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        meta.pop(key, None)
+    return obj
+
+
+def validate_update(old: dict[str, Any], new: Any, namespace: str) -> dict[str, Any]:
+    """Check a ConfigMap after a patch or update (PUT); what the server owns stays as it was."""
+    name = str(old["metadata"]["name"])
+    if isinstance(new, dict) and (new.get("metadata") or {}).get("name") not in (None, name):
+        sent = new["metadata"]["name"]
+        raise bad_request(
+            f"the name of the object ({sent}) does not match the name on the URL ({name})"
+        )
+    obj, _name, causes = object_meta(new, "ConfigMap", namespace)
+    meta: dict[str, Any] = obj["metadata"]
+    for key in ("uid", "creationTimestamp", "namespace", "resourceVersion"):
+        if key in old["metadata"]:
+            meta[key] = old["metadata"][key]
+    meta["name"] = name
+    causes.extend(_payload_causes(obj))
+    causes.extend(_owner_causes(meta))
+    if old.get("immutable"):
+        locked = "Forbidden: field is immutable when `immutable` is set"
+        for key in ("data", "binaryData"):
+            if (obj.get(key) or {}) != (old.get(key) or {}):
+                causes.append((key, "FieldValueForbidden", locked))
+        if not obj.get("immutable"):
+            causes.append(("immutable", "FieldValueForbidden", locked))
+    if causes:
+        raise invalid("ConfigMap", name, causes)
+    obj["apiVersion"], obj["kind"] = "v1", "ConfigMap"
+    return obj
+
+
+def _payload_causes(obj: dict[str, Any]) -> list[Cause]:
+    """The keys and size of ``data`` and ``binaryData``; 400 for values of the wrong type."""
+    causes: list[Cause] = []
     data = obj.get("data") or {}
     binary = obj.get("binaryData") or {}
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
@@ -79,15 +153,7 @@ def validate(body: Any, namespace: str) -> dict[str, Any]:
             ) from exc
     if size > MAX_SIZE:
         causes.append(("", "FieldValueTooLong", f"Too long: may not be more than {MAX_SIZE} bytes"))
-    if causes:
-        raise invalid("ConfigMap", str(name), causes)
-    obj["apiVersion"], obj["kind"] = "v1", "ConfigMap"
-    meta["namespace"] = namespace
-    meta["uid"] = str(uuid.uuid4())
-    meta["creationTimestamp"] = ts()
-    for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
-        meta.pop(key, None)
-    return obj
+    return causes
 
 
 def files(cm: dict[str, Any]) -> dict[str, bytes]:

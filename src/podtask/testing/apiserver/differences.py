@@ -23,12 +23,6 @@ class Difference:
 
 KNOWN: tuple[Difference, ...] = (
     Difference(
-        "missing-command",
-        "a command that does not exist",
-        "Pending ~2 s (the runtime tries), then Failed: StartError/128",
-        "Failed at once: StartError/128, with the message worded as runc's",
-    ),
-    Difference(
         "pod-ips",
         "addresses",
         "podIP from the pod network, hostIP the node's address",
@@ -46,6 +40,12 @@ KNOWN: tuple[Difference, ...] = (
         "discovery",
         "pods/attach, binding, ephemeralcontainers, exec, portforward, proxy, resize are listed",
         "not listed: this server does not serve them",
+    ),
+    Difference(
+        "event-writes",
+        "core/v1 Events",
+        "create, update, patch, delete and deletecollection served too",
+        "read only (get, list, watch): only its kubelet and scheduler write them",
     ),
     Difference(
         "watch-progress",

@@ -62,9 +62,19 @@ IDLE_TICK = 1.0  # nothing to poll: wake on events, stop requests, or this
 BUSY_TICK = 0.05  # probes, restarts or an image-pull back-off are pending
 CRASH_BACKOFF = (10.0, 300.0)  # the kubelet's: restart at once, then 10 s doubling to 5 min
 PULL_BACKOFF_AFTER = 1.0  # ErrImagePull turns into ImagePullBackOff after this long
+# A command that cannot start: a real runtime tries for ~2 s (ContainerCreating), then the
+# container shows StartError while the pod stays Pending ~1 s more, then the pod fails.
+START_TRIES = 1.8
+START_ERROR_PENDING = 1.2
 
 StatusSink = Callable[[str, str, str, dict[str, Any]], bool]  # ns, name, uid, status -> alive?
 PullCheck = Callable[[str, str, str, str], "str | None"]  # ns, pod, container, image -> error
+# pod, container (None: the pod), type, reason, message: an Event, as the kubelet records it
+EventSink = Callable[[dict[str, Any], "str | None", str, str, str], None]
+
+
+def _no_events(_pod: dict[str, Any], _c: str | None, _t: str, _r: str, _m: str) -> None:
+    return None
 
 
 class _Sandbox(PodSandbox):
@@ -123,42 +133,20 @@ def _output_dir(pod: dict[str, Any], primary: str, fallback: Path, host_files: b
 class PodWorker:
     """Runs one pod and reports its status; stop it with :meth:`request_stop`."""
 
-    def __init__(
-        self,
-        pod: dict[str, Any],
-        *,
-        log_dir: Path,
-        sink: StatusSink,
-        pull_check: PullCheck,
-        node_name: str,
-        isolate: bool,
-        lookup: podprep.Lookup,
-        api_port: int,
-        token: str,
-        log_times: logtimes.LogTimes,
-        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
-        serve_api: Callable[[socket.socket, Any], None] | None = None,
-        host_files: bool = True,
-    ) -> None:
+    def __init__(self, pod: dict[str, Any], node: Kubelet) -> None:
         meta = pod["metadata"]
         self.namespace = str(meta["namespace"])
         self.name = str(meta["name"])
         self.uid = str(meta["uid"])
         self.manifest = copy.deepcopy(pod)
         self.spec: dict[str, Any] = self.manifest.get("spec", {})
+        self.grace = grace_of(self.manifest)  # terminationGracePeriodSeconds
         self.infos: list[ContainerInfo] = container_infos(self.spec)
-        self.log_dir = log_dir
-        self.sink = sink
-        self.pull_check = pull_check
-        self.node_name = node_name
-        self.isolate = isolate
-        self.lookup = lookup
-        self.api_port = api_port
-        self.token = token  # what the service-account volume holds
-        self.log_times = log_times
-        self.crash_backoff = crash_backoff
-        self.serve_api = serve_api  # takes a connection made inside the pod's network
-        self.host_files = host_files  # the server says pods share this machine's files
+        self.log_dir = node.state_dir / "pods" / self.uid
+        self.node = node  # the node's settings (sink, token, crash back-off, ...), read once
+        self.api_port = node.api_port()
+        self.log_times = node.log_times
+        self.told: set[tuple[str, str]] = set()  # (container, what) said once per pod
         self.bridged = False
         self.bridge: podnet.Bridge | None = None
         self.bridge_error: str | None = None
@@ -197,6 +185,8 @@ class PodWorker:
         with self.lock:
             if reason is not None and self.stop_reason is None:
                 self.stop_reason = reason
+                warn = reason[0] == "Evicted"
+                self._tell(None, "Warning" if warn else "Normal", reason[0], reason[1])
             self.shutdown = self.shutdown or shutdown
             first = self.stop_grace is None
             if first or grace < (self.stop_grace or 0):
@@ -220,6 +210,54 @@ class PodWorker:
         with self.lock:
             if self.disruption is None:
                 self.disruption = (reason, message)
+
+    # -- events: what a kubelet records about the pod -------------------------------------
+    def _tell(self, container: str | None, etype: str, reason: str, message: str) -> None:
+        with contextlib.suppress(Exception):  # an event lost never stops a pod
+            self.node.record(self.manifest, container, etype, reason, message)
+
+    def _tell_once(self, container: str, what: str, etype: str, reason: str, msg: str) -> None:
+        if (container, what) not in self.told:
+            self.told.add((container, what))
+            self._tell(container, etype, reason, msg)
+
+    def _spec(self, container: str) -> dict[str, Any]:
+        return next((i.spec for i in self.infos if i.name == container), {})
+
+    def _image(self, container: str) -> str:
+        return str(self._spec(container).get("image", ""))
+
+    def _tell_started(self, name: str) -> None:
+        """Pulled (or already present), Created, Started: the kubelet's words for a start."""
+        image = self._image(name)
+        if self._spec(name).get("imagePullPolicy") == "Always":
+            self._tell(name, "Normal", "Pulling", f'Pulling image "{image}"')
+            self._tell(
+                name,
+                "Normal",
+                "Pulled",
+                f'Successfully pulled image "{image}" in 0s (0s including waiting).'
+                " Image size: 0 bytes.",
+            )
+        else:
+            self._tell(
+                name, "Normal", "Pulled", f'Container image "{image}" already present on machine'
+            )
+        self._tell(name, "Normal", "Created", f"Created container: {name}")
+        self._tell(name, "Normal", "Started", f"Started container {name}")
+
+    def _tell_pull(self, now: float) -> None:
+        """ErrImagePull, then ImagePullBackOff, as the kubelet reports a pull that fails."""
+        for name, (message, since) in list(self.pull_errors.items()):
+            image = self._image(name)
+            if (name, "pull") not in self.told:
+                self._tell(name, "Normal", "Pulling", f'Pulling image "{image}"')
+                self._tell(name, "Warning", "Failed", f'Failed to pull image "{image}": {message}')
+                self._tell_once(name, "pull", "Warning", "Failed", "Error: ErrImagePull")
+            if now - since >= PULL_BACKOFF_AFTER and (name, "pull-backoff") not in self.told:
+                self._tell(name, "Normal", "BackOff", f'Back-off pulling image "{image}"')
+                failed = "Error: ImagePullBackOff"
+                self._tell_once(name, "pull-backoff", "Warning", "Failed", failed)
 
     def _kill_all(self) -> None:
         pod = self.pod
@@ -280,6 +318,8 @@ class PodWorker:
             if bridge is not None:
                 bridge.close()  # it pins the pod's network namespace
             self.finished.set()
+        if not self.shutdown:
+            self.node.on_finished(self)
 
     def _run(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -292,7 +332,7 @@ class PodWorker:
         primary = find_primary(self.manifest)
         sweep_stale_work_dirs()  # left by a podtask or test server killed with kill -9
         work_dir = make_work_dir(self.name)
-        run_dir = _output_dir(self.manifest, primary, self.log_dir, self.host_files)
+        run_dir = _output_dir(self.manifest, primary, self.log_dir, self.node.host_files)
         try:
             plan, _ = build_plan(
                 prepared,
@@ -302,32 +342,25 @@ class PodWorker:
                 log_path=self.log_path,
                 run_dir=run_dir,
                 extra_env={},
-                isolate=self.isolate,
+                isolate=self.node.isolate,
             )
-            plan = dataclasses.replace(plan, namespace=self.namespace)
-        except SpecError as exc:
+            for info in self.infos:  # containers whose image "cannot be pulled"
+                image = str(info.spec.get("image", ""))
+                err = self.node.pull_check(self.namespace, self.name, info.name, image)
+                if err is not None:
+                    self.pull_errors[info.name] = (err, time.time())
+            sb = _Sandbox.start(dataclasses.replace(plan, namespace=self.namespace))
+        except (SpecError, InfrastructureError) as exc:
             self._setup_failed(work_dir, exc)
             return
-        for info in self.infos:  # containers whose image "cannot be pulled"
-            err = self.pull_check(
-                self.namespace, self.name, info.name, str(info.spec.get("image", ""))
-            )
-            if err is not None:
-                self.pull_errors[info.name] = (err, time.time())
-        try:
-            started = _Sandbox.start(plan)
-        except InfrastructureError as exc:
-            self._setup_failed(work_dir, exc)
-            return
-        assert isinstance(started, _Sandbox)  # PodSandbox.start builds ``cls``
-        sb = started
+        assert isinstance(sb, _Sandbox)  # PodSandbox.start builds ``cls``
         sb.blocked = lambda name: name in self.pull_errors
         with sb:
             pod = PodDriver(
                 SandboxRuntime(sb),
                 self.infos,
                 primary=primary,
-                grace=grace_of(self.manifest),
+                grace=self.grace,
                 restart_policy=str(self.spec.get("restartPolicy", "Always")),
                 restart_delay=self._restart_delay,
                 on_status=lambda _s: self._publish(),
@@ -339,13 +372,11 @@ class PodWorker:
             self._publish()
             self._loop(pod)
             with self.lock:
-                grace = self.stop_grace if self.stop_grace is not None else grace_of(self.manifest)
+                grace = self.stop_grace if self.stop_grace is not None else self.grace
             if self.stop_reason is not None and self.stop_reason[0] == "Evicted":
                 self._publish()
             pod.teardown(grace)
-            self.terminal = True
-            self._publish()
-        self._finish()
+            self._finish()
 
     def _prepare(self) -> dict[str, Any] | None:
         """The manifest resolved against the API; retried each second while it is NotReady."""
@@ -353,20 +384,22 @@ class PodWorker:
             try:
                 prepared = podprep.prepare(
                     self.manifest,
-                    lookup=self.lookup,
+                    lookup=self.node.lookup,
                     pod_dir=self.log_dir,
-                    node_name=self.node_name,
+                    node_name=self.node.node_name,
                     api_port=self.api_port,
-                    isolate=self.isolate,
-                    token=self.token,
+                    isolate=self.node.isolate,
+                    token=self.node.token,
                 )
             except podprep.NotReady as exc:
                 with self.lock:
                     self.not_ready = exc
+                if exc.message.startswith("MountVolume."):
+                    self._tell(None, "Warning", "FailedMount", exc.message)
+                elif exc.reason == "CreateContainerConfigError":
+                    self._tell(exc.container, "Warning", "Failed", f"Error: {exc.message}")
                 self._publish()
-                self.wakeup.wait(IDLE_TICK)
-                self.wakeup.clear()
-                self._check_deadline()
+                self._idle()
                 if self.stop_grace is not None:
                     return None
                 continue
@@ -376,9 +409,13 @@ class PodWorker:
 
     def _wait_for_stop(self) -> None:
         while self.stop_grace is None:
-            self.wakeup.wait(IDLE_TICK)
-            self.wakeup.clear()
-            self._check_deadline()
+            self._idle()
+
+    def _idle(self) -> None:
+        """Before the pod runs: wait for a stop request (or a second), then check the deadline."""
+        self.wakeup.wait(IDLE_TICK)
+        self.wakeup.clear()
+        self._check_deadline()
 
     def _finish(self) -> None:
         self.terminal = True
@@ -390,14 +427,8 @@ class PodWorker:
             return
         # From startTime as the API shows it (whole seconds), so up to a second early.
         if time.time() >= int(self.start_time) + float(limit):
-            grace = grace_of(self.manifest)
-            self.request_stop(
-                grace,
-                reason=(
-                    "DeadlineExceeded",
-                    "Pod was active on the node longer than the specified deadline",
-                ),
-            )
+            too_long = "Pod was active on the node longer than the specified deadline"
+            self.request_stop(self.grace, reason=("DeadlineExceeded", too_long))
 
     def _loop(self, pod: PodDriver) -> None:
         policy = self.spec.get("restartPolicy", "Always")
@@ -407,9 +438,10 @@ class PodWorker:
                 return
             now = time.time()
             busy = pod.busy
+            self._tell_pull(now)
             if any(
                 now - since < PULL_BACKOFF_AFTER + 0.5 for _m, since in self.pull_errors.values()
-            ):
+            ) or self._start_error_shown(now):
                 busy = True
                 self._publish()
             pod.step(BUSY_TICK if busy else IDLE_TICK)
@@ -418,10 +450,9 @@ class PodWorker:
                 return
             st = pod.status
             regular = [i for i in self.infos if i.kind == REGULAR]
-            if policy == "Never" and any(
-                i.kind == INIT and st[i.name].state == TERMINATED and st[i.name].exit_code != 0
-                for i in self.infos
-            ):
+            if self._start_error_shown(now):
+                continue  # the runtime is still "trying" a command that cannot start
+            if policy == "Never" and self._failed_init():
                 return  # a failed init container fails the pod
             if (
                 policy != "Always"
@@ -430,14 +461,50 @@ class PodWorker:
             ):
                 return  # every regular container has exited: the pod is done
 
+    def _start_error_shown(self, now: float) -> bool:
+        """A container failed to start so recently that the pod still shows it Pending."""
+        pod = self.pod
+        return pod is not None and any(
+            cs.state == TERMINATED
+            and cs.reason == "StartError"
+            and now < (cs.finished_at or 0.0) + START_TRIES + START_ERROR_PENDING
+            for cs in pod.status.values()
+        )
+
     def _on_event(self, event: dict[str, Any]) -> None:
-        """A container run ended: note where its log ends (the kubelet keeps one per run)."""
-        if event.get("event") in ("exited", "error") and event.get("container"):
-            self._mark_log_end(str(event["container"]))
+        """A container run ended: note where its log ends (the kubelet keeps one per run);
+        and record the Event a kubelet would for what happened."""
+        kind, name = event.get("event"), str(event.get("container") or "")
+        if kind in ("exited", "error") and name:
+            self._mark_log_end(name)
+        if not name:
+            return
+        if kind == "started":
+            self._tell_started(name)
+        elif kind == "unhealthy" or kind == "unready":
+            self._tell(name, "Warning", "Unhealthy", str(event.get("message", "")))
+        elif kind == "killing":
+            self._tell(name, "Normal", "Killing", str(event.get("message", "")))
+        elif kind == "stop-signal":
+            self._tell_once(name, "stop", "Normal", "Killing", f"Stopping container {name}")
+        elif kind == "exited":
+            if event.get("reason") == "StartError":
+                text = runtime_message(str(event.get("message") or ""))
+                self._tell(name, "Warning", "Failed", f"Error: {text}")
+            pod = self.pod
+            due = pod.restart_at.get(name) if pod is not None else None
+            if due is not None and due - time.time() > 0.5:
+                self._tell(
+                    name,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {name} in pod"
+                    f" {self.name}_{self.namespace}({self.uid})",
+                )
 
     def _restart_delay(self, count: int) -> float:
         """The kubelet's crash back-off: restart at once, then ``first`` doubling to ``most``."""
-        first, most = self.crash_backoff
+        first, most = self.node.crash_backoff
         return 0.0 if count == 0 else min(most, first * 2 ** (count - 1))
 
     # -- status --------------------------------------------------------------------------
@@ -484,6 +551,15 @@ class PodWorker:
                 imageID=f"podtask-local://{out['image']}",
             )
             return out
+        if (
+            cs is not None
+            and cs.state == TERMINATED
+            and cs.reason == "StartError"
+            and not self.terminal
+            and time.time() < (cs.finished_at or 0.0) + START_TRIES
+        ):
+            out["state"] = {"waiting": {"reason": "ContainerCreating"}}  # the runtime tries
+            return out
         if cs is not None and cs.state == TERMINATED:
             term: dict[str, Any] = {
                 "exitCode": cs.exit_code if cs.exit_code is not None else 128,
@@ -495,7 +571,7 @@ class PodWorker:
             if cs.signal:
                 term["signal"] = cs.signal
             message = cs.message  # with the termination message, read by the local engine
-            if cs.reason == "StartError" and message:
+            if message and cs.reason == "StartError":
                 message = runtime_message(message)
             if message:
                 term["message"] = message
@@ -535,12 +611,9 @@ class PodWorker:
             if time.time() - since < PULL_BACKOFF_AFTER:
                 waiting = {"reason": "ErrImagePull", "message": message}
             else:
-                image = out["image"]
-                waiting = {
-                    "reason": "ImagePullBackOff",
-                    "message": f'Back-off pulling image "{image}"',
-                }
-        elif (info.kind == REGULAR and not initialized) or info.kind != REGULAR:
+                back_off = f'Back-off pulling image "{out["image"]}"'
+                waiting = {"reason": "ImagePullBackOff", "message": back_off}
+        elif info.kind != REGULAR or not initialized:
             waiting = {"reason": "PodInitializing"}
         else:
             waiting = {"reason": "ContainerCreating"}
@@ -576,27 +649,14 @@ class PodWorker:
         not_init = [
             i.name
             for i in self.infos
-            if (
-                i.kind == INIT
-                and not (
-                    st.get(i.name) and st[i.name].state == TERMINATED and st[i.name].exit_code == 0
-                )
-            )
-            or (
-                i.kind == NATIVE_SIDECAR
-                and not (
-                    st.get(i.name)
-                    and st[i.name].state == RUNNING
-                    and pod is not None
-                    and i.name not in pod.startup
-                )
-            )
+            if i.kind != REGULAR and (pod is None or not pod.initialized(i.name))
         ]
         initialized = not not_init or any(
             i.kind == REGULAR and st.get(i.name) and st[i.name].state != "waiting"
             for i in self.infos
         )
-        inits = [self._container(i, initialized) for i in self.infos if i.kind != REGULAR]
+        non_regular = [i for i in self.infos if i.kind != REGULAR]
+        inits = [self._container(i, initialized) for i in non_regular]
         regular = [self._container(i, initialized) for i in self.infos if i.kind == REGULAR]
         phase = pod_phase(
             self.spec,
@@ -604,15 +664,26 @@ class PodWorker:
             {c["name"]: c for c in regular},
             terminal=self.terminal,
         )
+        # A StartError is shown, but the pod stays Pending a little longer (its Ready
+        # condition already says PodFailed), as a real kubelet reports it.
+        failing = (
+            phase == "Failed"
+            and not self.terminal
+            and pod is not None
+            and self._start_error_shown(time.time())
+        )
+        if failing:
+            phase = "Pending"
         reason = message = None
         if self.stop_reason is not None and self.stop_reason[0] in ("Evicted", "DeadlineExceeded"):
             reason, message = self.stop_reason
             if self.terminal:
                 phase = "Failed"
         done = phase in ("Succeeded", "Failed")
+        sidecars = {i.name for i in non_regular if i.kind == NATIVE_SIDECAR}
         unready = [
             c["name"]
-            for c in [*regular, *(c for c in inits if c["name"] in self._sidecars())]
+            for c in [*regular, *(c for c in inits if c["name"] in sidecars)]
             if not c["ready"]
         ]
         conds = []
@@ -621,48 +692,25 @@ class PodWorker:
         if self.disruption is not None:
             conds.append(self._condition("DisruptionTarget", True, *self.disruption))
         conds.append(self._condition("PodReadyToStartContainers", pod is not None and not done))
-        if done:
+        ready_reason: str | None = None
+        ready_message: str | None = None
+        if done or failing:
             why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
-            failed_init = any(
-                i.kind == INIT
-                and st.get(i.name) is not None
-                and st[i.name].state == TERMINATED
-                and st[i.name].exit_code != 0
-                for i in self.infos
-            )
-            if failed_init:
-                conds.append(
-                    self._condition(
-                        "Initialized",
-                        False,
-                        "ContainersNotInitialized",
-                        f"containers with incomplete status: [{' '.join(not_init)}]",
-                    )
-                )
-            else:
-                conds.append(
-                    self._condition(
-                        "Initialized", True, "PodCompleted" if why == "PodCompleted" else None
-                    )
-                )
-            conds.append(self._condition("Ready", False, why))
-            conds.append(self._condition("ContainersReady", False, why))
+            init_ok, init_reason = not self._failed_init(), why if why == "PodCompleted" else None
+            ready, ready_reason = False, why
         else:
-            conds.append(
-                self._condition(
-                    "Initialized",
-                    initialized,
-                    None if initialized else "ContainersNotInitialized",
-                    None
-                    if initialized
-                    else f"containers with incomplete status: [{' '.join(not_init)}]",
-                )
-            )
-            text = None if not unready else f"containers with unready status: [{' '.join(unready)}]"
-            conds.append(self._condition("Ready", not unready, text and "ContainersNotReady", text))
-            conds.append(
-                self._condition("ContainersReady", not unready, text and "ContainersNotReady", text)
-            )
+            init_ok, init_reason, ready = initialized, None, not unready
+            if unready:
+                ready_reason = "ContainersNotReady"
+                ready_message = f"containers with unready status: [{' '.join(unready)}]"
+        if not init_ok:
+            init_reason = "ContainersNotInitialized"
+        incomplete = f"containers with incomplete status: [{' '.join(not_init)}]"
+        conds.append(
+            self._condition("Initialized", init_ok, init_reason, None if init_ok else incomplete)
+        )
+        for ctype in ("Ready", "ContainersReady"):
+            conds.append(self._condition(ctype, ready, ready_reason, ready_message))
         conds.append(self._condition("PodScheduled", True))
         status: dict[str, Any] = {
             "phase": phase,
@@ -680,8 +728,15 @@ class PodWorker:
             status["reason"], status["message"] = reason, message
         return status
 
-    def _sidecars(self) -> set[str]:
-        return {i.name for i in self.infos if i.kind == NATIVE_SIDECAR}
+    def _failed_init(self) -> bool:
+        st = self.pod.status if self.pod is not None else {}
+        return any(
+            i.kind == INIT
+            and i.name in st
+            and st[i.name].state == TERMINATED
+            and st[i.name].exit_code != 0
+            for i in self.infos
+        )
 
     def _setup_failed(self, work_dir: str | Path, exc: Exception) -> None:
         """The pod cannot start: report it (CreateContainerConfigError) until it is deleted."""
@@ -695,7 +750,7 @@ class PodWorker:
         """Once the pod's sandbox exists, serve the API inside its network namespace."""
         sb = self.sb
         pid = getattr(sb, "_podinit_pid", None) if sb is not None else None
-        if self.serve_api is None or not self.isolate or self.bridged or not pid:
+        if self.node.serve_api is None or not self.node.isolate or self.bridged or not pid:
             return
         self.bridged = True
         try:
@@ -707,86 +762,58 @@ class PodWorker:
             if self.finished.is_set():
                 sock.close()
                 return
-            self.bridge = podnet.Bridge(sock, self.serve_api)
+            self.bridge = podnet.Bridge(sock, self.node.serve_api)
 
     def _publish(self) -> None:
         self._bridge_api()
         status = self.build_status()
-        if not self.sink(self.namespace, self.name, self.uid, status) and self.stop_grace is None:
+        if (
+            not self.node.sink(self.namespace, self.name, self.uid, status)
+            and self.stop_grace is None
+        ):
             # The object is gone (deleted with grace 0): stop at once, as the kubelet does.
             self.request_stop(0.0)
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Kubelet:
-    """The node: admits pods, stops them, and tears everything down at the end."""
+    """The node: admits pods, stops them, and tears everything down at the end.
 
-    def __init__(
-        self,
-        *,
-        state_dir: Path,
-        sink: StatusSink,
-        pull_check: PullCheck,
-        node_name: str,
-        on_finished: Callable[[PodWorker], None],
-        lookup: podprep.Lookup,
-        api_port: Callable[[], int],
-        token: str,
-        crash_backoff: tuple[float, float] = CRASH_BACKOFF,
-        serve_api: Callable[[socket.socket, Any], None] | None = None,
-        host_files: bool = True,
-    ) -> None:
-        self.host_files = host_files
-        self.serve_api = serve_api
-        self.crash_backoff = crash_backoff
-        self.token = token
-        self.lookup = lookup
+    Its settings are the server's; each ``PodWorker`` reads them from here.
+    """
+
+    state_dir: Path
+    sink: StatusSink
+    pull_check: PullCheck
+    node_name: str
+    on_finished: Callable[[PodWorker], None]
+    lookup: podprep.Lookup
+    api_port: Callable[[], int]
+    token: str  # what the service-account volume holds
+    crash_backoff: tuple[float, float] = CRASH_BACKOFF
+    serve_api: Callable[[socket.socket, Any], None] | None = None  # a connection in a pod
+    host_files: bool = True  # the server says its pods share this machine's files
+    record: EventSink = _no_events
+
+    def __post_init__(self) -> None:
         self.log_times = logtimes.LogTimes()
-        self._log_watcher: logtimes.Watcher | None = None
-        self.api_port = api_port
-        self.state_dir = state_dir
-        self.sink = sink
-        self.pull_check = pull_check
-        self.node_name = node_name
-        self.on_finished = on_finished
         self.isolate = namespaces_available() is None
         self.workers: dict[str, PodWorker] = {}  # uid -> worker
         self.lock = threading.Lock()
         self.closed = False
+        self._log_watcher: logtimes.Watcher | None = None
 
     def admit(self, pod: dict[str, Any]) -> PodWorker | None:
-        uid = str(pod["metadata"]["uid"])
-        worker = PodWorker(
-            pod,
-            log_dir=self.state_dir / "pods" / uid,
-            sink=self.sink,
-            pull_check=self.pull_check,
-            node_name=self.node_name,
-            isolate=self.isolate,
-            lookup=self.lookup,
-            api_port=self.api_port(),
-            token=self.token,
-            log_times=self.log_times,
-            crash_backoff=self.crash_backoff,
-            serve_api=self.serve_api,
-            host_files=self.host_files,
-        )
+        worker = PodWorker(pod, self)
         with self.lock:
             if self.closed:
                 return None
-            self.workers[uid] = worker
+            self.workers[worker.uid] = worker
             if self._log_watcher is None:
                 self._log_watcher = logtimes.Watcher(self.log_times, self._running_logs)
                 self._log_watcher.start()
-        worker.thread = threading.Thread(
-            target=self._run_worker, args=(worker,), name=worker.thread.name, daemon=True
-        )
         worker.start()
         return worker
-
-    def _run_worker(self, worker: PodWorker) -> None:
-        worker._main()
-        if not worker.shutdown:
-            self.on_finished(worker)
 
     def _running_logs(self) -> list[Path]:
         with self.lock:

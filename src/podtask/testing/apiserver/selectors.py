@@ -2,9 +2,12 @@
 
 Label selectors: ``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``, ``a notin (x)``,
 ``a`` (exists) and ``!a`` (does not exist), comma-separated (ANDed). Field
-selectors for pods: ``metadata.name``, ``metadata.namespace``,
-``status.phase``, ``spec.nodeName``, ``spec.restartPolicy`` with ``=``,
-``==`` or ``!=``. A bad selector is a 400, as on a real server.
+selectors, per resource as the API server registers them: ``metadata.name``
+and ``metadata.namespace`` everywhere; for pods also ``status.phase``,
+``spec.nodeName``, ``spec.restartPolicy``; for events ``involvedObject.*``,
+``reason``, ``type``, ``source``, ``reportingComponent``; with ``=``, ``==``
+or ``!=``. A bad selector, or a field another resource has, is a 400, as on a
+real server.
 """
 
 from __future__ import annotations
@@ -22,13 +25,41 @@ _SET = re.compile(rf"^({_KEY})\s+(in|notin)\s+\(([^)]*)\)$")
 _CMP = re.compile(rf"^({_KEY})\s*(==|!=|=)\s*([-A-Za-z0-9_.]*)$")
 _EXISTS = re.compile(rf"^(!?)\s*({_KEY})$")
 
-FIELDS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "metadata.name": lambda o: str(o.get("metadata", {}).get("name", "")),
-    "metadata.namespace": lambda o: str(o.get("metadata", {}).get("namespace", "")),
-    "status.phase": lambda o: str(o.get("status", {}).get("phase", "")),
-    "spec.nodeName": lambda o: str(o.get("spec", {}).get("nodeName", "")),
-    "spec.restartPolicy": lambda o: str(o.get("spec", {}).get("restartPolicy", "")),
+Getter = Callable[[dict[str, Any]], str]
+
+
+def _at(*path: str) -> Getter:
+    def get(o: dict[str, Any]) -> str:
+        value: Any = o
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return "" if value is None else str(value)
+
+    return get
+
+
+_META: dict[str, Getter] = {
+    "metadata.name": _at("metadata", "name"),
+    "metadata.namespace": _at("metadata", "namespace"),
 }
+FIELDS: dict[str, Getter] = {  # pods
+    **_META,
+    "status.phase": _at("status", "phase"),
+    "spec.nodeName": _at("spec", "nodeName"),
+    "spec.restartPolicy": _at("spec", "restartPolicy"),
+}
+EVENT_FIELDS: dict[str, Getter] = {
+    **_META,
+    **{
+        f"involvedObject.{k}": _at("involvedObject", k)
+        for k in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+    },
+    "reason": _at("reason"),
+    "reportingComponent": _at("reportingComponent"),
+    "source": _at("source", "component"),
+    "type": _at("type"),
+}
+FIELDS_OF: dict[str, dict[str, Getter]] = {"pods": FIELDS, "events": EVENT_FIELDS}
 
 
 def _split(text: str) -> list[str]:
@@ -81,7 +112,7 @@ def label_selector(text: str | None) -> Matcher:
     return lambda o: all(t(o) for t in terms)
 
 
-def field_selector(text: str | None) -> Matcher:
+def field_selector(text: str | None, resource: str = "pods") -> Matcher:
     if not text:
         return lambda _o: True
     terms: list[Matcher] = []
@@ -90,19 +121,19 @@ def field_selector(text: str | None) -> Matcher:
         if m is None:
             raise bad_request(f"invalid selector: '{part}'; can't understand '{part}'")
         key, op, value = m.group(1), m.group(2), m.group(3)
-        getter = FIELDS.get(key)
+        getter = FIELDS_OF.get(resource, _META).get(key)
         if getter is None:
             raise ApiError(400, "BadRequest", f"field label not supported: {key}")
         terms.append(_field_term(getter, value, negate=op == "!="))
     return lambda o: all(t(o) for t in terms)
 
 
-def _field_term(getter: Callable[[dict[str, Any]], str], value: str, *, negate: bool) -> Matcher:
+def _field_term(getter: Getter, value: str, *, negate: bool) -> Matcher:
     if negate:
         return lambda o: getter(o) != value
     return lambda o: getter(o) == value
 
 
-def selector(label: str | None, field: str | None) -> Matcher:
-    labels, fields = label_selector(label), field_selector(field)
+def selector(label: str | None, field: str | None, resource: str = "pods") -> Matcher:
+    labels, fields = label_selector(label), field_selector(field, resource)
     return lambda o: labels(o) and fields(o)

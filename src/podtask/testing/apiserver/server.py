@@ -11,6 +11,7 @@ Routes: ``/version``, ``/api``, ``/apis``, ``/api/v1``,
 ``/apis/testing.podtask.dev/v1`` (discovery);
 ``/api/v1/namespaces[/{ns}]``; ``/api/v1/namespaces/{ns}/pods[/{name}[/log|/status]]``;
 ``/api/v1/pods``; ``/api/v1[/namespaces/{ns}]/configmaps[/{name}]``;
+``/api/v1[/namespaces/{ns}]/events[/{name}]`` (read only: the kubelet writes them);
 ``/podtask-test/faults`` and ``/podtask-test/requests``
 (test control, never counted); ``/healthz``.
 """
@@ -32,14 +33,22 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from podtask._contract import grace_of
-from podtask.testing.apiserver import access, admission, configmaps, scheduler, validation
+from podtask.testing.apiserver import (
+    access,
+    admission,
+    configmaps,
+    events,
+    patches,
+    scheduler,
+    validation,
+)
 from podtask.testing.apiserver.errors import (
     ApiError,
     already_exists,
@@ -60,13 +69,16 @@ from podtask.testing.apiserver.logtimes import LogTimes, lines_with_times, rfc33
 from podtask.testing.apiserver.podstatus import ts
 from podtask.testing.apiserver.selectors import selector
 from podtask.testing.apiserver.store import Store, Watcher
-from podtask.testing.apiserver.tables import pod_table, wants_table
+from podtask.testing.apiserver.tables import TABLES, as_table, wants_table
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 VERBS = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update", "log")
 CONTEXT = "podtask-test"
 GC_FINALIZERS = ("foregroundDeletion", "orphan")
-KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap"}
+KINDS = {"pods": "Pod", "namespaces": "Namespace", "configmaps": "ConfigMap", "events": "Event"}
+
+#: What a real server lists for a plain namespaced object (pods, configmaps).
+OBJECT_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 DISCOVERY_V1 = {
     "kind": "APIResourceList",
@@ -77,16 +89,7 @@ DISCOVERY_V1 = {
             "singularName": "pod",
             "namespaced": True,
             "kind": "Pod",
-            "verbs": [
-                "create",
-                "delete",
-                "deletecollection",
-                "get",
-                "list",
-                "patch",
-                "update",
-                "watch",
-            ],
+            "verbs": OBJECT_VERBS,
             "shortNames": ["po"],
             "categories": ["all"],
         },
@@ -118,8 +121,16 @@ DISCOVERY_V1 = {
             "singularName": "configmap",
             "namespaced": True,
             "kind": "ConfigMap",
-            "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"],
+            "verbs": OBJECT_VERBS,
             "shortNames": ["cm"],
+        },
+        {
+            "name": "events",
+            "singularName": "event",
+            "namespaced": True,
+            "kind": "Event",
+            "verbs": ["get", "list", "watch"],
+            "shortNames": ["ev"],
         },
         {
             "name": "namespaces",
@@ -231,6 +242,7 @@ class ApiServer:
         # The one credential: only the kubeconfig this server writes (mode 0600) holds it.
         self.token = secrets.token_urlsafe(32)
         self.store = Store(history_size)
+        self.events = events.Recorder(self.store, node_name)
         self.faults = Faults(self)
         self._counts: dict[str, int] = dict.fromkeys(VERBS, 0)
         self._counts_lock = threading.Lock()
@@ -243,6 +255,7 @@ class ApiServer:
             sink=self._set_status,
             pull_check=self.faults.image_pull_error,
             node_name=node_name,
+            record=self.events.kubelet,
             on_finished=self._pod_finished,
             lookup=lambda ns, name: self.store.get("configmaps", (ns, name)),
             api_port=lambda: self.port,
@@ -469,6 +482,7 @@ class ApiServer:
                 ]
 
             self.store.update("pods", key, unschedulable, uid=uid)
+            self.events.scheduler(pod, events.WARNING, "FailedScheduling", scheduler.NO_FIT)
             return
 
         def bind(o: dict[str, Any]) -> None:
@@ -484,6 +498,13 @@ class ApiServer:
 
         bound = self.store.update("pods", key, bind, uid=uid) if not wanted else pod
         if bound is not None:
+            if not wanted:
+                self.events.scheduler(
+                    bound,
+                    events.NORMAL,
+                    "Scheduled",
+                    f"Successfully assigned {key[0]}/{key[1]} to {self.node_name}",
+                )
             self.kubelet.admit(bound)
 
     def delete_pod(
@@ -571,14 +592,19 @@ class ApiServer:
                 meta.pop("finalizers", None)
 
         marked = self.store.update("pods", (namespace, name), mark, uid=uid)
+        finalizers = ((marked or {}).get("metadata") or {}).get("finalizers") or []
+        orphan = "orphan" in finalizers
+        if "foregroundDeletion" in finalizers:
+            self._collect_garbage(namespace, uid)  # dependents first, then the owner
         self.store.update("pods", (namespace, name), collected, uid=uid)
         if self.store.delete("pods", (namespace, name), uid=uid) is not None:
-            self._collect_garbage(namespace, uid)
+            self._collect_garbage(namespace, uid, orphan=orphan)
         return marked
 
-    def _collect_garbage(self, namespace: str, owner_uid: str) -> None:
-        """Delete the ConfigMaps the pod owned (``ownerReferences``), as the garbage
-        collector does with background propagation."""
+    def _collect_garbage(self, namespace: str, owner_uid: str, *, orphan: bool = False) -> None:
+        """What the garbage collector does once an owner goes: a ConfigMap with no owner
+        left is deleted; one that keeps another owner, or whose owner was deleted with
+        ``propagationPolicy: Orphan``, only loses the reference to it."""
         owned, _rv = self.store.select(
             "configmaps",
             namespace,
@@ -588,7 +614,36 @@ class ApiServer:
             ),
         )
         for cm in owned:
-            self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
+            refs = cm["metadata"].get("ownerReferences") or []
+            left = [r for r in refs if r.get("uid") != owner_uid]
+            if orphan or any(self._owner_exists(namespace, r) for r in left):
+
+                def drop(o: dict[str, Any], left: list[dict[str, Any]] = left) -> None:
+                    if left:
+                        o["metadata"]["ownerReferences"] = left
+                    else:
+                        o["metadata"].pop("ownerReferences", None)
+
+                self.store.update("configmaps", _key(cm), drop, uid=cm["metadata"]["uid"])
+            else:
+                self.store.delete("configmaps", _key(cm), uid=cm["metadata"]["uid"])
+
+    def _owner_exists(self, namespace: str, ref: dict[str, Any]) -> bool:
+        """The owner a reference names is there (same uid); kinds this server does not
+        serve are taken to exist, as the collector leaves what it cannot resolve."""
+        resource = {"Pod": "pods", "ConfigMap": "configmaps"}.get(str(ref.get("kind")))
+        if resource is None or ref.get("apiVersion") != "v1":
+            return True
+        found = self.store.get(resource, (namespace, str(ref.get("name"))))
+        return found is not None and found["metadata"].get("uid") == ref.get("uid")
+
+    def collect_if_orphaned(self, obj: dict[str, Any]) -> None:
+        """A ConfigMap written with owner references none of which exists any more is
+        deleted by the collector (shortly after; here at once)."""
+        refs = obj["metadata"].get("ownerReferences") or []
+        ns = str(obj["metadata"]["namespace"])
+        if refs and not any(self._owner_exists(ns, r) for r in refs):
+            self.store.delete("configmaps", _key(obj), uid=obj["metadata"]["uid"])
 
     def evict_pod(self, namespace: str, name: str, message: str) -> None:
         pod = self.store.get("pods", (namespace, name))
@@ -673,6 +728,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
     server_version = "podtask-apiserver"
+    _ctype = "application/json"
+    # As a real API server (Go's net/http sets TCP_NODELAY): without it, an answer written
+    # in two sends waits for the client's delayed ACK, 40 ms on every request.
+    disable_nagle_algorithm = True
 
     # -- plumbing ------------------------------------------------------------------------
     def setup(self) -> None:
@@ -695,6 +754,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw and method == "DELETE":
             return None  # a DELETE without options has no body to type
         ctype = access.check_content_type(self.headers.get("Content-Type"), method)
+        self._ctype = ctype  # how a PATCH body is to be applied
         if not raw:
             return None
         return access.decode_body(raw, ctype)
@@ -865,7 +925,7 @@ class _Handler(BaseHTTPRequestHandler):
         if seg[0] == "watch":  # legacy /api/v1/watch/... paths
             seg = seg[1:]
             q["watch"] = ["true"]
-        if seg in (["pods"], ["configmaps"]):
+        if seg in (["pods"], ["configmaps"], ["events"]):
             if method != "GET":
                 raise method_not_allowed(method)
             self._list_or_watch(seg[0], None, q)
@@ -895,6 +955,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if seg[2] == "configmaps" and len(seg) <= 4:
             self._configmaps(method, ns, seg[3] if len(seg) == 4 else None, q, body)
+            return
+        if seg[2] == "events" and len(seg) <= 4:
+            self._events(method, ns, seg[3] if len(seg) == 4 else None, q)
             return
         if seg[2] != "pods":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -951,7 +1014,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "DELETE":
             api._count("deletecollection")
             api.faults.check("deletecollection", "deletecollection", "pods", ns, None)
-            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), "pods")
             items, _rv = api.store.select("pods", ns, match)
             grace = _grace(q, body)
             out = []
@@ -973,6 +1036,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("DELETE", False): "deletecollection",
             ("GET", True): "get",
             ("DELETE", True): "delete",
+            ("PATCH", True): "patch",
+            ("PUT", True): "update",
         }.get((method, name is not None))
         if verb is None:
             raise method_not_allowed(method)
@@ -992,9 +1057,11 @@ class _Handler(BaseHTTPRequestHandler):
                     raise already_exists("configmaps", obj["metadata"]["name"])
                 obj = created
             self._json(201, obj)
+            if not dry:
+                api.collect_if_orphaned(obj)
             return
         if verb == "deletecollection":
-            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
+            match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), "configmaps")
             items, _rv = api.store.select("configmaps", ns, match)
             out = items
             if not dry:
@@ -1014,6 +1081,9 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "get":
             self._json(200, obj)
             return
+        if verb in ("patch", "update"):
+            self._json(200, self._write_configmap(ns, name, verb, body, dry))
+            return
         pre = (body.get("preconditions") or {}) if isinstance(body, dict) else {}
         if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
             raise precondition_failed("ConfigMap", name, "UID", pre["uid"], obj["metadata"]["uid"])
@@ -1032,6 +1102,77 @@ class _Handler(BaseHTTPRequestHandler):
                 "details": {"name": name, "kind": "configmaps", "uid": obj["metadata"]["uid"]},
             },
         )
+
+    def _rewrite(
+        self,
+        resource: str,
+        ns: str,
+        name: str,
+        compute: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        dry: bool = False,
+    ) -> dict[str, Any]:
+        """Store ``compute(old)`` in place of the object, atomically; an ApiError it raises
+        answers the request and changes nothing; ``dry``: checked, not stored."""
+        api = self.server.api
+        error: list[ApiError] = []
+        result: list[dict[str, Any]] = []
+
+        def change(o: dict[str, Any]) -> bool:
+            try:
+                new = compute(o)
+            except ApiError as exc:
+                error.append(exc)
+                return False
+            result.append(new)
+            if dry:
+                return False
+            o.clear()
+            o.update(new)
+            return True
+
+        out = api.store.update(resource, (ns, name), change)
+        if error:
+            raise error[0]
+        if out is None:
+            raise not_found(resource, name)
+        return result[0] if dry else out
+
+    def _write_configmap(
+        self, ns: str, name: str, verb: str, body: Any, dry: bool
+    ) -> dict[str, Any]:
+        """PATCH (any of the four types) or PUT (409 on a stale resourceVersion)."""
+        api = self.server.api
+
+        def compute(o: dict[str, Any]) -> dict[str, Any]:
+            if verb == "update":
+                if not isinstance(body, dict):
+                    raise bad_request("the body of the request was in an unknown format")
+                _check_rv("configmaps", name, body, o)
+                new = dict(body)
+            else:
+                new = patches.apply(o, body, self._ctype)
+            return configmaps.validate_update(o, new, ns)
+
+        out = self._rewrite("configmaps", ns, name, compute, dry=dry)
+        if not dry:
+            api.collect_if_orphaned(out)
+        return out
+
+    def _events(self, method: str, ns: str, name: str | None, q: dict[str, list[str]]) -> None:
+        """Events: get, list, watch (what a client reads; the kubelet and scheduler write)."""
+        api = self.server.api
+        if method != "GET":
+            raise method_not_allowed(method)
+        verb = "get" if name is not None else "watch" if _truthy(q, "watch") else "list"
+        api.faults.check(f"events:{verb}", verb, "events", ns, name)
+        if name is None:
+            self._list_or_watch("events", ns, q)
+            return
+        found = api.store.get("events", (ns, name))
+        if found is None:
+            raise not_found("events", name)
+        self._json(200, found)
 
     def _pod(self, method: str, ns: str, name: str, q: dict[str, list[str]], body: Any) -> None:
         api = self.server.api
@@ -1071,43 +1212,20 @@ class _Handler(BaseHTTPRequestHandler):
             raise method_not_allowed(method)
 
     def _update(self, ns: str, name: str, method: str, body: Any) -> dict[str, Any]:
-        api = self.server.api
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) and not (method == "PATCH" and isinstance(body, list)):
             raise bad_request("the body of the request was in an unknown format")
-        error: list[ApiError] = []
 
-        def change(o: dict[str, Any]) -> bool:
-            new = validation.merge_patch(o, body) if method == "PATCH" else dict(body)
-            if method == "PUT":
-                rv = (body.get("metadata") or {}).get("resourceVersion")
-                if rv and rv != o["metadata"]["resourceVersion"]:
-                    error.append(
-                        conflict(
-                            "pods",
-                            name,
-                            "the object has been modified; please apply your changes to the"
-                            " latest version and try again",
-                        )
-                    )
-                    return False
+        def compute(o: dict[str, Any]) -> dict[str, Any]:
+            new = patches.apply(o, body, self._ctype) if method == "PATCH" else dict(body)
+            if method == "PUT" and isinstance(body, dict):
+                _check_rv("pods", name, body, o)
                 new["status"] = o.get("status")
                 new["metadata"] = {**o["metadata"], **(new.get("metadata") or {})}
                 new["metadata"]["resourceVersion"] = o["metadata"]["resourceVersion"]
-            try:
-                validation.check_update(o, new)
-            except ApiError as exc:
-                error.append(exc)
-                return False
-            o.clear()
-            o.update(new)
-            return True
+            validation.check_update(o, new)
+            return new
 
-        out = api.store.update("pods", (ns, name), change)
-        if error:
-            raise error[0]
-        if out is None:
-            raise not_found("pods", name)
-        return out
+        return self._rewrite("pods", ns, name, compute)
 
     # -- list and watch ----------------------------------------------------------------------
     def _list_or_watch(self, resource: str, ns: str | None, q: dict[str, list[str]]) -> None:
@@ -1117,15 +1235,15 @@ class _Handler(BaseHTTPRequestHandler):
         if resource == "pods":
             api._count(verb)
             api.faults.check(verb, verb, "pods", ns, None)
-        match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"))
-        table = wants_table(self.headers.get("Accept") or "") and resource == "pods"
+        match = selector(_one(q, "labelSelector"), _one(q, "fieldSelector"), resource)
+        table = wants_table(self.headers.get("Accept") or "") and resource in TABLES
         include = _one(q, "includeObject") or "Metadata"
         if watching:
             self._watch(resource, ns, q, match, table, include)
             return
         items, rv, meta = self._list_items(resource, ns, q, match)
         if table:
-            self._json(200, pod_table(items, str(rv), include))
+            self._json(200, as_table(resource, items, str(rv), include))
             return
         kind = KINDS[resource] + "List"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
@@ -1238,7 +1356,7 @@ class _Handler(BaseHTTPRequestHandler):
             nonlocal sent_columns
             if table and kind != "BOOKMARK":
                 rv = obj.get("metadata", {}).get("resourceVersion", "")
-                obj = pod_table([obj], rv, include, columns=not sent_columns)
+                obj = as_table(w.resource, [obj], rv, include, columns=not sent_columns)
                 sent_columns = True
             self._chunk(_dumps({"type": kind, "object": obj}) + b"\n")
 
@@ -1366,8 +1484,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._end_stream()
 
 
+#: How long a followed log stays open after its container stopped: on a v1.36 cluster the
+#: kubelet ended it 1.0 s after the container's last line and exit
+#: (docs: real-cluster/api-diff-real-vs-test-server.txt, "follow chunks").
+FOLLOW_END_DELAY = 1.0
+
+
 def _follow(fh: Any, worker: PodWorker, container: str, stop: threading.Event) -> Iterator[bytes]:
-    """New bytes of a log file until its container stops running and the file is drained."""
+    """New bytes of a log file until its container stops running and the file is drained,
+    and then ``FOLLOW_END_DELAY`` more: a real kubelet ends the stream about then."""
+    stopped_at: float | None = None
     while not stop.is_set():
         running = worker.is_running(container)
         chunk = fh.read(65536)
@@ -1375,9 +1501,23 @@ def _follow(fh: Any, worker: PodWorker, container: str, stop: threading.Event) -
             yield chunk
             continue
         if not running:
-            return
+            stopped_at = stopped_at or time.monotonic()
+            if time.monotonic() - stopped_at >= FOLLOW_END_DELAY:
+                return
         yield b""
         time.sleep(0.1)
+
+
+def _check_rv(resource: str, name: str, body: dict[str, Any], old: dict[str, Any]) -> None:
+    """An update (PUT) made from a stale read is a 409, as optimistic concurrency has it."""
+    rv = (body.get("metadata") or {}).get("resourceVersion")
+    if rv and rv != old["metadata"]["resourceVersion"]:
+        raise conflict(
+            resource,
+            name,
+            "the object has been modified; please apply your changes to the latest version"
+            " and try again",
+        )
 
 
 def _parse_rv(text: str) -> int:

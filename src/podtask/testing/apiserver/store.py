@@ -32,7 +32,7 @@ class Change:
 
     rv: int
     type: str  # ADDED | MODIFIED | DELETED
-    resource: str  # "pods" | "namespaces" | "configmaps"
+    resource: str  # "pods" | "namespaces" | "configmaps" | "events"
     obj: dict[str, Any]
     old: dict[str, Any] | None
 
@@ -84,6 +84,7 @@ class Store:
             "pods": {},
             "namespaces": {},
             "configmaps": {},
+            "events": {},
         }
         self.history: deque[Change] = deque()
         self.history_size = history_size

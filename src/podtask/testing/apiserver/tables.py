@@ -1,8 +1,9 @@
-"""``meta.k8s.io/v1`` Tables: what ``kubectl get pods`` asks the server to print.
+"""``meta.k8s.io/v1`` Tables: what ``kubectl get pods`` (and ``get events``) asks to print.
 
 kubectl sends ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io`` and
 prints the rows it gets back; answering with a Table gives its usual NAME,
-READY, STATUS, RESTARTS, AGE columns (IP and NODE with ``-o wide``).
+READY, STATUS, RESTARTS, AGE columns (IP and NODE with ``-o wide``), and for
+events LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, as the API server's printers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ COLUMNS = [
 ]
 
 
+EVENT_COLUMNS = [
+    ("Last Seen", "string", "", 0),
+    ("Type", "string", "", 0),
+    ("Reason", "string", "", 0),
+    ("Object", "string", "", 0),
+    ("Subobject", "string", "", 1),
+    ("Source", "string", "", 1),
+    ("Message", "string", "", 0),
+    ("First Seen", "string", "", 1),
+    ("Count", "string", "", 1),
+    ("Name", "string", "name", 1),
+]
+TABLES = ("pods", "events")  # the resources this server prints
+
+
 def wants_table(accept: str) -> bool:
     return "as=Table" in accept
 
@@ -44,7 +60,32 @@ def _restarts(statuses: list[dict[str, Any]]) -> str:
     return f"{count} ({ago} ago)"
 
 
-def _row(pod: dict[str, Any], include: str) -> dict[str, Any]:
+def _age(stamp: Any) -> str:
+    if not stamp:
+        return "<unknown>"
+    when = calendar.timegm(time.strptime(str(stamp)[:19] + "Z", TIME_FORMAT))
+    return human_age(time.time() - when)
+
+
+def _event_cells(ev: dict[str, Any]) -> list[Any]:
+    ref = ev.get("involvedObject") or {}
+    source = ev.get("source") or {}
+    by = ", ".join(str(v) for v in (source.get("component"), source.get("host")) if v)
+    return [
+        _age(ev.get("lastTimestamp") or ev.get("eventTime")),
+        ev.get("type", ""),
+        ev.get("reason", ""),
+        f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}",
+        ref.get("fieldPath", ""),
+        by or ev.get("reportingComponent", ""),
+        ev.get("message", ""),
+        _age(ev.get("firstTimestamp") or ev.get("eventTime")),
+        int(ev.get("count") or 1),
+        (ev.get("metadata") or {}).get("name", ""),
+    ]
+
+
+def _pod_cells(pod: dict[str, Any]) -> list[Any]:
     meta = pod.get("metadata", {})
     status = pod.get("status") or {}
     spec = pod.get("spec") or {}
@@ -57,26 +98,25 @@ def _row(pod: dict[str, Any], include: str) -> dict[str, Any]:
     ]
     total = len(spec.get("containers") or []) + len(sidecars)
     ready = sum(1 for s in statuses if s.get("ready"))
-    restarts = _restarts(statuses)
-    created = meta.get("creationTimestamp")
-    age = "<unknown>"
-    if created:
-        age = human_age(time.time() - calendar.timegm(time.strptime(created, TIME_FORMAT)))
-    row: dict[str, Any] = {
-        "cells": [
-            meta.get("name", ""),
-            f"{ready}/{total}",
-            display_status(pod),
-            restarts,
-            age,
-            status.get("podIP") or "<none>",
-            spec.get("nodeName") or "<none>",
-            "<none>",
-            "<none>",
-        ]
-    }
+    return [
+        meta.get("name", ""),
+        f"{ready}/{total}",
+        display_status(pod),
+        _restarts(statuses),
+        _age(meta.get("creationTimestamp")),
+        status.get("podIP") or "<none>",
+        spec.get("nodeName") or "<none>",
+        "<none>",
+        "<none>",
+    ]
+
+
+def _row(resource: str, obj: dict[str, Any], include: str) -> dict[str, Any]:
+    meta = obj.get("metadata", {})
+    cells = _event_cells(obj) if resource == "events" else _pod_cells(obj)
+    row: dict[str, Any] = {"cells": cells}
     if include == "Object":
-        row["object"] = pod
+        row["object"] = obj
     elif include != "None":
         row["object"] = {
             "kind": "PartialObjectMetadata",
@@ -86,18 +126,24 @@ def _row(pod: dict[str, Any], include: str) -> dict[str, Any]:
     return row
 
 
-def pod_table(
-    pods: list[dict[str, Any]], rv: str, include: str = "Metadata", *, columns: bool = True
+def as_table(
+    resource: str,
+    items: list[dict[str, Any]],
+    rv: str,
+    include: str = "Metadata",
+    *,
+    columns: bool = True,
 ) -> dict[str, Any]:
+    """``items`` of ``resource`` (one of ``TABLES``) as a Table."""
     table: dict[str, Any] = {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": rv},
-        "rows": [_row(p, include) for p in pods],
+        "rows": [_row(resource, o, include) for o in items],
     }
     if columns:
         table["columnDefinitions"] = [
             {"name": n, "type": t, "format": f, "description": "", "priority": p}
-            for n, t, f, p in COLUMNS
+            for n, t, f, p in (EVENT_COLUMNS if resource == "events" else COLUMNS)
         ]
     return table
