@@ -1,4 +1,4 @@
-"""What a podman run records: one clock for the containers' times, and a log per started container.
+"""What a podman run records: one clock for the times, a log per started container, a full home.
 
 Review item 10: the table took podman's ``inspect`` times while ``ready`` and
 ``events.jsonl`` took the moments podtask noticed, so a container read "ready"
@@ -18,6 +18,8 @@ import pytest
 
 from tests.conformance.conftest import podman_problem
 from tests.conftest import EXAMPLES
+from tests.storage.test_full_disk import TASKS as FULL_DISK_TASKS
+from tests.storage.test_full_disk import small_home  # noqa: F401  # a fixture
 
 PROBLEM = podman_problem()
 
@@ -74,3 +76,27 @@ def test_logs_of_containers_that_wrote_nothing_say_so(
     assert "[primary] (wrote nothing to stdout or stderr)" in r.stderr
     assert "[writer] (wrote nothing to stdout or stderr)" in r.stderr
     assert "no container started" not in r.stderr
+
+
+@pytest.mark.usefixtures("small_home")
+def test_a_log_that_fills_the_home_is_cut_and_the_run_still_recorded() -> None:
+    """podman logs outside the home, so the task runs on; only podtask's copy meets the full disk.
+
+    It used to kill the copier and end the run as LOST ("No space left on
+    device: None"). Now the run keeps its result, the log what fit, and a
+    warning says the logs were cut and where the home is.
+    """
+    home = Path(os.environ["PODTASK_HOME"])
+    r = podtask(
+        "run", str(FULL_DISK_TASKS), "flood", "--kib", "2000", "--engine", "podman", "--json",
+        home=home,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["phase"] == "SUCCEEDED" and doc["outputs"] == {"o0": 2000}
+    assert f"end where the disk filled: PODTASK_HOME {home} is full (" in r.stderr
+    listed = json.loads(podtask("runs", "--json", home=home).stdout)
+    assert [(x["run_id"], x["phase"]) for x in listed] == [(doc["run_id"], "SUCCEEDED")]
+    log = Path(doc["run_dir"]) / "logs" / "primary.log"
+    assert 100 * 1024 < log.stat().st_size < 2000 * 1024

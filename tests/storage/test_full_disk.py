@@ -99,6 +99,8 @@ def test_a_run_that_fills_the_disk_is_recorded_and_the_disk_is_still_readable(
     assert doc["phase"] in ("SUCCEEDED", "FAILED")
     assert phases(small_home)[doc["run_id"]] == doc["phase"]  # recorded, never LOST
     assert not (small_home / ".podtask-reserve").exists()  # it took the reserve to get there
+    if doc["phase"] == "SUCCEEDED":  # the task coped: its result stands, its log is cut
+        assert f"end where the disk filled: PODTASK_HOME {small_home} is full (" in flood.stderr
     fill(small_home)
     listed = run_cli("runs", "--json")
     assert listed.returncode == 0, listed.stderr

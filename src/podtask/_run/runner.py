@@ -397,14 +397,20 @@ class Runner:
             error_doc = rd.outputs_dir / ERROR_FILE
             if error_doc.exists():
                 os.replace(error_doc, rd.error_json)
-            if verdict.phase is TaskPhase.FAILED and watch.filled():
-                # Most likely why it failed (its own log write met ENOSPC), and a
-                # retry would meet the same disk: the run stops here (`_guarded`).
-                raise full_error(
-                    self.home,
-                    f"write the logs of run {self.run_id}, which failed ({verdict.reason}) "
-                    "as the disk filled; they are kept up to that point",
-                )
+            if verdict.phase is not TaskPhase.ABORTED and watch.filled():
+                if verdict.phase is TaskPhase.SUCCEEDED:  # its result stands, its logs are cut
+                    full = full_error(self.home, "write all of them")
+                    self.options.notice(
+                        f"warning: the logs of run {self.run_id} end where the disk filled: {full}"
+                    )
+                else:
+                    # Most likely why it failed (its own log write met ENOSPC), and a
+                    # retry would meet the same disk: the run stops here (`_guarded`).
+                    raise full_error(
+                        self.home,
+                        f"write the logs of run {self.run_id}, which failed ({verdict.reason}) "
+                        "as the disk filled; they are kept up to that point",
+                    )
             if verdict.phase is TaskPhase.SUCCEEDED:
                 try:
                     outputs = _check_outputs(self.task, read_json(rd.outputs_json) or {})

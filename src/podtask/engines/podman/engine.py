@@ -48,6 +48,7 @@ from podtask._lifecycle import (
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
+from podtask._storage.space import is_full
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
@@ -85,6 +86,7 @@ class _Logs:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.started = threading.Event()  # set once the first containers were started
+        self.full: set[str] = set()  # logs whose copy met a full disk: they end there
 
     def start(self, podman: Podman, pp: PodmanPod) -> None:
         self.thread = threading.Thread(
@@ -113,7 +115,7 @@ class _Logs:
         from "never started".
         """
         with self.lock:
-            self._out(name)
+            self._write(name, [])
 
     def _out(self, name: str) -> IO[bytes]:
         out = self.files.get(name)
@@ -135,14 +137,33 @@ class _Logs:
                 if end == 0:
                     continue
                 self.offsets[name] = offset + end
-                out = self._out(name)
+                lines = []
                 for record in data[:end].split(b"\n")[:-1]:
                     parts = record.split(b" ", 3)
                     if len(parts) < 3:
                         continue
                     text = parts[3] if len(parts) == 4 else b""
-                    out.write(text if parts[2] == b"P" else text + b"\n")
-                out.flush()
+                    lines.append(text if parts[2] == b"P" else text + b"\n")
+                self._write(name, lines)
+
+    def _write(self, name: str, lines: list[bytes]) -> None:
+        """Append to the run's copy of the log; a full disk ends that copy, not the run.
+
+        The container never sees this disk (podman logs elsewhere), so it runs
+        on; the run's record still has to be written, and the runner says that
+        the disk filled (``space.FillWatch``).
+        """
+        if name in self.full:
+            return
+        try:
+            out = self._out(name)
+            for line in lines:
+                out.write(line)
+            out.flush()
+        except OSError as exc:
+            if not is_full(exc):
+                raise
+            self.full.add(name)
 
     def close(self) -> None:
         self.stop_event.set()
@@ -150,8 +171,13 @@ class _Logs:
         if self.thread is not None:
             self.thread.join()
         self.copy()
-        for f in self.files.values():
-            f.close()
+        for name, f in self.files.items():
+            try:
+                f.close()
+            except OSError as exc:  # what was still buffered did not fit
+                if not is_full(exc):
+                    raise
+                self.full.add(name)
 
 
 class PodmanRuntime:
