@@ -44,12 +44,18 @@ def small_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         subprocess.run(["umount", "-l", str(home)], check=False)
 
 
-def phases(home: Path) -> dict[str, str]:
+def records(home: Path) -> dict[str, tuple[str, str, str]]:
+    """Each run's (phase, reason, message), read without writing to a maybe full disk."""
     conn = sqlite3.connect(f"file:{home / 'podtask.db'}?immutable=1", uri=True)
     try:
-        return dict(conn.execute("SELECT run_id, phase FROM runs").fetchall())
+        rows = conn.execute("SELECT run_id, phase, reason, message FROM runs").fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
     finally:
         conn.close()
+
+
+def phases(home: Path) -> dict[str, str]:
+    return {run_id: r[0] for run_id, r in records(home).items()}
 
 
 def fill(home: Path) -> None:
@@ -112,15 +118,6 @@ def test_a_run_that_fills_the_disk_is_recorded_and_the_disk_is_still_readable(
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert f"PODTASK_HOME {small_home} is full (0 B free" in refused.stderr
     assert len(list((small_home / "runs").iterdir())) == 2
-
-
-def records(home: Path) -> dict[str, tuple[str, str, str]]:
-    conn = sqlite3.connect(f"file:{home / 'podtask.db'}?immutable=1", uri=True)
-    try:
-        rows = conn.execute("SELECT run_id, phase, reason, message FROM runs").fetchall()
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
-    finally:
-        conn.close()
 
 
 @needs_namespaces
