@@ -17,3 +17,12 @@ def chatty(kib: int = 40) -> int:
         except OSError:
             lost += 1
     return lost
+
+
+@podtask.task
+def flood(kib: int = 2000) -> int:
+    """Prints ``kib`` KiB like most tasks do: the first write that meets the full disk kills it."""
+    line = "y" * 1023
+    for _ in range(kib):
+        print(line, flush=True)
+    return kib

@@ -44,12 +44,18 @@ def small_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         subprocess.run(["umount", "-l", str(home)], check=False)
 
 
-def phases(home: Path) -> dict[str, str]:
+def records(home: Path) -> dict[str, tuple[str, str, str]]:
+    """Each run's (phase, reason, message), read without writing to a maybe full disk."""
     conn = sqlite3.connect(f"file:{home / 'podtask.db'}?immutable=1", uri=True)
     try:
-        return dict(conn.execute("SELECT run_id, phase FROM runs").fetchall())
+        rows = conn.execute("SELECT run_id, phase, reason, message FROM runs").fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
     finally:
         conn.close()
+
+
+def phases(home: Path) -> dict[str, str]:
+    return {run_id: r[0] for run_id, r in records(home).items()}
 
 
 def fill(home: Path) -> None:
@@ -99,6 +105,8 @@ def test_a_run_that_fills_the_disk_is_recorded_and_the_disk_is_still_readable(
     assert doc["phase"] in ("SUCCEEDED", "FAILED")
     assert phases(small_home)[doc["run_id"]] == doc["phase"]  # recorded, never LOST
     assert not (small_home / ".podtask-reserve").exists()  # it took the reserve to get there
+    if doc["phase"] == "SUCCEEDED":  # the task coped: its result stands, its log is cut
+        assert f"end where the disk filled: PODTASK_HOME {small_home} is full (" in flood.stderr
     fill(small_home)
     listed = run_cli("runs", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -110,6 +118,42 @@ def test_a_run_that_fills_the_disk_is_recorded_and_the_disk_is_still_readable(
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert f"PODTASK_HOME {small_home} is full (0 B free" in refused.stderr
     assert len(list((small_home / "runs").iterdir())) == 2
+
+
+@needs_namespaces
+def test_a_task_killed_by_the_disk_filling_ends_in_the_full_disk_line(small_home: Path) -> None:
+    """Review item 4: the task's own `Error` hid the cause; now the one line, exit 1."""
+    r = run_cli("run", str(TASKS), "flood", "--kib", "2000")
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert re.match(rf"error: PODTASK_HOME {re.escape(str(small_home))} is full \(", last), last
+    assert re.search(r"\(\d+(\.\d)? (B|KiB) free", last), last
+    assert "which failed (Error) as the disk filled" in last, last
+    [(run_id, (phase, reason, message))] = records(small_home).items()
+    assert (phase, reason) == ("FAILED", "StorageFull")
+    assert message.startswith(f"PODTASK_HOME {small_home} is full")
+    log = (small_home / "runs" / run_id / "logs" / "primary.log").read_bytes()
+    assert len(log) > 100 * 1024  # what fit is kept
+    assert set(log.splitlines()[0]) == {ord("y")}
+
+
+@needs_namespaces
+def test_json_gives_the_error_object_for_a_full_disk_during_and_before_a_run(
+    small_home: Path,
+) -> None:
+    during = run_cli("run", str(TASKS), "flood", "--kib", "2000", "--json")
+    assert during.returncode == 1, during.stderr
+    error = json.loads(during.stdout)["error"]
+    assert error["type"] == "StorageFull"
+    assert error["message"].startswith(f"PODTASK_HOME {small_home} is full (")
+    fill(small_home)
+    before = run_cli("run", str(TASKS), "chatty", "--json")
+    assert before.returncode == 2, before.stderr
+    error = json.loads(before.stdout)["error"]
+    assert error["type"] == "StorageFull"
+    assert "cannot start a run" in error["message"]
+    assert len(list((small_home / "runs").iterdir())) == 1  # nothing started
 
 
 def test_runs_sweeps_run_dirs_that_never_got_a_record(podtask_home: Path) -> None:

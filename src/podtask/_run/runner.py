@@ -54,6 +54,7 @@ from podtask._storage import (
     write_json_atomic,
 )
 from podtask._storage.faults import pause_for_tests
+from podtask._storage.space import FillWatch, full_error
 from podtask._types import from_literal, to_literal
 
 
@@ -376,6 +377,7 @@ class Runner:
         used, retried = _budgets_used(rd, first)
         attempt, budget = first, retried.get(first)
         while True:
+            watch = FillWatch(self.home)
             if resume and attempt == first:
                 # The attempt's pod exists already; its deadline is the engine's to recall.
                 if surviving is None:
@@ -405,6 +407,20 @@ class Runner:
             error_doc = rd.outputs_dir / ERROR_FILE
             if error_doc.exists():
                 os.replace(error_doc, rd.error_json)
+            if verdict.phase is not TaskPhase.ABORTED and watch.filled():
+                if verdict.phase is TaskPhase.SUCCEEDED:  # its result stands, its logs are cut
+                    full = full_error(self.home, "write all of them")
+                    self.options.notice(
+                        f"warning: the logs of run {self.run_id} end where the disk filled: {full}"
+                    )
+                else:
+                    # Most likely why it failed (its own log write met ENOSPC), and a
+                    # retry would meet the same disk: the run stops here (`_guarded`).
+                    raise full_error(
+                        self.home,
+                        f"write the logs of run {self.run_id}, which failed ({verdict.reason}) "
+                        "as the disk filled; they are kept up to that point",
+                    )
             if verdict.phase is TaskPhase.SUCCEEDED:
                 try:
                     outputs = _check_outputs(self.task, read_json(rd.outputs_json) or {})

@@ -31,7 +31,9 @@ FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _NEARLY_FULL = 256 * 1024
 _SQLITE_FULL = 13  # the primary result code (sqlite3 has no constant for it before 3.12)
 _SQLITE_FULL_TEXT = ("database or disk is full", "disk i/o error")
-_MAX_LEVELS = 5  # a file podtask writes is at most this deep under the home
+_MAX_LEVELS = 5
+#: Free space under which a disk that had ``HEADROOM`` at the start counts as filled.
+FILLED_BELOW = 64 * 1024  # a file podtask writes is at most this deep under the home
 
 T = TypeVar("T")
 
@@ -153,6 +155,29 @@ def release_reserve(home: Path) -> bool:
     return True
 
 
+class FillWatch:
+    """Whether the disk under a home filled up while a run's containers ran.
+
+    A container writes its log straight to ``logs/<name>.log`` under the home,
+    so podtask never sees the ``ENOSPC`` its writes meet: the container just
+    fails (a Python task dies on its next ``print``).  The disk tells instead:
+    when the attempt ends it is (nearly) full, or the reserve that was in
+    place when the attempt started is gone (a podtask write of this or another
+    run freed it because the disk was full).  A run starts only with
+    ``HEADROOM`` free, so either means the disk filled during the attempt.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._had_reserve = (home / RESERVE_NAME).exists()
+
+    def filled(self) -> bool:
+        free = free_bytes(self.home)
+        if free is not None and free < FILLED_BELOW:
+            return True
+        return self._had_reserve and not (self.home / RESERVE_NAME).exists()
+
+
 def retry_when_full(
     path: Path, what: str, write: Callable[[], T], *, cleanup: Callable[[], None] | None = None
 ) -> T:
@@ -183,6 +208,7 @@ def retry_when_full(
 __all__ = [
     "RESERVE_BYTES",
     "RESERVE_NAME",
+    "FillWatch",
     "ensure_reserve",
     "find_home",
     "free_bytes",

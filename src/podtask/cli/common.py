@@ -168,7 +168,7 @@ def _reporting(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any
     try:
         return fn(*args, **kwargs)
     except StorageFull as exc:  # before SpecError/OSError: one line, 2 if nothing started
-        err(f"error: {exc}")
+        _report(exc, "error: ", as_json=as_json)
         sys.exit(EXIT_USAGE if exc.nothing_started else EXIT_FAILED)
     except (SpecError, EngineUnavailable) as exc:
         _report(exc, "error: ", as_json=as_json)

@@ -268,7 +268,12 @@ def workflow_logs_if_known(run_id: str, container: str | None) -> bool:
 
     Nodes in the order they started; a cache hit has no logs of its own (its
     run id leads to the run it reused). False when ``run_id`` is no workflow run.
+    Whatever cannot be shown is said on stderr, as for a task run: a
+    container that wrote nothing, a node whose run was pruned (retention,
+    ``podtask prune``).  When pruning left nothing to show at all the command
+    fails (exit 1), as ``kubectl logs`` does for a pod that was deleted.
     """
+    from podtask._run.follow import copy_log
     from podtask._storage import podtask_home
     from podtask._storage.flows import FlowStore
 
@@ -280,15 +285,32 @@ def workflow_logs_if_known(run_id: str, container: str | None) -> bool:
             return False
         nodes = store.nodes(record.run_id)
     home = podtask_home()
+    shown, pruned = 0, []
     for n in nodes:
-        if not n.child_run_id or n.reason == "CacheHit":
+        if not n.child_run_id:
             continue
-        logs = home / "runs" / n.child_run_id / "logs"  # gone if the run was pruned
+        if n.reason == "CacheHit":
+            err(f"[{n.node_id}] (a cache hit: its logs are those of run {n.child_run_id})")
+            continue
+        logs = home / "runs" / n.child_run_id / "logs"
+        if not logs.is_dir():
+            pruned.append(n.child_run_id)
+            err(f"[{n.node_id}] (run {n.child_run_id} was pruned: its logs are gone)")
+            continue
         for path in sorted(logs.glob("*.log")):
             if container is not None and path.stem != container:
                 continue
-            for line in path.read_text(errors="replace").splitlines():
-                click.echo(f"[{n.node_id}/{path.stem}] {line}")
+            shown += 1
+            if path.stat().st_size == 0:
+                err(f"[{n.node_id}/{path.stem}] (wrote nothing to stdout or stderr)")
+            else:
+                copy_log(path, sys.stdout, prefix=f"[{n.node_id}/{path.stem}] ")
+    if pruned and not shown:
+        err(
+            f"error: workflow run {record.run_id} has no logs left: the runs of its nodes were "
+            "pruned (PODTASK_KEEP_RUNS, PODTASK_KEEP_FOR or `podtask prune`)"
+        )
+        sys.exit(EXIT_FAILED)
     return True
 
 

@@ -48,18 +48,18 @@ from podtask._lifecycle import (
     terminated_reason,
 )
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, PodmanOptions
+from podtask._storage.space import is_full
 from podtask.engines._kubelet.attempt import mark_attempt_in_logs, run_attempt
 from podtask.engines._kubelet.driver import PodDriver
 from podtask.engines._kubelet.port import (
     EXITED,
-    PROBE_KINDS,
     START_ERROR,
     STARTED,
     RuntimeEvent,
     check_probes,
 )
 from podtask.engines.podman import guardian, subpaths
-from podtask.engines.podman.cli import ContainerState, Podman, PodmanError
+from podtask.engines.podman.cli import Podman, PodmanError
 from podtask.engines.podman.manifest import Container, PodmanPod, to_podman
 from podtask.engines.podman.probes import run_probe
 
@@ -86,6 +86,7 @@ class _Logs:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.started = threading.Event()  # set once the first containers were started
+        self.full: set[str] = set()  # logs whose copy met a full disk: they end there
 
     def start(self, podman: Podman, pp: PodmanPod) -> None:
         self.thread = threading.Thread(
@@ -107,6 +108,21 @@ class _Logs:
         while not self.stop_event.wait(LOG_INTERVAL):
             self.copy()
 
+    def began(self, name: str) -> None:
+        """A container started: its log exists from now on, empty if it never writes.
+
+        As on the local engine, so ``podtask logs`` can tell "wrote nothing"
+        from "never started".
+        """
+        with self.lock:
+            self._write(name, [])
+
+    def _out(self, name: str) -> IO[bytes]:
+        out = self.files.get(name)
+        if out is None:
+            out = self.files[name] = open(self.ctx.run_dir.log_path(name), "ab")  # noqa: SIM115
+        return out
+
     def copy(self) -> None:
         with self.lock:
             for name, path in self.paths.items():
@@ -121,16 +137,33 @@ class _Logs:
                 if end == 0:
                     continue
                 self.offsets[name] = offset + end
-                out = self.files.get(name)
-                if out is None:
-                    out = self.files[name] = open(self.ctx.run_dir.log_path(name), "ab")  # noqa: SIM115
+                lines = []
                 for record in data[:end].split(b"\n")[:-1]:
                     parts = record.split(b" ", 3)
                     if len(parts) < 3:
                         continue
                     text = parts[3] if len(parts) == 4 else b""
-                    out.write(text if parts[2] == b"P" else text + b"\n")
-                out.flush()
+                    lines.append(text if parts[2] == b"P" else text + b"\n")
+                self._write(name, lines)
+
+    def _write(self, name: str, lines: list[bytes]) -> None:
+        """Append to the run's copy of the log; a full disk ends that copy, not the run.
+
+        The container never sees this disk (podman logs elsewhere), so it runs
+        on; the run's record still has to be written, and the runner says that
+        the disk filled (``space.FillWatch``).
+        """
+        if name in self.full:
+            return
+        try:
+            out = self._out(name)
+            for line in lines:
+                out.write(line)
+            out.flush()
+        except OSError as exc:
+            if not is_full(exc):
+                raise
+            self.full.add(name)
 
     def close(self) -> None:
         self.stop_event.set()
@@ -138,23 +171,32 @@ class _Logs:
         if self.thread is not None:
             self.thread.join()
         self.copy()
-        for f in self.files.values():
-            f.close()
+        for name, f in self.files.items():
+            try:
+                f.close()
+            except OSError as exc:  # what was still buffered did not fit
+                if not is_full(exc):
+                    raise
+                self.full.add(name)
 
 
 class PodmanRuntime:
     """The pod driver's runtime port over podman: ``podman start``/``kill``/``wait``/``exec``.
 
     Each started container gets a thread blocked in ``podman wait``; its exit
-    becomes an event on the queue the driver reads.  Exact times and
-    OOMKilled come later from one ``inspect`` of all containers
-    (``refine``), so that no decision waits on a further podman call.
+    becomes an event on the queue the driver reads.  Every time is podman's
+    own (``StartedAt``, ``FinishedAt`` from ``inspect``), read when the event
+    is made: the events, the driver's status and so the recorded table and
+    ``events.jsonl`` share one clock, and a container is never shown ready
+    after it exited (the moment podtask *noticed* a start or exit lags
+    podman's by up to a few hundred milliseconds under load).
     """
 
-    def __init__(self, podman: Podman, pp: PodmanPod, first_start: threading.Event) -> None:
+    def __init__(self, podman: Podman, pp: PodmanPod, logs: _Logs) -> None:
         self.podman = podman
         self.pp = pp
-        self.first_start = first_start
+        self.logs = logs
+        self.first_start = logs.started
         self.events: queue.Queue[RuntimeEvent] = queue.Queue()
         self.pids: dict[str, int] = {}
         self.signalled: set[str] = set()
@@ -169,9 +211,8 @@ class PodmanRuntime:
         error = self.podman.start(podman_names) if podman_names else ""
         now = time.time()
         self.first_start.set()
-        states: dict[str, ContainerState] = {}
-        if podman_names and (error or any(c.probe(k) for c in infos for k in PROBE_KINDS)):
-            states = self.podman.inspect(podman_names)  # network probes need a pid
+        # Their start times (and pids, for network probes), in one call for the batch.
+        states = self.podman.inspect(podman_names) if podman_names else {}
         for c in infos:
             st = states.get(c.podman_name)
             if c.name in refused or (error and (st is None or not st.ever_started)):
@@ -189,6 +230,7 @@ class PodmanRuntime:
                 continue
             if st is not None:
                 self.pids[c.name] = st.pid
+            self.logs.began(c.name)
             self.events.put(
                 RuntimeEvent(STARTED, c.name, st.started_at if st and st.started_at else now)
             )
@@ -202,16 +244,17 @@ class PodmanRuntime:
         proc = self.podman.wait(c.podman_name)
         out, _ = proc.communicate()
         now = time.time()
+        st = self.podman.inspect([c.podman_name]).get(c.podman_name)  # when it really ended
         try:
             code: int | None = int(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            st = self.podman.inspect([c.podman_name]).get(c.podman_name)
             code = st.exit_code if st is not None else None
-        reason, message = self.reason(c.name, code, oom=False)
+        at = st.finished_at if st is not None and st.finished_at else now
+        reason, message = self.reason(c.name, code, oom=st is not None and st.oom_killed)
         tail = functools.partial(self.podman.log_tail, c.podman_name)
         message = self.pp.termination_message(c.name, code, tail) or message
         self.events.put(
-            RuntimeEvent(EXITED, c.name, now, exit_code=code, reason=reason, message=message)
+            RuntimeEvent(EXITED, c.name, at, exit_code=code, reason=reason, message=message)
         )
 
     def reason(self, name: str, code: int | None, *, oom: bool) -> tuple[str, str]:
@@ -247,7 +290,11 @@ class PodmanRuntime:
         return run_probe(self.podman, c.podman_name, self.pids.get(name, 0), spec, timeout)
 
     def finish(self, driver: PodDriver) -> None:
-        """After teardown: the last exits, then podman's own record of each container."""
+        """After teardown: the last exits, then podman's final word on each exit code and OOM.
+
+        The times stay the events' (already podman's): one source for the
+        status, the record and ``events.jsonl``.
+        """
         for w in self.watchers:
             w.join(timeout=10)
         driver.drain(0)
@@ -266,8 +313,6 @@ class PodmanRuntime:
                 exit_code=st.exit_code,
                 reason=reason or terminated_reason(st.exit_code, None, False),
                 message=cur.message or message or st.error or None,
-                started_at=st.started_at or cur.started_at,
-                finished_at=st.finished_at or cur.finished_at,
             )
 
 
@@ -387,7 +432,7 @@ class PodmanEngine:
                     ),
                 )
             logs.start(podman, pp)
-            runtime = PodmanRuntime(podman, pp, logs.started)
+            runtime = PodmanRuntime(podman, pp, logs)
             return run_attempt(ctx, runtime, pp.containers, after_teardown=runtime.finish)
         finally:
             logs.close()
