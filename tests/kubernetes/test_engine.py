@@ -315,6 +315,33 @@ def test_attach_cli_follows_a_detached_run(srv: Any) -> None:
     assert pods(srv) == []
 
 
+def test_attach_that_cannot_reach_the_cluster_leaves_the_run_open(srv: Any, tmp_path: Path) -> None:
+    """Review s17 #1: attach through a dead API address must not record FAILED; a later
+    attach with the right kubeconfig follows the run to its result and deletes the pod."""
+    good = {"KUBECONFIG": str(srv.kubeconfig_path)}
+    started = _cli("run", str(TASKS), "greet", "--engine", "kubernetes", "--name", "on",
+                   "--seconds", "3", "--detach", env=good)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.strip()
+    running = threading.Event()
+    when_running(srv, lambda _pod: running.set()).join()
+    assert running.is_set()
+    port = srv.url.rpartition(":")[2]
+    bad = tmp_path / "kubeconfig-port-1"
+    bad.write_text(srv.kubeconfig_path.read_text().replace(f"127.0.0.1:{port}", "127.0.0.1:1"))
+    lost = _cli("attach", run_id, env={"KUBECONFIG": str(bad)})
+    assert lost.returncode == 2, lost.stderr
+    assert "cannot reach the Kubernetes API server" in lost.stderr
+    assert f"podtask attach {run_id}" in lost.stderr
+    with RunStore.in_home(podtask_home()) as store:
+        assert store.get(run_id).phase == "RUNNING"
+    assert [p["metadata"]["name"] for p in pods(srv)] == [run_id]
+    again = _cli("attach", run_id, "--json", env=good)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["outputs"] == {"o0": "hello on"}
+    assert pods(srv) == []
+
+
 def _entrypoint_handles_urls() -> bool:
     import inspect
 

@@ -40,7 +40,7 @@ from podtask._contract import (
     OUTPUTS_FILE,
     bootstrap_env,
 )
-from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
+from podtask._errors import EngineUnavailable, EngineUnreachable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._lifecycle.reasons import UNHEALTHY
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, KubernetesOptions
@@ -281,6 +281,8 @@ class KubernetesEngine:
             attempt, pod = self._start(ctx, sub)
             watcher.mark_created(sub)
             return self._follow(ctx, attempt, sub, pod)
+        except EngineUnreachable:
+            raise  # the pod runs on: a later attach follows it (and deletes it)
         except BaseException:
             if attempt is not None:
                 self._delete(attempt, grace=0)
@@ -324,6 +326,8 @@ class KubernetesEngine:
             except NotFound:
                 pod = None
             return self._follow(ctx, attempt, sub, pod)
+        except EngineUnreachable:
+            raise  # the pod runs on: a later attach follows it (and deletes it)
         except BaseException:
             self._delete(attempt, grace=0)
             raise
@@ -791,6 +795,8 @@ def _version(cluster: Cluster) -> tuple[int, int]:
     """The cluster's version; a cluster that does not answer is EngineUnavailable."""
     try:
         return cluster.version()
+    except EngineUnreachable as exc:
+        raise EngineUnreachable(f"{exc} (is the cluster up? check --context)") from exc
     except EngineUnavailable:
         raise
     except InfrastructureError as exc:
