@@ -342,6 +342,26 @@ def test_attach_that_cannot_reach_the_cluster_leaves_the_run_open(srv: Any, tmp_
     assert pods(srv) == []
 
 
+def test_missing_namespace_exits_2_before_anything_starts(srv: Any) -> None:
+    """Review s17 #9: as for an unknown --context, nothing is recorded and no pod made."""
+    env = {"KUBECONFIG": str(srv.kubeconfig_path)}
+    proc = _cli("run", str(TASKS), "greet", "--engine", "kubernetes", "--namespace", "nope",
+                env=env)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "--namespace: namespace 'nope' does not exist" in proc.stderr
+    assert "kubectl create namespace nope" in proc.stderr
+    assert not (podtask_home() / "runs").exists() or not any((podtask_home() / "runs").iterdir())
+    assert pods(srv) == []
+
+
+def test_namespace_check_needs_no_more_rbac_than_pods(srv: Any) -> None:
+    """podtask's RBAC rules grant pods only: a user who may not read namespaces still runs."""
+    srv.faults.forbid("get", "namespaces")
+    result = run(TASKS, "greet", inputs={"name": "rbac"})
+    assert result.phase == "SUCCEEDED", result.message
+    assert pods(srv) == []
+
+
 def _entrypoint_handles_urls() -> bool:
     import inspect
 

@@ -174,6 +174,7 @@ class KubernetesEngine:
         options = self._options(ctx)
         cluster = self._cluster(options)
         _version(cluster)
+        cluster.check_namespace(self._namespace(cluster, options))
         if options.storage:
             RemoteStore(options.storage)  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
