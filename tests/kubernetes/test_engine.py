@@ -378,6 +378,7 @@ def _entrypoint_handles_urls() -> bool:
 )
 def test_remote_storage_ships_code(srv: Any, tmp_path: Path) -> None:
     """file:// storage: inputs, the code bundle, outputs and logs travel through fsspec."""
+    (tmp_path / "store").mkdir()  # a missing directory is refused (test below)
     storage = f"file://{tmp_path}/store"
     result = run(TASKS, "greet", inputs={"name": "remote"}, storage=storage, ship_code=True)
     assert result.phase == "SUCCEEDED", result.message
@@ -386,3 +387,18 @@ def test_remote_storage_ships_code(srv: Any, tmp_path: Path) -> None:
     assert (base / "code.zip").is_file() and (base / "inputs.json").is_file()
     assert (base / "outputs" / "outputs.json").is_file()
     assert "greeting remote" in (base / "logs" / "primary.log").read_text()
+
+
+def test_missing_file_storage_directory_exits_2_before_anything_starts(
+    srv: Any, tmp_path: Path
+) -> None:
+    """Review s17 #18: file:///missing/dir was created silently (even under /)."""
+    missing = tmp_path / "not-made" / "store"
+    proc = _cli("run", str(TASKS), "greet", "--engine", "kubernetes",
+                "--storage", f"file://{missing}", env={"KUBECONFIG": str(srv.kubeconfig_path)})  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert f"--storage: storage directory {missing} does not exist" in proc.stderr
+    assert f"mkdir -p {missing}" in proc.stderr
+    assert not (tmp_path / "not-made").exists()
+    assert not (podtask_home() / "runs").exists() or not any((podtask_home() / "runs").iterdir())
+    assert pods(srv) == []

@@ -176,7 +176,7 @@ class KubernetesEngine:
         _version(cluster)
         cluster.check_namespace(self._namespace(cluster, options))
         if options.storage:
-            RemoteStore(options.storage)  # fsspec present, scheme known
+            RemoteStore(options.storage).check_reachable()  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
             api_io.check_api_size(self._bundle(ctx, options), b"")
         if ctx.sidecar_mode not in (None, "native", "managed"):
