@@ -88,6 +88,9 @@ TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
 DELETE_WAIT_EXTRA = 15.0
+# The watch has failed this long: ask the server directly; if that fails too (after its
+# retries), the run is left unfinished (EngineUnreachable) instead of waiting forever.
+UNREACHABLE_AFTER = 30.0
 REMOTE_ENTRYPOINT = (*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote")
 STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
 
@@ -617,7 +620,24 @@ class KubernetesEngine:
                         doc = event.pod
                 event = sub.get(0)
 
+        watcher = watcher_for(attempt.cluster, attempt.namespace)
+        asked = 0.0  # time.monotonic() of the last direct GET while the watch was failing
+
+        def still_reachable() -> None:
+            """A GET while the watch has long failed: EngineUnreachable when it fails too."""
+            nonlocal doc, gone, asked
+            since = watcher.failing_since
+            now = time.monotonic()
+            if since is None or now - max(since, asked) < UNREACHABLE_AFTER:
+                return
+            asked = now
+            try:
+                doc = self._get(attempt)
+            except NotFound:
+                gone = True
+
         while True:
+            still_reachable()
             timed_out = deadline is not None and time.monotonic() >= deadline
             aborted = ctx.cancel.is_set()
             status = self._status(
