@@ -21,6 +21,7 @@ import pytest
 
 from podtask._storage import RunStore, podtask_home
 from tests.kubernetes.conftest import TASKS, needs_server, pods, when_running
+from tests.run.remote.proxy_sidecar import pipe  # one socket pump for both relays
 
 pytestmark = [needs_server, pytest.mark.slow]
 
@@ -60,19 +61,7 @@ class Relay:
                     return
                 self._conns += [client, server]
             for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
 
     def cut(self) -> None:
         with self._lock:
