@@ -8,6 +8,7 @@
     │                            exit code, reason and a log tail; CLI exit 1
     └── InfrastructureError      the engine, podman or the cluster misbehaved; worth a retry
         ├── EngineUnavailable    the engine cannot run on this machine (podman missing, ...)
+        │   └── EngineUnreachable  the engine did not answer; what it runs may still run
         └── StorageFull          no space left under PODTASK_HOME; also an OSError (ENOSPC)
 
 Library errors (yaml, protobuf, kubernetes client, OSError) are wrapped at the
@@ -75,6 +76,16 @@ class EngineUnavailable(InfrastructureError):
     """The chosen engine cannot run here; the message says what to install or enable."""
 
 
+class EngineUnreachable(EngineUnavailable):
+    """The engine did not answer (API server down, network cut); its pods may still run.
+
+    A cluster runs a pod without podtask, so losing the connection says
+    nothing about the run: the runner leaves such a run unfinished, for a
+    later ``podtask attach`` or ``podtask runs`` to settle, rather than
+    recording a failure it did not see.
+    """
+
+
 class StorageFull(InfrastructureError, OSError):
     """The disk holding podtask's state is full; the message names it and its free space.
 
@@ -96,6 +107,7 @@ class StorageFull(InfrastructureError, OSError):
 
 __all__ = [
     "EngineUnavailable",
+    "EngineUnreachable",
     "InfrastructureError",
     "PodtaskError",
     "SpecError",

@@ -76,6 +76,26 @@ def test_differences_are_listed_by_a_command() -> None:
         assert f"[{d.id}] {d.area}" in done.stdout
 
 
+def test_differences_into_a_closed_pipe_end_quietly() -> None:
+    """Review s17 #19: `--differences | head` ended in a BrokenPipeError traceback."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (head) is gone before anything is written
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "podtask.testing.apiserver", "--differences"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 1  # as `podtask runs | head`: the output did not all go out
+
+
 @pytest.mark.skipif(namespaces_available() is not None, reason="needs Linux namespaces")
 def test_outputs_reach_the_host_only_where_files_are_shared(
     srv: ApiServer, core: Any, name: str, tmp_path: Any

@@ -82,6 +82,42 @@ def test_error_document_comes_back(remote_srv: Any) -> None:
     assert pods(remote_srv) == [] and configmaps(remote_srv) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("fails", "--why", "bad 3"), 1, "primary container 'primary' exited with code 1 (Error)"),
+        (("greet",), 0, "primary container 'primary' completed"),
+    ],
+)
+def test_results_document_stays_out_of_messages(
+    remote_srv: Any, args: tuple[str, ...], code: int, message: str
+) -> None:
+    """Review s17 #3: the encoded results are podtask's, decoded and never shown as text."""
+    env = {**os.environ, "KUBECONFIG": str(remote_srv.kubeconfig_path)}
+    podtask = [sys.executable, "-m", "podtask"]
+    kube = ("--engine", "kubernetes", "--json")
+    proc = subprocess.run(
+        [*podtask, "run", str(TASKS), *args, *kube],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode == code, proc.stderr
+    assert transport.PREFIX not in proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["message"] == message
+    assert [c["message"] for c in doc["containers"]] == [None, None]
+    if code:
+        assert doc["error"]["message"] == "task failed: bad 3"  # decoded, not lost
+    shown = subprocess.run(
+        [*podtask, "describe", doc["run_id"]], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert transport.PREFIX not in shown.stdout
+    assert f"Message:    {message}" in shown.stdout
+
+
 def test_results_past_the_message_fail_naming_storage(remote_srv: Any) -> None:
     result = run(TASKS, "big", inputs={"size": 20000})
     assert result.phase == "FAILED" and result.reason == "ResultsTooLarge", result.message

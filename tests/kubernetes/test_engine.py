@@ -315,6 +315,53 @@ def test_attach_cli_follows_a_detached_run(srv: Any) -> None:
     assert pods(srv) == []
 
 
+def test_attach_that_cannot_reach_the_cluster_leaves_the_run_open(srv: Any, tmp_path: Path) -> None:
+    """Review s17 #1: attach through a dead API address must not record FAILED; a later
+    attach with the right kubeconfig follows the run to its result and deletes the pod."""
+    good = {"KUBECONFIG": str(srv.kubeconfig_path)}
+    started = _cli("run", str(TASKS), "greet", "--engine", "kubernetes", "--name", "on",
+                   "--seconds", "3", "--detach", env=good)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.strip()
+    running = threading.Event()
+    when_running(srv, lambda _pod: running.set()).join()
+    assert running.is_set()
+    port = srv.url.rpartition(":")[2]
+    bad = tmp_path / "kubeconfig-port-1"
+    bad.write_text(srv.kubeconfig_path.read_text().replace(f"127.0.0.1:{port}", "127.0.0.1:1"))
+    lost = _cli("attach", run_id, env={"KUBECONFIG": str(bad)})
+    assert lost.returncode == 2, lost.stderr
+    assert "cannot reach the Kubernetes API server" in lost.stderr
+    assert f"podtask attach {run_id}" in lost.stderr
+    with RunStore.in_home(podtask_home()) as store:
+        assert store.get(run_id).phase == "RUNNING"
+    assert [p["metadata"]["name"] for p in pods(srv)] == [run_id]
+    again = _cli("attach", run_id, "--json", env=good)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["outputs"] == {"o0": "hello on"}
+    assert pods(srv) == []
+
+
+def test_missing_namespace_exits_2_before_anything_starts(srv: Any) -> None:
+    """Review s17 #9: as for an unknown --context, nothing is recorded and no pod made."""
+    env = {"KUBECONFIG": str(srv.kubeconfig_path)}
+    proc = _cli("run", str(TASKS), "greet", "--engine", "kubernetes", "--namespace", "nope",
+                env=env)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "--namespace: namespace 'nope' does not exist" in proc.stderr
+    assert "kubectl create namespace nope" in proc.stderr
+    assert not (podtask_home() / "runs").exists() or not any((podtask_home() / "runs").iterdir())
+    assert pods(srv) == []
+
+
+def test_namespace_check_needs_no_more_rbac_than_pods(srv: Any) -> None:
+    """podtask's RBAC rules grant pods only: a user who may not read namespaces still runs."""
+    srv.faults.forbid("get", "namespaces")
+    result = run(TASKS, "greet", inputs={"name": "rbac"})
+    assert result.phase == "SUCCEEDED", result.message
+    assert pods(srv) == []
+
+
 def _entrypoint_handles_urls() -> bool:
     import inspect
 
@@ -331,6 +378,7 @@ def _entrypoint_handles_urls() -> bool:
 )
 def test_remote_storage_ships_code(srv: Any, tmp_path: Path) -> None:
     """file:// storage: inputs, the code bundle, outputs and logs travel through fsspec."""
+    (tmp_path / "store").mkdir()  # a missing directory is refused (test below)
     storage = f"file://{tmp_path}/store"
     result = run(TASKS, "greet", inputs={"name": "remote"}, storage=storage, ship_code=True)
     assert result.phase == "SUCCEEDED", result.message
@@ -339,3 +387,18 @@ def test_remote_storage_ships_code(srv: Any, tmp_path: Path) -> None:
     assert (base / "code.zip").is_file() and (base / "inputs.json").is_file()
     assert (base / "outputs" / "outputs.json").is_file()
     assert "greeting remote" in (base / "logs" / "primary.log").read_text()
+
+
+def test_missing_file_storage_directory_exits_2_before_anything_starts(
+    srv: Any, tmp_path: Path
+) -> None:
+    """Review s17 #18: file:///missing/dir was created silently (even under /)."""
+    missing = tmp_path / "not-made" / "store"
+    proc = _cli("run", str(TASKS), "greet", "--engine", "kubernetes",
+                "--storage", f"file://{missing}", env={"KUBECONFIG": str(srv.kubeconfig_path)})  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert f"--storage: storage directory {missing} does not exist" in proc.stderr
+    assert f"mkdir -p {missing}" in proc.stderr
+    assert not (tmp_path / "not-made").exists()
+    assert not (podtask_home() / "runs").exists() or not any((podtask_home() / "runs").iterdir())
+    assert pods(srv) == []

@@ -21,7 +21,7 @@ from podtask._authoring import Task, load_tasks
 from podtask._compile import DEFAULT_IMAGE, CompiledTask, compile_task, to_json, to_yaml
 from podtask._compile.render import Capabilities, attempt_manifest, sidecar_mode_for
 from podtask._contract import ENV_IMAGE, ERROR_FILE, OUTPUTS_FILE, grace_of
-from podtask._errors import PodtaskError, SpecError, StorageFull
+from podtask._errors import EngineUnreachable, PodtaskError, SpecError, StorageFull
 from podtask._lifecycle import (
     DEFAULT_SYSTEM_RETRIES,
     Budget,
@@ -350,6 +350,13 @@ class Runner:
             return self._attempts(store, rd, first=first, resume=resume)
         except PodtaskError as exc:
             if not (_survives_client(self.options.engine) or isinstance(exc, StorageFull)):
+                raise
+            if isinstance(exc, EngineUnreachable):
+                # Lost contact says nothing about the pod, which runs on: leave the run open.
+                self.options.notice(
+                    f"run {self.run_id} is left unfinished (its pod may still run): "
+                    f"`podtask attach {self.run_id}` once the cluster answers"
+                )
                 raise
             # A full disk: the reserve freed room to record it (space.py), so never LOST.
             store.update(

@@ -56,6 +56,26 @@ class RemoteStore:
                 f"cannot use storage {self.url!r}: {exc} (s3:// needs s3fs, gs:// needs gcsfs)"
             ) from exc
 
+    def check_reachable(self) -> None:
+        """Refuse a ``file://`` storage whose directory does not exist, before a run starts.
+
+        ``file:///dir`` names a directory the nodes share; writing to it would
+        create a missing one anywhere, even on the host's root, so a typo
+        would scatter runs where nobody looks.  As ``kubectl cp`` and
+        ``aws s3 cp`` refuse a missing destination, so does podtask: the
+        user creates the directory (or mounts it).  Object stores are not
+        checked: a prefix there exists once something is written under it.
+        """
+        if scheme(self.url) != "file":
+            return
+        if not Path(self.root).is_dir():
+            raise SpecError(
+                f"storage directory {self.root} does not exist (or is not a directory)",
+                field="--storage",
+                hint=f"create it (mkdir -p {self.root}) on a file system the cluster's "
+                "nodes share, or pass another URL",
+            )
+
     def child(self, name: str) -> RemoteStore:
         return RemoteStore(f"{self.url}/{name}")
 

@@ -25,6 +25,7 @@ from podtask._lifecycle import (
     PodStatus,
     reasons,
 )
+from podtask.engines.kubernetes import transport
 
 DISRUPTION_TARGET = reasons.DISRUPTION_TARGET
 DEADLINE_EXCEEDED = "DeadlineExceeded"
@@ -62,7 +63,7 @@ def _container(raw: Mapping[str, Any], kind: str, *, managed_sidecar: bool) -> C
             **common,
             state=TERMINATED,
             reason=t.get("reason"),
-            message=t.get("message"),
+            message=transport.for_people(t.get("message")),
             exit_code=int(code) if code is not None else None,
             signal=int(sig) if sig else None,
             started_at=timestamp(t.get("startedAt")),

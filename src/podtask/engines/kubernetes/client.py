@@ -265,6 +265,40 @@ class Cluster:
                 self._version = (_number(info.get("major")), _number(info.get("minor")))
             return self._version
 
+    def check_namespace(self, namespace: str) -> None:
+        """Refuse a namespace the cluster does not have, before a run record exists.
+
+        Listing pods there would not tell (a real API server lists an empty
+        namespace and a missing one alike), so the namespace itself is read.
+        A user whose RBAC rules do not allow that (podtask needs only pod
+        rules) is not refused here: creating the pod will say.
+        """
+        from urllib.parse import quote
+
+        from podtask._errors import EngineUnreachable, SpecError
+        from podtask.engines.kubernetes.errors import NotFound, with_retries
+
+        try:
+            with_retries(
+                lambda: _get_json(self.core, f"/api/v1/namespaces/{quote(namespace, safe='')}"),
+                verb="get",
+                resource="namespaces",
+                name=namespace,
+                namespace=None,
+                server=self.server,
+            )
+        except NotFound as exc:
+            raise SpecError(
+                f"namespace {namespace!r} does not exist on {self.server}",
+                field="--namespace",
+                hint="pass an existing one (`kubectl get namespaces`) or create it "
+                f"(`kubectl create namespace {namespace}`)",
+            ) from exc
+        except EngineUnreachable:
+            raise
+        except EngineUnavailable:
+            return  # forbidden to read namespaces: the pod's creation will tell
+
 
 def _get_json(core: CoreCalls, path: str) -> dict[str, Any]:
     response = core.request("GET", path)

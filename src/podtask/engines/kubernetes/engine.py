@@ -40,7 +40,7 @@ from podtask._contract import (
     OUTPUTS_FILE,
     bootstrap_env,
 )
-from podtask._errors import EngineUnavailable, InfrastructureError, SpecError
+from podtask._errors import EngineUnavailable, EngineUnreachable, InfrastructureError, SpecError
 from podtask._lifecycle import ContainerStatus, PodStatus, TaskPhase, Verdict, decide
 from podtask._lifecycle.reasons import UNHEALTHY
 from podtask._run import AttemptContext, AttemptOutcome, EngineOptions, KubernetesOptions
@@ -88,6 +88,9 @@ TICK = 0.25  # longest wait between checks of Ctrl-C and the deadline
 NATIVE_SIDECARS_SINCE = (1, 29)
 FINISH_WAIT_MAX = 30.0  # after the primary ended: how long the pod may take to stop its sidecars
 DELETE_WAIT_EXTRA = 15.0
+# The watch has failed this long: ask the server directly; if that fails too (after its
+# retries), the run is left unfinished (EngineUnreachable) instead of waiting forever.
+UNREACHABLE_AFTER = 30.0
 REMOTE_ENTRYPOINT = (*ENTRYPOINT_COMMAND[:-1], ENTRYPOINT_MODULE + ".remote")
 STORAGE_VOLUME = "podtask-storage"  # file:// storage, mounted into the primary
 
@@ -174,8 +177,9 @@ class KubernetesEngine:
         options = self._options(ctx)
         cluster = self._cluster(options)
         _version(cluster)
+        cluster.check_namespace(self._namespace(cluster, options))
         if options.storage:
-            RemoteStore(options.storage)  # fsspec present, scheme known
+            RemoteStore(options.storage).check_reachable()  # fsspec present, scheme known
         elif self._via(cluster, options) == "api":
             api_io.check_api_size(self._bundle(ctx, options), b"")
         if ctx.sidecar_mode not in (None, "native", "managed"):
@@ -281,6 +285,8 @@ class KubernetesEngine:
             attempt, pod = self._start(ctx, sub)
             watcher.mark_created(sub)
             return self._follow(ctx, attempt, sub, pod)
+        except EngineUnreachable:
+            raise  # the pod runs on: a later attach follows it (and deletes it)
         except BaseException:
             if attempt is not None:
                 self._delete(attempt, grace=0)
@@ -324,6 +330,8 @@ class KubernetesEngine:
             except NotFound:
                 pod = None
             return self._follow(ctx, attempt, sub, pod)
+        except EngineUnreachable:
+            raise  # the pod runs on: a later attach follows it (and deletes it)
         except BaseException:
             self._delete(attempt, grace=0)
             raise
@@ -612,7 +620,24 @@ class KubernetesEngine:
                         doc = event.pod
                 event = sub.get(0)
 
+        watcher = watcher_for(attempt.cluster, attempt.namespace)
+        asked = 0.0  # time.monotonic() of the last direct GET while the watch was failing
+
+        def still_reachable() -> None:
+            """A GET while the watch has long failed: EngineUnreachable when it fails too."""
+            nonlocal doc, gone, asked
+            since = watcher.failing_since
+            now = time.monotonic()
+            if since is None or now - max(since, asked) < UNREACHABLE_AFTER:
+                return
+            asked = now
+            try:
+                doc = self._get(attempt)
+            except NotFound:
+                gone = True
+
         while True:
+            still_reachable()
             timed_out = deadline is not None and time.monotonic() >= deadline
             aborted = ctx.cancel.is_set()
             status = self._status(
@@ -791,6 +816,8 @@ def _version(cluster: Cluster) -> tuple[int, int]:
     """The cluster's version; a cluster that does not answer is EngineUnavailable."""
     try:
         return cluster.version()
+    except EngineUnreachable as exc:
+        raise EngineUnreachable(f"{exc} (is the cluster up? check --context)") from exc
     except EngineUnavailable:
         raise
     except InfrastructureError as exc:

@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from podtask._errors import EngineUnavailable, InfrastructureError, PodtaskError, SpecError
+from podtask._errors import (
+    EngineUnavailable,
+    EngineUnreachable,
+    InfrastructureError,
+    PodtaskError,
+    SpecError,
+)
 
 T = TypeVar("T")
 
@@ -78,7 +84,8 @@ def translate(
     status = api_status(exc)
     if status is None:
         at = f" at {server}" if server else ""
-        return InfrastructureError(f"cannot reach the Kubernetes API server{at}: {exc}")
+        # Not a failure of the run: its pod goes on without us (EngineUnreachable's doc).
+        return EngineUnreachable(f"cannot reach the Kubernetes API server{at}: {exc}")
     body = _status_body(exc)
     message = str(body.get("message") or getattr(exc, "reason", "") or "").strip()
     if status == 401:

@@ -114,6 +114,14 @@ def collect_results(output_dir: Path) -> dict[str, bytes]:
     }
 
 
+def for_people(message: str | None) -> str | None:
+    """A termination message as the user should see it: podtask's own results document
+    (read by ``api_io.read_results``) is ~1 KB of base85, so it is no message at all."""
+    if message and message.startswith(PREFIX):
+        return None
+    return message
+
+
 class NotOurs(ValueError):
     """The message is not podtask's (a crash left the log tail there, or nothing)."""
 
@@ -158,5 +166,6 @@ __all__ = [
     "decode_results",
     "encode_results",
     "file_bytes",
+    "for_people",
     "output_dir",
 ]

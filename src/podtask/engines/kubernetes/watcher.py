@@ -28,6 +28,7 @@ import json
 import queue
 import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,9 @@ class PodWatcher:
         self.resource_version: str | None = None
         self.stats: dict[str, int] = {"lists": 0, "watches": 0, "gone": 0, "reconnects": 0}
         self.last_error: str | None = None
+        # time.monotonic() of the first failure since the server last answered; None while
+        # it answers. A follower asks the server itself once this is old (engine._follow_pod).
+        self.failing_since: float | None = None
 
     # -- subscribers ---------------------------------------------------------
     def subscribe(self, name: str) -> Subscription:
@@ -165,6 +169,8 @@ class PodWatcher:
                     rv = None
                     continue
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
                 if (
                     status is None
                     and not is_connection_error(exc)
@@ -188,6 +194,7 @@ class PodWatcher:
             data = json.loads(response.data)
         finally:
             response.release_conn()
+        self.failing_since = None
         present: set[str] = set()
         for pod in data.get("items") or []:
             name = str((pod.get("metadata") or {}).get("name"))
@@ -218,6 +225,7 @@ class PodWatcher:
             _request_timeout=(10, WATCH_SECONDS + 30),
         )
         self._response = response
+        self.failing_since = None
         if stop.is_set():
             self._interrupt()
             return rv

@@ -9,6 +9,7 @@ and exits; the kubeconfig it writes has one context, ``podtask-test``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -52,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.differences:
         from podtask.testing.apiserver.differences import render
 
-        print(render())
-        return 0
+        return _print(render())
     if not args.kubeconfig:
         p.error("--kubeconfig FILE is required (where to write this server's kubeconfig)")
 
@@ -90,6 +90,19 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         srv.stop()
+    return 0
+
+
+def _print(text: str) -> int:
+    """Print to stdout; 1, quietly, when the reader left early (``--differences | head``),
+    as ``podtask`` itself does: a traceback would be noise about someone else's choice."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+        os.close(devnull)
+        return 1
     return 0
 
 
