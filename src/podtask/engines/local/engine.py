@@ -43,21 +43,7 @@ class SandboxRuntime:
             self.sandbox.signal(name, sig)
 
     def next_event(self, timeout: float) -> RuntimeEvent | None:
-        ev = self.sandbox.next_event(timeout)
-        if ev is None:
-            return None
-        return RuntimeEvent(
-            ev.kind,
-            ev.name,
-            ev.time,
-            ev.exit_code,
-            ev.signal,
-            ev.oom,
-            ev.reason,
-            ev.message,
-            command=ev.command,
-            pid1=ev.pid1,
-        )
+        return self.sandbox.next_event(timeout)  # its Event is a RuntimeEvent with a pid
 
     def probe(self, name: str, spec: dict[str, Any], timeout: float) -> tuple[bool, str]:
         return self.sandbox.probe(name, spec, timeout)

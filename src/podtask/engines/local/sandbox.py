@@ -72,6 +72,7 @@ from types import TracebackType
 from typing import IO, Any, NoReturn
 
 from podtask._errors import InfrastructureError
+from podtask.engines._kubelet.port import RuntimeEvent
 from podtask.engines.local import linux
 from podtask.engines.local.cgroups import MemoryCgroups, find_memory_cgroups
 from podtask.engines.local.plan import PodPlan
@@ -106,7 +107,7 @@ WARM_ENV = "PODTASK_WARM_FORK"  # "0": never fork the caller, always exec a new 
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(RuntimeEvent):
     """Something that happened to a container (times are podinit's ``time.time()``).
 
     ``kind``: ``"started"`` (pid, command, pid1), ``"exited"`` (exit_code,
@@ -118,19 +119,7 @@ class Event:
     is empty, message holds the tail of its log; no further events follow).
     """
 
-    kind: str
-    name: str
-    time: float
-    pid: int | None = None
-    exit_code: int | None = None
-    signal: int | None = None
-    oom: bool = False
-    reason: str = ""
-    message: str = ""
-    # "started": the main process's command name (``sh``) and whether it is PID 1 of
-    # its own PID namespace (then it ignores signals it has no handler for).
-    command: str = ""
-    pid1: bool = False
+    pid: int | None = None  # "started": the container's main process, as seen from here
 
 
 class _Answer:
