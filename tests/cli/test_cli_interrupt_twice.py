@@ -1,0 +1,156 @@
+"""A second Ctrl-C kills everything the run started and exits 130 at once (review item 2).
+
+The sidecar ignores SIGTERM (``sleep`` as PID 1 forwards nothing), so a
+graceful stop waits the whole grace period; the second Ctrl-C must not.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import PODTASK_SCRIPT, write_task_file
+
+GRACE_S = 30  # the pod's grace period: the test must end well before it
+FAST_S = 8.0  # "at once", with room for a loaded machine
+
+TASK = """
+import time
+from pathlib import Path
+
+import podtask
+
+FLAGS = Path("@FLAGS@")  # a hostPath: the test and the primary see the same files
+POD = podtask.Pod(
+    spec={
+        "terminationGracePeriodSeconds": @GRACE@,
+        "containers": [
+            {"name": "primary", "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}]},
+            {"name": "stubborn", "command": ["sleep", "@MARK@"]},
+        ],
+        "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
+    }
+)
+
+
+@podtask.task(pod=POD)
+def slow() -> int:
+    (FLAGS / "running").touch()
+    time.sleep(600)
+    return 1
+
+
+@podtask.task(pod=POD, timeout=1)
+def late() -> int:
+    (FLAGS / "running").touch()
+    try:
+        time.sleep(600)
+    finally:
+        (FLAGS / "stopped").touch()  # the timeout's SIGTERM reached the primary
+    return 1
+"""
+
+
+class _Run:
+    """``podtask run --json`` in a subprocess, its stderr read line by line as it comes."""
+
+    def __init__(self, tmp_path: Path, task: str) -> None:
+        self.flags = tmp_path / "flags"
+        self.flags.mkdir()
+        self.mark = str(900000 + (time.monotonic_ns() // 1000) % 99999)  # the sidecar's sleep
+        body = (
+            TASK.replace("@FLAGS@", str(self.flags))
+            .replace("@GRACE@", str(GRACE_S))
+            .replace("@MARK@", self.mark)
+        )
+        path = write_task_file(tmp_path, "stubborn.py", body)
+        self.proc = subprocess.Popen(
+            [str(PODTASK_SCRIPT), "run", str(path), task, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float = 60.0) -> None:
+        with self.changed:
+            ok = self.changed.wait_for(
+                lambda: any(text in line for line in self.lines), timeout=timeout
+            )
+        assert ok, f"{text!r} never printed: {self.lines}"
+
+    def wait_for_flag(self, name: str, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while not (self.flags / name).exists():
+            assert self.proc.poll() is None, self.lines
+            assert time.monotonic() < end, f"{name} never appeared: {self.lines}"
+            time.sleep(0.01)
+
+    def finish(self, timeout: float) -> tuple[int, dict[str, object]]:
+        assert self.proc.stdout is not None
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            pytest.fail(f"still running {timeout} s after the second Ctrl-C: {self.lines}")
+        self.reader.join(timeout=10)
+        with self.proc.stdout, self.proc.stderr:  # type: ignore[union-attr]
+            return code, json.loads(self.proc.stdout.read())
+
+    def sidecar_left(self) -> bool:
+        found = subprocess.run(["pgrep", "-f", f"sleep {self.mark}"], capture_output=True)
+        return found.returncode == 0
+
+
+def test_a_second_ctrl_c_kills_the_pod_and_exits_130_at_once(
+    tmp_path: Path, needs_root: None
+) -> None:
+    run = _Run(tmp_path, "slow")
+    run.wait_for_flag("running")
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for_line("stopping the pod")
+    assert run.sidecar_left()  # the stubborn sidecar outlives the first SIGTERM
+    began = time.monotonic()
+    run.proc.send_signal(signal.SIGINT)
+    code, doc = run.finish(timeout=FAST_S)
+    took = time.monotonic() - began
+    assert code == 130, (doc, run.lines)
+    assert took < FAST_S < GRACE_S, took
+    assert doc["phase"] == "ABORTED" and doc["interrupted"] is True, doc
+    assert not run.sidecar_left(), "the sidecar survived the second Ctrl-C"
+    assert not any("ignored SIGTERM" in line for line in run.lines), run.lines
+
+
+def test_a_second_ctrl_c_in_the_grace_after_a_timeout_keeps_the_timeout(
+    tmp_path: Path, needs_root: None
+) -> None:
+    """The timeout stopped the primary and the sidecar's grace runs: Ctrl-C twice -> 130 now."""
+    run = _Run(tmp_path, "late")
+    run.wait_for_flag("stopped")
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for_line("stopping the pod")
+    began = time.monotonic()
+    run.proc.send_signal(signal.SIGINT)
+    code, doc = run.finish(timeout=FAST_S)
+    assert code == 130, (doc, run.lines)
+    assert time.monotonic() - began < FAST_S
+    assert doc["phase"] == "FAILED" and doc["reason"] == "Timeout", doc
+    assert doc["interrupted"] is True, doc
+    assert not run.sidecar_left()
