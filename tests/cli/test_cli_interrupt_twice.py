@@ -1,12 +1,13 @@
 """A second Ctrl-C kills everything the run started and exits 130 at once (review item 2).
 
-The sidecar ignores SIGTERM (``sleep`` as PID 1 forwards nothing), so a
-graceful stop waits the whole grace period; the second Ctrl-C must not.
+The sidecar ignores SIGTERM (``trap '' TERM``, which its ``sleep`` inherits),
+so a graceful stop waits the whole grace period; the second Ctrl-C must not.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -32,7 +33,11 @@ POD = podtask.Pod(
         "terminationGracePeriodSeconds": @GRACE@,
         "containers": [
             {"name": "primary", "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}]},
-            {"name": "stubborn", "command": ["sleep", "@MARK@"]},
+            {
+                "name": "stubborn",
+                "image": "alpine",
+                "command": ["/bin/sh", "-c", "trap '' TERM; sleep @MARK@"],
+            },
         ],
         "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
     }
@@ -60,7 +65,9 @@ def late() -> int:
 class _Run:
     """``podtask run --json`` in a subprocess, its stderr read line by line as it comes."""
 
-    def __init__(self, tmp_path: Path, task: str) -> None:
+    def __init__(
+        self, tmp_path: Path, task: str, *engine: str, env: dict[str, str] | None = None
+    ) -> None:
         self.flags = tmp_path / "flags"
         self.flags.mkdir()
         self.mark = str(900000 + (time.monotonic_ns() // 1000) % 99999)  # the sidecar's sleep
@@ -71,7 +78,8 @@ class _Run:
         )
         path = write_task_file(tmp_path, "stubborn.py", body)
         self.proc = subprocess.Popen(
-            [str(PODTASK_SCRIPT), "run", str(path), task, "--json"],
+            [str(PODTASK_SCRIPT), "run", str(path), task, "--json", *engine],
+            env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -119,10 +127,7 @@ class _Run:
         return found.returncode == 0
 
 
-def test_a_second_ctrl_c_kills_the_pod_and_exits_130_at_once(
-    tmp_path: Path, needs_root: None
-) -> None:
-    run = _Run(tmp_path, "slow")
+def _second_ctrl_c_kills(run: _Run) -> dict[str, object]:
     run.wait_for_flag("running")
     run.proc.send_signal(signal.SIGINT)
     run.wait_for_line("stopping the pod")
@@ -136,6 +141,24 @@ def test_a_second_ctrl_c_kills_the_pod_and_exits_130_at_once(
     assert doc["phase"] == "ABORTED" and doc["interrupted"] is True, doc
     assert not run.sidecar_left(), "the sidecar survived the second Ctrl-C"
     assert not any("ignored SIGTERM" in line for line in run.lines), run.lines
+    return doc
+
+
+def test_a_second_ctrl_c_kills_the_pod_and_exits_130_at_once(
+    tmp_path: Path, needs_root: None
+) -> None:
+    _second_ctrl_c_kills(_Run(tmp_path, "slow"))
+
+
+def test_a_second_ctrl_c_deletes_the_kubernetes_pod_at_once(
+    tmp_path: Path, needs_root: None
+) -> None:
+    """On kubernetes the second Ctrl-C deletes the pod again, with gracePeriodSeconds=0."""
+    from podtask.testing.apiserver import ApiServer
+
+    with ApiServer.start() as srv:
+        env = {"KUBECONFIG": str(srv.kubeconfig_path)}
+        _second_ctrl_c_kills(_Run(tmp_path, "slow", "--engine", "kubernetes", env=env))
 
 
 def test_a_second_ctrl_c_in_the_grace_after_a_timeout_keeps_the_timeout(
