@@ -161,6 +161,17 @@ def test_a_second_ctrl_c_deletes_the_kubernetes_pod_at_once(
         _second_ctrl_c_kills(_Run(tmp_path, "slow", "--engine", "kubernetes", env=env))
 
 
+@pytest.mark.podman
+def test_a_second_ctrl_c_kills_the_podman_pod_at_once(tmp_path: Path, needs_root: None) -> None:
+    from tests.conformance.conftest import podman_leftovers, podman_problem
+
+    problem = podman_problem()
+    if problem:
+        pytest.skip(str(problem))
+    doc = _second_ctrl_c_kills(_Run(tmp_path, "slow", "--engine", "podman"))
+    assert podman_leftovers(f"podtask.io/run-id={doc['run_id']}") == ""
+
+
 def test_a_second_ctrl_c_in_the_grace_after_a_timeout_keeps_the_timeout(
     tmp_path: Path, needs_root: None
 ) -> None:
