@@ -44,6 +44,34 @@ POD = podtask.Pod(
 )
 
 
+# Notes the pod's SIGTERM in a flag file, then goes on ignoring it.
+NOTING = (
+    "trap 'touch @FLAGS@/term' TERM; touch @FLAGS@/trapping; while :; do sleep @MARK@ & wait; done"
+)
+NOTING_POD = podtask.Pod(
+    spec={
+        "terminationGracePeriodSeconds": @GRACE@,
+        "containers": [
+            {"name": "primary", "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}]},
+            {
+                "name": "stubborn",
+                "image": "alpine",
+                "command": ["/bin/sh", "-c", NOTING],
+                "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}],
+            },
+        ],
+        "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
+    }
+)
+
+
+@podtask.task(pod=NOTING_POD)
+def quick() -> int:
+    while not (FLAGS / "trapping").exists():  # the sidecar's trap is set
+        time.sleep(0.005)
+    return 42
+
+
 @podtask.task(pod=POD)
 def slow() -> int:
     (FLAGS / "running").touch()
@@ -186,5 +214,23 @@ def test_a_second_ctrl_c_in_the_grace_after_a_timeout_keeps_the_timeout(
     assert code == 130, (doc, run.lines)
     assert time.monotonic() - began < FAST_S
     assert doc["phase"] == "FAILED" and doc["reason"] == "Timeout", doc
+    assert doc["interrupted"] is True, doc
+    assert not run.sidecar_left()
+
+
+def test_a_second_ctrl_c_in_the_grace_after_the_primary_returned_keeps_its_result(
+    tmp_path: Path, needs_root: None
+) -> None:
+    """The primary returned 42 and the sidecar's grace runs: Ctrl-C twice -> 130 now, 42 kept."""
+    run = _Run(tmp_path, "quick")
+    run.wait_for_flag("term")  # the primary is done: the pod is stopping its sidecar
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for_line("stopping the pod")
+    began = time.monotonic()
+    run.proc.send_signal(signal.SIGINT)
+    code, doc = run.finish(timeout=FAST_S)
+    assert code == 130, (doc, run.lines)
+    assert time.monotonic() - began < FAST_S
+    assert doc["phase"] == "SUCCEEDED" and doc["outputs"] == {"o0": 42}, doc
     assert doc["interrupted"] is True, doc
     assert not run.sidecar_left()
