@@ -36,7 +36,8 @@ POD = podtask.Pod(
             {
                 "name": "stubborn",
                 "image": "alpine",
-                "command": ["/bin/sh", "-c", "trap '' TERM; sleep @MARK@"],
+                "command": ["/bin/sh", "-c", "trap '' TERM; touch @FLAGS@/sidecar; sleep @MARK@"],
+                "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}],
             },
         ],
         "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
@@ -77,6 +78,11 @@ def slow() -> int:
     (FLAGS / "running").touch()
     time.sleep(600)
     return 1
+
+
+@podtask.workflow
+def flow() -> int:
+    return slow()
 
 
 @podtask.task(pod=POD, timeout=1)
@@ -157,6 +163,7 @@ class _Run:
 
 def _second_ctrl_c_kills(run: _Run) -> dict[str, object]:
     run.wait_for_flag("running")
+    run.wait_for_flag("sidecar")  # both containers run: the state the Ctrl-C interrupts
     run.proc.send_signal(signal.SIGINT)
     run.wait_for_line("stopping the pod")
     assert run.sidecar_left()  # the stubborn sidecar outlives the first SIGTERM
@@ -233,4 +240,19 @@ def test_a_second_ctrl_c_in_the_grace_after_the_primary_returned_keeps_its_resul
     assert time.monotonic() - began < FAST_S
     assert doc["phase"] == "SUCCEEDED" and doc["outputs"] == {"o0": 42}, doc
     assert doc["interrupted"] is True, doc
+    assert not run.sidecar_left()
+
+
+def test_a_second_ctrl_c_kills_a_workflows_pods_at_once(tmp_path: Path, needs_root: None) -> None:
+    run = _Run(tmp_path, "flow")
+    run.wait_for_flag("running")
+    run.wait_for_flag("sidecar")  # both containers run: the state the Ctrl-C interrupts
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for_line("stopping the pod")
+    began = time.monotonic()
+    run.proc.send_signal(signal.SIGINT)
+    code, doc = run.finish(timeout=FAST_S)
+    assert code == 130, (doc, run.lines)
+    assert time.monotonic() - began < FAST_S
+    assert doc["phase"] == "ABORTED", doc
     assert not run.sidecar_left()

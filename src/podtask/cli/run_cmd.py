@@ -78,9 +78,9 @@ class _Interrupts:
     command exits 130.
     """
 
-    def __init__(self, cancel: threading.Event, hurry: threading.Event | None = None) -> None:
+    def __init__(self, cancel: threading.Event, hurry: threading.Event) -> None:
         self.cancel = cancel
-        self.hurry = hurry or threading.Event()  # a caller without one: only graceful stops
+        self.hurry = hurry
         self.count = 0
         self._old: dict[int, Any] = {}
 
