@@ -28,41 +28,32 @@ from pathlib import Path
 import podtask
 
 FLAGS = Path("@FLAGS@")  # a hostPath: the test and the primary see the same files
-POD = podtask.Pod(
-    spec={
-        "terminationGracePeriodSeconds": @GRACE@,
-        "containers": [
-            {"name": "primary", "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}]},
-            {
-                "name": "stubborn",
-                "image": "alpine",
-                "command": ["/bin/sh", "-c", "trap '' TERM; touch @FLAGS@/sidecar; sleep @MARK@"],
-                "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}],
-            },
-        ],
-        "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
-    }
-)
+MOUNT = {"name": "flags", "mountPath": str(FLAGS)}
 
 
+def pod(sidecar_script: str) -> podtask.Pod:  # the primary, a sidecar; both see FLAGS
+    return podtask.Pod(
+        spec={
+            "terminationGracePeriodSeconds": @GRACE@,
+            "containers": [
+                {"name": "primary", "volumeMounts": [MOUNT]},
+                {
+                    "name": "stubborn",
+                    "image": "alpine",
+                    "command": ["/bin/sh", "-c", sidecar_script],
+                    "volumeMounts": [MOUNT],
+                },
+            ],
+            "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
+        }
+    )
+
+
+# Ignores SIGTERM: only SIGKILL ends it.
+POD = pod("trap '' TERM; touch @FLAGS@/sidecar; sleep @MARK@")
 # Notes the pod's SIGTERM in a flag file, then goes on ignoring it.
-NOTING = (
+NOTING_POD = pod(
     "trap 'touch @FLAGS@/term' TERM; touch @FLAGS@/trapping; while :; do sleep @MARK@ & wait; done"
-)
-NOTING_POD = podtask.Pod(
-    spec={
-        "terminationGracePeriodSeconds": @GRACE@,
-        "containers": [
-            {"name": "primary", "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}]},
-            {
-                "name": "stubborn",
-                "image": "alpine",
-                "command": ["/bin/sh", "-c", NOTING],
-                "volumeMounts": [{"name": "flags", "mountPath": str(FLAGS)}],
-            },
-        ],
-        "volumes": [{"name": "flags", "hostPath": {"path": str(FLAGS)}}],
-    }
 )
 
 
@@ -161,9 +152,13 @@ class _Run:
         return found.returncode == 0
 
 
-def _second_ctrl_c_kills(run: _Run) -> dict[str, object]:
-    run.wait_for_flag("running")
-    run.wait_for_flag("sidecar")  # both containers run: the state the Ctrl-C interrupts
+def _ctrl_c_twice(run: _Run, *flags: str) -> dict[str, object]:
+    """Once ``flags`` exist: Ctrl-C, and again once podtask says it is stopping the pod.
+
+    The second must end the command with 130 at once, leaving no sidecar.
+    """
+    for flag in flags:
+        run.wait_for_flag(flag)
     run.proc.send_signal(signal.SIGINT)
     run.wait_for_line("stopping the pod")
     assert run.sidecar_left()  # the stubborn sidecar outlives the first SIGTERM
@@ -173,16 +168,23 @@ def _second_ctrl_c_kills(run: _Run) -> dict[str, object]:
     took = time.monotonic() - began
     assert code == 130, (doc, run.lines)
     assert took < FAST_S < GRACE_S, took
-    assert doc["phase"] == "ABORTED" and doc["interrupted"] is True, doc
     assert not run.sidecar_left(), "the sidecar survived the second Ctrl-C"
     assert not any("ignored SIGTERM" in line for line in run.lines), run.lines
     return doc
 
 
+# Both containers run: the state the first Ctrl-C interrupts.
+RUNNING = ("running", "sidecar")
+
+
+def _aborted(doc: dict[str, object]) -> None:
+    assert doc["phase"] == "ABORTED" and doc["interrupted"] is True, doc
+
+
 def test_a_second_ctrl_c_kills_the_pod_and_exits_130_at_once(
     tmp_path: Path, needs_root: None
 ) -> None:
-    _second_ctrl_c_kills(_Run(tmp_path, "slow"))
+    _aborted(_ctrl_c_twice(_Run(tmp_path, "slow"), *RUNNING))
 
 
 def test_a_second_ctrl_c_deletes_the_kubernetes_pod_at_once(
@@ -193,7 +195,8 @@ def test_a_second_ctrl_c_deletes_the_kubernetes_pod_at_once(
 
     with ApiServer.start() as srv:
         env = {"KUBECONFIG": str(srv.kubeconfig_path)}
-        _second_ctrl_c_kills(_Run(tmp_path, "slow", "--engine", "kubernetes", env=env))
+        run = _Run(tmp_path, "slow", "--engine", "kubernetes", env=env)
+        _aborted(_ctrl_c_twice(run, *RUNNING))
 
 
 @pytest.mark.podman
@@ -203,7 +206,8 @@ def test_a_second_ctrl_c_kills_the_podman_pod_at_once(tmp_path: Path, needs_root
     problem = podman_problem()
     if problem:
         pytest.skip(str(problem))
-    doc = _second_ctrl_c_kills(_Run(tmp_path, "slow", "--engine", "podman"))
+    doc = _ctrl_c_twice(_Run(tmp_path, "slow", "--engine", "podman"), *RUNNING)
+    _aborted(doc)
     assert podman_leftovers(f"podtask.io/run-id={doc['run_id']}") == ""
 
 
@@ -211,48 +215,21 @@ def test_a_second_ctrl_c_in_the_grace_after_a_timeout_keeps_the_timeout(
     tmp_path: Path, needs_root: None
 ) -> None:
     """The timeout stopped the primary and the sidecar's grace runs: Ctrl-C twice -> 130 now."""
-    run = _Run(tmp_path, "late")
-    run.wait_for_flag("stopped")
-    run.proc.send_signal(signal.SIGINT)
-    run.wait_for_line("stopping the pod")
-    began = time.monotonic()
-    run.proc.send_signal(signal.SIGINT)
-    code, doc = run.finish(timeout=FAST_S)
-    assert code == 130, (doc, run.lines)
-    assert time.monotonic() - began < FAST_S
+    doc = _ctrl_c_twice(_Run(tmp_path, "late"), "stopped")
     assert doc["phase"] == "FAILED" and doc["reason"] == "Timeout", doc
     assert doc["interrupted"] is True, doc
-    assert not run.sidecar_left()
 
 
 def test_a_second_ctrl_c_in_the_grace_after_the_primary_returned_keeps_its_result(
     tmp_path: Path, needs_root: None
 ) -> None:
     """The primary returned 42 and the sidecar's grace runs: Ctrl-C twice -> 130 now, 42 kept."""
-    run = _Run(tmp_path, "quick")
-    run.wait_for_flag("term")  # the primary is done: the pod is stopping its sidecar
-    run.proc.send_signal(signal.SIGINT)
-    run.wait_for_line("stopping the pod")
-    began = time.monotonic()
-    run.proc.send_signal(signal.SIGINT)
-    code, doc = run.finish(timeout=FAST_S)
-    assert code == 130, (doc, run.lines)
-    assert time.monotonic() - began < FAST_S
+    # "term": the sidecar got the pod's SIGTERM, so the primary is done and its grace runs.
+    doc = _ctrl_c_twice(_Run(tmp_path, "quick"), "term")
     assert doc["phase"] == "SUCCEEDED" and doc["outputs"] == {"o0": 42}, doc
     assert doc["interrupted"] is True, doc
-    assert not run.sidecar_left()
 
 
 def test_a_second_ctrl_c_kills_a_workflows_pods_at_once(tmp_path: Path, needs_root: None) -> None:
-    run = _Run(tmp_path, "flow")
-    run.wait_for_flag("running")
-    run.wait_for_flag("sidecar")  # both containers run: the state the Ctrl-C interrupts
-    run.proc.send_signal(signal.SIGINT)
-    run.wait_for_line("stopping the pod")
-    began = time.monotonic()
-    run.proc.send_signal(signal.SIGINT)
-    code, doc = run.finish(timeout=FAST_S)
-    assert code == 130, (doc, run.lines)
-    assert time.monotonic() - began < FAST_S
+    doc = _ctrl_c_twice(_Run(tmp_path, "flow"), *RUNNING)
     assert doc["phase"] == "ABORTED", doc
-    assert not run.sidecar_left()
