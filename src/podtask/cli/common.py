@@ -158,9 +158,12 @@ def _leave(*, force: bool) -> None:
 
 def silence_stdout() -> None:
     """Point stdout at /dev/null so no later flush can fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no fileno (a replaced stdout): ValueError
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # the process ends right after; only its last flush could complain
 
 
 def handle_errors(fn: F) -> F:
