@@ -30,6 +30,7 @@ class NodeRunSettings:
     sidecar_mode: str | None = None
     engine_options: dict[str, Any] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
+    hurry: threading.Event = field(default_factory=threading.Event)  # a second Ctrl-C: kill now
     notice: Callable[[str], None] = lambda _m: None
 
 
@@ -58,6 +59,7 @@ def run_node(
         grace=settings.grace,
         sidecar_mode=settings.sidecar_mode,
         cancel=settings.cancel,
+        hurry=settings.hurry,
         notice=settings.notice,
         on_status=on_status,
         on_start=lambda run_id, _rd: on_start(run_id),
@@ -85,6 +87,7 @@ def attach_node(task: Task, run_id: str, settings: NodeRunSettings) -> RunResult
         engine=engine,
         inputs=values,
         cancel=settings.cancel,
+        hurry=settings.hurry,
         notice=settings.notice,
         engine_options=engine_options(engine, settings.engine_options),
     )

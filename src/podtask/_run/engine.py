@@ -88,6 +88,8 @@ class AttemptContext:
     grace_override: float | None = None  # --grace; else the pod's terminationGracePeriodSeconds
     deadline: float | None = None  # time.monotonic() deadline of this attempt (task timeout)
     cancel: threading.Event = field(default_factory=threading.Event)  # Ctrl-C / SIGTERM
+    # A second Ctrl-C: no more grace, SIGKILL what runs (kubernetes: delete with grace 0).
+    hurry: threading.Event = field(default_factory=threading.Event)
     sidecar_failure: str = "ignore"
     sidecar_mode: str | None = None
     notice: Callable[[str], None] = lambda _msg: None  # one-line information for the user

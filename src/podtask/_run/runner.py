@@ -66,6 +66,7 @@ class RunOptions:
     grace: float | None = None
     sidecar_mode: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    hurry: threading.Event = field(default_factory=threading.Event)  # a second Ctrl-C: kill now
     notice: Callable[[str], None] = lambda _m: None
     on_status: Callable[[tuple[ContainerStatus, ...]], None] = lambda _s: None
     on_start: Callable[[str, RunDir], None] = lambda _id, _rd: None
@@ -192,6 +193,7 @@ class Runner:
             grace_override=o.grace,
             deadline=deadline,
             cancel=o.cancel,
+            hurry=o.hurry,
             sidecar_failure=str(self.compiled.template.get("sidecarFailure") or "ignore"),
             sidecar_mode=mode,
             notice=o.notice,

@@ -125,17 +125,45 @@ def last_word() -> None:
     130.  Here SIGINT is blocked, one that came at any moment is turned into
     130, and the process ends at once with the code the command chose.
     """
+    _leave(force=False)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` (130 if the user interrupted): the CLI's one way out.
+
+    For ``main`` once the command is done and the ``atexit`` handlers ran;
+    the same ending as :func:`last_word`, which ends the process first when
+    it is registered.
+    """
+    leaving(code)
+    _leave(force=True)
+    raise AssertionError("unreachable: _leave(force=True) ends the process")
+
+
+def _leave(*, force: bool) -> None:
     _ExitState.leaving = True
     _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
     interrupted = _ExitState.interrupted or _signal.SIGINT in _signal.sigpending()
-    if not interrupted and _ExitState.code is None:
+    if not (force or interrupted or _ExitState.code is not None):
         return  # an uncaught error: Python reports it and exits 1, as it would anyway
-    import contextlib
-
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:
             stream.flush()
-    os._exit(EXIT_INTERRUPTED if interrupted else (_ExitState.code or 0))
+        except BrokenPipeError:
+            silence_stdout()  # `podtask runs | head`: the reader left; say nothing more
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(EXIT_INTERRUPTED if interrupted else (_ExitState.code or 0) & 0xFF)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so no later flush can fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no fileno (a replaced stdout): ValueError
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # the process ends right after; only its last flush could complain
 
 
 def handle_errors(fn: F) -> F:

@@ -61,7 +61,7 @@ def _split_flow_args(extra: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 
 def _settings(
-    engine: str, params: dict[str, Any], cancel: threading.Event
+    engine: str, params: dict[str, Any], cancel: threading.Event, hurry: threading.Event
 ) -> Any:  # NodeRunSettings
     from podtask._flow.node_run import NodeRunSettings
     from podtask.engines import get_engine
@@ -90,6 +90,7 @@ def _settings(
         sidecar_mode=params.get("sidecar_mode"),
         engine_options=options,
         cancel=cancel,
+        hurry=hurry,
         notice=notice,
     )
 
@@ -142,7 +143,7 @@ def run_workflow_if_named(
             raise SpecError(f"{wf.name} has no input {name!r}", field=name, hint=f"inputs: {names}")
         values[name] = parse_cli_value(text, var.type, name=name)
     as_json = bool(params.get("as_json"))
-    cancel = threading.Event()
+    cancel, hurry = threading.Event(), threading.Event()
     from podtask.cli.flow_view import FlowView
 
     view = FlowView(list(wf.graph().nodes), as_json=as_json).start()
@@ -152,13 +153,13 @@ def run_workflow_if_named(
         no_cache=flow_opts["--no-cache"],
         overwrite_cache=flow_opts["--overwrite-cache"],
     )
-    with _Interrupts(cancel):
+    with _Interrupts(cancel, hurry):
         try:
             result = start_workflow(
                 ref,
                 wf,
                 values,
-                _settings(params["engine"], params, cancel),
+                _settings(params["engine"], params, cancel, hurry),
                 options,
                 on_start=lambda rid: err(f"workflow run {rid} ({params['engine']} engine)"),
                 on_change=view.change,
@@ -203,7 +204,7 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
     with FlowStore.in_home() as store:
         if store.find(run_id) is None:
             return
-    cancel = threading.Event()
+    cancel, hurry = threading.Event(), threading.Event()
 
     def make(engine: str, saved: dict[str, Any]) -> Any:
         params = {
@@ -211,14 +212,14 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
             "grace": saved.get("grace"),
             "sidecar_mode": saved.get("sidecar_mode"),
         }
-        s = _settings(engine, params, cancel)
+        s = _settings(engine, params, cancel, hurry)
         s.engine_options = dict(saved.get("engine_options") or {})
         return s
 
     from podtask.cli.flow_view import FlowView
 
     view = FlowView([], as_json=as_json).start()
-    with _Interrupts(cancel):
+    with _Interrupts(cancel, hurry):
         try:
             result = resume_workflow(
                 run_id,

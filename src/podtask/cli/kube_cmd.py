@@ -54,12 +54,12 @@ def attach_command(run_id: str, as_json: bool) -> None:
         err(f"attached to run {rid}")
         followers.append(LogFollower(rd.logs_dir, emit).start())
 
-    cancel = threading.Event()
-    runner = Runner.existing(
-        record.run_id,
-        RunOptions(engine=get_engine(ENGINE), cancel=cancel, notice=err, on_start=on_start),
+    cancel, hurry = threading.Event(), threading.Event()
+    options = RunOptions(
+        engine=get_engine(ENGINE), cancel=cancel, hurry=hurry, notice=err, on_start=on_start
     )
-    with _Interrupts(cancel):
+    runner = Runner.existing(record.run_id, options)
+    with _Interrupts(cancel, hurry):
         try:
             result = runner.attach()
         finally:

@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from podtask.cli.common import EXIT_INTERRUPTED, caused_by_interrupt, err, print_json_error
+from podtask.cli.common import (
+    EXIT_INTERRUPTED,
+    caused_by_interrupt,
+    err,
+    exit_now,
+    leaving,
+    print_json_error,
+    silence_stdout,
+)
 
 # command name -> "module:attribute" of its click.Command
 COMMANDS = {
@@ -99,11 +107,12 @@ def _exit_now(code: object) -> None:
     A normal exit spends 20-30 ms tearing down every imported module and
     collecting garbage after the command has finished, which is more than a
     tenth of a local run. What an exit must still do is done here, in order:
-    flush stdout and stderr, run the ``atexit`` handlers (open sandboxes,
-    ``weakref.finalize`` temp dirs, logging), then ``os._exit``. Only for an
-    integer (or None) exit code and when no non-daemon thread is left, which a
-    normal exit would wait for; otherwise this returns and the caller exits
-    the ordinary way.
+    flush stdout, run the ``atexit`` handlers (open sandboxes,
+    ``weakref.finalize`` temp dirs, logging), then end through
+    ``common.exit_now`` (130 after a Ctrl-C), the one place the CLI's process
+    ends. Only for an integer (or None) exit code and when no non-daemon thread
+    is left, which a normal exit would wait for; otherwise this returns and the
+    caller exits the ordinary way (``common.last_word`` still decides the code).
     """
     if code is None:
         code = 0
@@ -116,23 +125,16 @@ def _exit_now(code: object) -> None:
     ):
         return
     import atexit
-    import os
 
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
     except (OSError, ValueError):
         pass
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BrokenPipeError:
-            _silence_stdout()
-        except (OSError, ValueError, AttributeError):
-            pass
-    os._exit(code & 0xFF)
+    leaving(code)
+    atexit._run_exitfuncs()  # common.last_word, when registered, runs last and ends here
+    exit_now(code)
 
 
 def _main(args: list[str] | None) -> None:
@@ -149,7 +151,7 @@ def _main(args: list[str] | None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         # `podtask runs | head`: the reader left; say nothing more, as click would.
-        _silence_stdout()
+        silence_stdout()
         sys.exit(1)
     except Exception as exc:
         if not caused_by_interrupt(exc):
@@ -159,17 +161,8 @@ def _main(args: list[str] | None) -> None:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
     sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 def _param_of(exc: click.ClickException) -> str | None:

@@ -71,10 +71,18 @@ def parse_input_args(extra: list[str]) -> dict[str, str]:
 
 
 class _Interrupts:
-    """Ctrl-C and SIGTERM ask the run to stop (teardown still happens); a second one hurries it."""
+    """Ctrl-C and SIGTERM ask the run to stop gracefully; a second one kills the pod at once.
 
-    def __init__(self, cancel: threading.Event) -> None:
+    The first signal stops the pod as Kubernetes deletes one (SIGTERM, the grace
+    period, SIGKILL); the second ends the grace for everything the run started
+    (``hurry``: SIGKILL, or a delete with ``gracePeriodSeconds=0``), as a second
+    Ctrl-C does to ``kubectl delete --wait``.  The run is still recorded and the
+    command exits 130.
+    """
+
+    def __init__(self, cancel: threading.Event, hurry: threading.Event) -> None:
         self.cancel = cancel
+        self.hurry = hurry
         self.count = 0
         self._old: dict[int, Any] = {}
 
@@ -90,9 +98,14 @@ class _Interrupts:
     def _handle(self, signum: int, _frame: Any) -> None:
         note_interrupt()  # exit 130, even if the run ends well (Runner.note_interrupt)
         self.count += 1
+        name = signal.Signals(signum).name
         if self.count == 1:
-            err(f"\n{signal.Signals(signum).name}: stopping the pod (again to stop waiting for it)")
-        self.cancel.set()
+            err(f"\n{name}: stopping the pod gracefully (again to kill it at once)")
+            self.cancel.set()
+        elif not self.hurry.is_set():
+            err(f"\n{name} again: killing the pod now")
+            self.cancel.set()
+            self.hurry.set()
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
@@ -338,7 +351,7 @@ def run_command(
                 sys.stderr.write(f"\r\033[K{line}")
                 sys.stderr.flush()
 
-    cancel = threading.Event()
+    cancel, hurry = threading.Event(), threading.Event()
     options = RunOptions(
         engine=chosen_engine,
         inputs=values,
@@ -347,6 +360,7 @@ def run_command(
         sidecar_mode=sidecar_mode,
         system_retries=system_retries,
         cancel=cancel,
+        hurry=hurry,
         notice=err,
         on_status=on_status,
         on_start=on_start,
@@ -354,7 +368,7 @@ def run_command(
         detach=detach,
     )
     runner = Runner(file, chosen.name, options)
-    with _Interrupts(cancel):
+    with _Interrupts(cancel, hurry):
         try:
             result = runner.run()
         finally:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from podtask._errors import SpecError
-from podtask.cli.common import err, handle_errors
+from podtask.cli.common import EXIT_INTERRUPTED, err, handle_errors, was_interrupted
 
 if TYPE_CHECKING:
     from podtask.ui.server import UiServer
@@ -74,10 +75,12 @@ def ui_command(port: int | None, host: str, allow_remote: bool, open_browser: bo
         while worker.is_alive():
             worker.join(0.5)
     except KeyboardInterrupt:
-        pass
+        pass  # the way to stop it: the server stops below
     finally:
         server.stop()
     err("podtask ui: stopped")
+    if was_interrupted():  # Ctrl-C, not SIGTERM: the documented 130, as for every command
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _bind(host: str, port: int | None, *, home: Path, token: str, remote: bool) -> UiServer:

@@ -135,11 +135,26 @@ def _run(task_ref: str, inputs: str, output_prefix: str) -> int:
         print(f"podtask: {exc}", file=sys.stderr)
         write_error(output_prefix, exc, kind="spec")
         return EXIT_TASK_ERROR
+    except Terminated as exc:
+        # Not the task's error: podtask (a timeout, Ctrl-C) or the pod's deletion stopped it.
+        print(f"podtask: the task was {exc}{_where(exc)}", file=sys.stderr)
+        write_error(output_prefix, exc)
+        return _exit_code(exc)
     except BaseException as exc:
         traceback.print_exc()
         write_error(output_prefix, exc)
         return _exit_code(exc)
     return EXIT_OK
+
+
+def _where(exc: BaseException) -> str:
+    """`` at FILE:LINE in FUNC``: the task's own line the stop interrupted (not podtask's)."""
+    ours = os.path.dirname(__file__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(ours)]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {last.filename}:{last.lineno} in {last.name}"
 
 
 def _exit_code(exc: BaseException) -> int:

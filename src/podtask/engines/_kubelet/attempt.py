@@ -36,6 +36,7 @@ def run_attempt(
         on_status=ctx.on_status,
         on_event=ctx.on_event,
         notice=ctx.notice,
+        hurry=ctx.hurry,
     )
     verdict = _until_verdict(ctx, driver)
     primary_done = driver.status[ctx.primary].state == TERMINATED

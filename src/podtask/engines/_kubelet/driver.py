@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,8 +117,11 @@ class PodDriver:
         on_status: Callable[[tuple[ContainerStatus, ...]], None] = _noop,
         on_event: Callable[[dict[str, Any]], None] = _noop,
         notice: Callable[[str], None] = _noop,
+        hurry: threading.Event | None = None,
     ) -> None:
         self.runtime = runtime
+        # Set by a second Ctrl-C: every wait for a stop ends now and SIGKILL follows.
+        self.hurry = hurry or threading.Event()
         self.containers = list(containers)
         self.by_name = {c.name: c for c in self.containers}
         self.primary = primary
@@ -407,10 +411,10 @@ class PodDriver:
         if not names:
             return
         self._send(names, signal.SIGTERM)
-        self.wait_for(names, deadline)
+        self.wait_for(names, deadline, graceful=True)
         left = [n for n in names if self.status[n].state == RUNNING]
         now = time.time()
-        for name in left:
+        for name in [] if self.hurry.is_set() else left:
             if name != self.primary and self.main_process.get(name, ("", False))[0]:
                 waited = now - self.stop_at.get(name, now)
                 self.notice(sigterm_ignored(name, *self.main_process[name], waited))
@@ -430,8 +434,10 @@ class PodDriver:
             self._set(name, stopped_by_us=True)
         self.runtime.signal(names, sig)
 
-    def wait_for(self, names: Sequence[str], deadline: float) -> None:
+    def wait_for(self, names: Sequence[str], deadline: float, *, graceful: bool = False) -> None:
         while self.lost is None and any(self.status[n].state == RUNNING for n in names):
+            if graceful and self.hurry.is_set():
+                return  # a second Ctrl-C: the grace period is over for everyone
             left = deadline - time.monotonic()
             if left <= 0:
                 return

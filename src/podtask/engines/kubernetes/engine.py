@@ -681,10 +681,14 @@ class KubernetesEngine:
                     self._save_logs(ctx, attempt, streams, doc, reread=True)
                 else:
                     stop_at = _stop_signals(ctx, attempt, doc)
-                grace = 0.0 if finished else ctx.grace
+                grace = 0.0 if finished or ctx.hurry.is_set() else ctx.grace
                 if self._delete(attempt, grace=grace):
                     until = time.monotonic() + grace + DELETE_WAIT_EXTRA
                     while not gone and time.monotonic() < until:
+                        if grace > 0 and ctx.hurry.is_set():  # a second Ctrl-C: kill it now
+                            grace = 0.0
+                            self._delete(attempt, grace=grace)
+                            until = time.monotonic() + DELETE_WAIT_EXTRA
                         drain(TICK)
                     if not gone:
                         ctx.notice(
