@@ -36,9 +36,9 @@ from typing import Any
 
 from podtask._errors import InfrastructureError, SpecError
 from podtask._storage.home import podtask_home
+from podtask._storage.sqlite import connect, use_wal
 
 FLOWS_DB = "flows.db"
-BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS workflows (
@@ -125,14 +125,8 @@ class FlowStore:
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn = connect(path)
+            use_wal(self._conn)
             with self._write() as conn:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():

@@ -66,6 +66,7 @@ from podtask._storage.home import podtask_home
 from podtask._storage.procs import process_alive
 from podtask._storage.rundir import OWNER_FILE, owner_of
 from podtask._storage.space import full_error, is_full, release_reserve, retry_when_full
+from podtask._storage.sqlite import connect, use_wal
 
 T = TypeVar("T")
 
@@ -74,7 +75,6 @@ LOST = "LOST"
 LOST_REASON = "PodtaskDied"
 DB_NAME = "podtask.db"
 # Long enough for 100 processes queueing behind each other's short transactions.
-BUSY_TIMEOUT_MS = 60_000
 _LIST_HINT = "run `podtask runs` to list runs"
 RUNS_DIR = "runs"  # next to the database: one folder per run (rundir.py)
 ORPHAN_GRACE = 600.0  # seconds a run directory may exist before its record does
@@ -201,31 +201,14 @@ class RunStore:
             ) from exc
 
     def _open(self) -> None:
-        conn = self._connect(str(self.path), uri=False)
+        conn = connect(self.path)
         try:
-            conn.execute("PRAGMA foreign_keys = ON")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: each commit is fsynced, so a finished run's record survives power loss too.
-            conn.execute("PRAGMA synchronous = FULL")
+            use_wal(conn)
             self._conn = conn
             self._migrate()
         except BaseException:
             conn.close()
             raise
-
-    @staticmethod
-    def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            target,
-            uri=uri,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,  # access is serialised by self._lock
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return conn
 
     def _open_read_only(self, cause: sqlite3.Error) -> None:
         """A full disk: open for reading only, so ``runs`` and ``describe`` still answer.
@@ -236,7 +219,7 @@ class RunStore:
         """
         uri = "file:" + quote(str(self.path.resolve()))
         for params in ("?mode=ro", "?immutable=1"):
-            conn = self._connect(uri + params, uri=True)
+            conn = connect(uri + params, uri=True)
             try:
                 version = int(conn.execute("PRAGMA user_version").fetchone()[0])
                 conn.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
