@@ -45,7 +45,8 @@ class Relay:
         self.port = listener.getsockname()[1]
         with self._lock:
             self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._acceptor.start()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -65,10 +66,15 @@ class Relay:
 
     def cut(self) -> None:
         with self._lock:
-            if self._listener is not None:
-                self._listener.close()
-            self._listener = None
+            listener, self._listener = self._listener, None
             conns, self._conns = self._conns, []
+        if listener is not None:
+            # close() alone does not wake a thread blocked in accept(): shutdown does.
+            # A thread left behind would stop later tests' pods from forking warm.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+            self._acceptor.join(timeout=10)
         for s in conns:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)

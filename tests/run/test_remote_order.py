@@ -77,6 +77,8 @@ class Storage:
 
     def close(self) -> None:
         self.server.close_all()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "the FTP server's thread outlived it"
 
 
 @pytest.fixture(scope="module")
