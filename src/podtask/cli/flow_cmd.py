@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -122,7 +123,7 @@ def run_workflow_if_named(
     from podtask._flow.execute import find_workflow, start_workflow
     from podtask._flow.scheduler import FlowOptions
     from podtask._types import parse_cli_value
-    from podtask.cli.run_cmd import TASK_HELP, _Interrupts, parse_input_args
+    from podtask.cli.run_cmd import TASK_HELP, parse_input_args
 
     params = dict(ctx.params)
     found = find_workflow(file, name)
@@ -142,29 +143,51 @@ def run_workflow_if_named(
             names = ", ".join(f"--{v.name}" for v in wf.interface.inputs) or "none"
             raise SpecError(f"{wf.name} has no input {name!r}", field=name, hint=f"inputs: {names}")
         values[name] = parse_cli_value(text, var.type, name=name)
-    as_json = bool(params.get("as_json"))
     cancel, hurry = threading.Event(), threading.Event()
-    from podtask.cli.flow_view import FlowView
-
-    view = FlowView(list(wf.graph().nodes), as_json=as_json).start()
     options = FlowOptions(
         parallel=flow_opts["--parallel"],
         continue_on_failure=flow_opts["--continue-on-failure"],
         no_cache=flow_opts["--no-cache"],
         overwrite_cache=flow_opts["--overwrite-cache"],
     )
+    settings = _settings(params["engine"], params, cancel, hurry)
+    _drive(
+        list(wf.graph().nodes),
+        cancel,
+        hurry,
+        lambda **view: start_workflow(
+            ref,
+            wf,
+            values,
+            settings,
+            options,
+            on_start=lambda rid: err(f"workflow run {rid} ({params['engine']} engine)"),
+            **view,
+        ),
+        as_json=bool(params.get("as_json")),
+    )
+
+
+def _drive(
+    nodes: list[str],
+    cancel: threading.Event,
+    hurry: threading.Event,
+    execute: Callable[..., Any],
+    *,
+    as_json: bool,
+) -> NoReturn:
+    """Run a workflow to its end under Ctrl-C handling, drawing its progress, then exit.
+
+    ``execute(on_change=..., on_node_start=...)`` starts or resumes the run;
+    both ways show and end the same.
+    """
+    from podtask.cli.flow_view import FlowView
+    from podtask.cli.run_cmd import _Interrupts
+
+    view = FlowView(nodes, as_json=as_json).start()
     with _Interrupts(cancel, hurry):
         try:
-            result = start_workflow(
-                ref,
-                wf,
-                values,
-                _settings(params["engine"], params, cancel, hurry),
-                options,
-                on_start=lambda rid: err(f"workflow run {rid} ({params['engine']} engine)"),
-                on_change=view.change,
-                on_node_start=view.follow,
-            )
+            result = execute(on_change=view.change, on_node_start=view.follow)
         finally:
             view.stop()
     finish_workflow(result, as_json=as_json)
@@ -197,7 +220,6 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
     """``podtask attach`` of a workflow run resumes it; returns if ``run_id`` is no workflow run."""
     from podtask._flow.execute import resume_workflow
     from podtask._storage.flows import FlowStore
-    from podtask.cli.run_cmd import _Interrupts
 
     if not FlowStore.exists_in_home():
         return
@@ -216,21 +238,15 @@ def attach_workflow_if_known(run_id: str, as_json: bool) -> None:
         s.engine_options = dict(saved.get("engine_options") or {})
         return s
 
-    from podtask.cli.flow_view import FlowView
-
-    view = FlowView([], as_json=as_json).start()
-    with _Interrupts(cancel, hurry):
-        try:
-            result = resume_workflow(
-                run_id,
-                make,
-                on_start=lambda rid: err(f"resuming workflow run {rid}"),
-                on_change=view.change,
-                on_node_start=view.follow,
-            )
-        finally:
-            view.stop()
-    finish_workflow(result, as_json=as_json)
+    _drive(
+        [],
+        cancel,
+        hurry,
+        lambda **view: resume_workflow(
+            run_id, make, on_start=lambda rid: err(f"resuming workflow run {rid}"), **view
+        ),
+        as_json=as_json,
+    )
 
 
 def finish_workflow(result: Any, *, as_json: bool) -> NoReturn:
