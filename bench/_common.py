@@ -229,7 +229,8 @@ def _page_kb() -> int:
     return os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _descendants(root: int) -> list[int]:
+def process_children() -> dict[int, list[int]]:
+    """Every process's children, from one scan of /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -242,6 +243,13 @@ def _descendants(root: int) -> list[int]:
         # the command name is in parentheses and may hold spaces: split after the last ")"
         fields = stat[stat.rfind(b")") + 2 :].split()
         children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def _descendants(root: int, children: dict[int, list[int]] | None = None) -> list[int]:
+    """``root``'s descendants (not ``root``); pass ``children`` to reuse one /proc scan."""
+    if children is None:
+        children = process_children()
     found: list[int] = []
     stack = list(children.get(root, ()))
     while stack:

@@ -25,37 +25,17 @@ from pathlib import Path
 
 from _common import (
     BENCH_DIR,
+    _descendants,
     _pss_kb,
     base_parser,
     podtask_cli,
     print_context,
+    process_children,
     remove,
     scratch_dir,
 )
 
 AIM_MB = 10.0  # PSS per pod, issue 15
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rfind(b")") + 2 :].split()[1])
-            kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
-def _tree(root: int, kids: dict[int, list[int]]) -> list[int]:
-    found, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(kids.get(pid, ()))
-    return found
 
 
 def _comm(pid: int) -> str:
@@ -67,13 +47,13 @@ def _comm(pid: int) -> str:
 
 def sample(clis: list[int]) -> tuple[list[int], list[int], int]:
     """PSS (kB) per pod, per CLI process, and how many pods were found."""
-    kids = _children()
+    kids = process_children()
     pods, drivers = [], []
     for cli in clis:
         podinits = [p for p in kids.get(cli, ()) if _comm(p) == "podinit"]
         drivers.append(_pss_kb(cli))
         for podinit in podinits:
-            pods.append(sum(_pss_kb(p) for p in _tree(podinit, kids)))
+            pods.append(sum(_pss_kb(p) for p in [podinit, *_descendants(podinit, kids)]))
     return pods, drivers, len(pods)
 
 
